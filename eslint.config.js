@@ -2,16 +2,43 @@
 //   main/common   imports nothing platform-specific (no node:, no electron, no onnxruntime)
 //   main/engine   plain Node; never electron
 //   native-models builds graphs; never imports app code (main/, renderer/)
+//   main/backend  plain Node; never electron (the desktop shell and browser mode share it)
+//   main/host     the only code that imports electron
 //   renderer      only main/common from the main side
 import js from '@eslint/js';
+import pluginVue from 'eslint-plugin-vue';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '**/*.mjs', 'renderer/dist/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'out/**',
+      '**/*.mjs',
+      'renderer/dist/**',
+      'e2e/artifacts/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...pluginVue.configs['flat/recommended'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, sourceType: 'module' } },
+    rules: {
+      // Prettier owns formatting.
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off',
+      'vue/html-indent': 'off',
+      'vue/html-closing-bracket-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
+    },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -50,6 +77,43 @@ export default tseslint.config(
             {
               group: ['electron', '**/main/**', '**/renderer/**'],
               message: 'native-models imports no app code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/backend/**/*.ts', 'main/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron', '**/host/**', '**/renderer/**'], message: 'plain Node: no Electron.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['renderer/src/**/*.ts', 'renderer/src/**/*.vue'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: nodeBuiltins, message: 'the renderer runs sandboxed: no Node.' },
+            {
+              group: [
+                'electron',
+                '**/engine/**',
+                '**/backend/**',
+                '**/host/**',
+                '**/web/**',
+                '**/native-models/**',
+              ],
+              message: 'the renderer reaches the backend only through main/common/api.',
             },
           ],
         },

@@ -15,7 +15,12 @@ export type FusionErrorCode =
   | 'BAD_DATASET' // dataset manifest or item lines malformed
   | 'RUNTIME' // ONNX Runtime failed to create a session or run
   | 'STORE' // the workspace database cannot be opened, is from a newer FusionScope, or a write failed
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'BAD_REQUEST' // an API message failed validation at the boundary (unknown method, wrong params)
+  | 'NOT_FOUND' // an API call names a model, dataset, run, job or item that does not exist
+  | 'FORBIDDEN' // a file request outside the folders the app may serve, or a missing access token
+  | 'BUSY' // the resource is in use (deleting a running run, closing a model a job uses)
+  | 'INTERNAL';
 
 export class FusionError extends Error {
   readonly code: FusionErrorCode;

@@ -1,7 +1,6 @@
 /** Item and result shapes shared by every dataset format (see README.md). */
-
-/** [x0, y0, x1, y1] in image pixels, x1/y1 exclusive (FORMAT.md's `xyxy-pixels`). */
-export type Box = readonly [number, number, number, number];
+import type { Box, Metric } from '../../common/analysis.ts';
+export type { Box, Metric } from '../../common/analysis.ts';
 
 /** The original `fusionscope-vqa` item; every format's items are also `VqaItem`s. */
 export interface VqaItem {
@@ -17,13 +16,6 @@ export interface VqaItem {
   /** Question-relevant regions, [x0, y0, x1, y1] in image pixels. */
   readonly boxes: readonly Box[];
 }
-
-/**
- * Which accuracy applies: `vqa` = VQA soft accuracy over `annotatorAnswers`, `exact` = normalised exact
- * match against `answers`, `pope` = yes/no with POPE's precision/recall/F1, `anls` = DocVQA's
- * average normalised Levenshtein similarity, `none` = no gold answer (attention-only analyses).
- */
-export type Metric = 'vqa' | 'exact' | 'pope' | 'anls' | 'none';
 
 export interface DatasetItem extends VqaItem {
   readonly metric: Metric;

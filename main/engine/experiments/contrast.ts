@@ -26,28 +26,12 @@ import {
   selectCrop,
   type LayerDistance,
 } from './metrics/index.ts';
-
-export const REFINEMENTS = ['mask', 'crop', 'vicrop'] as const;
-export type Refinement = (typeof REFINEMENTS)[number];
+import { REFINEMENTS, type ContrastConfig, type Refinement } from '../../common/analysis.ts';
+export { REFINEMENTS };
+export type { ContrastConfig, Refinement } from '../../common/analysis.ts';
 
 /** ViCrop's generic prompt, verbatim. */
 export const GENERIC_PROMPT = 'Write a general description of the image.';
-
-export interface ContrastConfig {
-  /** Layers i* is chosen from: the fusion layers of a sweep (paper's choice). */
-  readonly candidateLayers: readonly number[];
-  /** Where `mask` suppresses tokens (the review layer). */
-  readonly reviewLayer: number;
-  /** Fraction of image tokens suppressed (default 0.2). */
-  readonly rho?: number;
-  /** Their residual-stream multiplier (default 0.1). */
-  readonly lambda?: number;
-  readonly maxNewTokens?: number;
-  /** Which refinements to run (default all three). */
-  readonly methods?: readonly Refinement[];
-  /** ViCrop's attention layer (default: the same relative depth as its layer 14 of 32 on LLaVA-1.5). */
-  readonly vicropLayer?: number;
-}
 
 export interface SampleContrast {
   readonly preLayer: number;

@@ -15,17 +15,8 @@ import {
   toDistribution,
   type PersistentToken,
 } from './metrics/index.ts';
-
-export interface EvolutionConfig {
-  /** Read attention from the last position (default) or average it over every question position. */
-  readonly rows?: 'last' | 'question';
-  /** Also store per-head maps ([layers, heads, tokens]; large for big models, so off by default). */
-  readonly perHead?: boolean;
-  /** Noise: a token counts at a layer when it is among the top fraction of tokens (default 0.05). */
-  readonly noiseTopFraction?: number;
-  /** Noise: …at no fewer than this fraction of layers (default 0.75). */
-  readonly noiseMinLayers?: number;
-}
+import type { EvolutionConfig } from '../../common/analysis.ts';
+export type { EvolutionConfig } from '../../common/analysis.ts';
 
 export interface SampleEvolution {
   /** Per layer: A^(l), a distribution over the image tokens. */

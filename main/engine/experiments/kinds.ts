@@ -7,10 +7,24 @@ import type { DatasetItem } from '../datasets/types.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { generate } from '../inference/generate.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import { contrastSample, type ContrastConfig, type Refinement, type SampleContrast } from './contrast.ts';
+import { contrastSample, type ContrastConfig } from './contrast.ts';
 import { evolveSample, type EvolutionConfig } from './evolution.ts';
 import { probabilityOf, scoreAnswer } from './scoring.ts';
 import { sweepSample, type SweepConfig } from './sweep.ts';
+import type {
+  ContrastItemResult,
+  EvalItemResult,
+  EvolveItemResult,
+  PromptOptions,
+  SweepItemResult,
+} from '../../common/analysis.ts';
+export type {
+  ContrastItemResult,
+  EvalItemResult,
+  EvolveItemResult,
+  PromptOptions,
+  SweepItemResult,
+} from '../../common/analysis.ts';
 
 export type LayerMetric = LayerMetricValue;
 export type ItemOutput<R> = SampleOutput<R> & {
@@ -20,11 +34,6 @@ export type ItemOutput<R> = SampleOutput<R> & {
 
 /** Metrics of the unmasked run are stored once per sample, at layer 0, under this prefix. */
 export const BASELINE_PREFIX = 'baseline_';
-
-export interface PromptOptions {
-  /** Appended to every question, e.g. "Answer the question using a single word or phrase." */
-  readonly promptSuffix?: string;
-}
 
 export function prepareItem(
   model: LoadedModel,
@@ -46,13 +55,6 @@ function stack(rows: readonly ArrayLike<number>[]): Float32Array {
   const out = new Float32Array(rows.length * width);
   rows.forEach((row, i) => out.set(Array.from(row), i * width));
   return out;
-}
-
-export interface SweepItemResult {
-  readonly baselineAnswer: string;
-  readonly baselineScore: number | null;
-  /** Per window start layer. */
-  readonly maskedAnswers: readonly string[];
 }
 
 export async function sweepItem(
@@ -98,10 +100,6 @@ export async function sweepItem(
   };
 }
 
-export interface EvolveItemResult {
-  readonly noiseTokens: readonly { token: number; persistence: number }[];
-}
-
 export async function evolveItem(
   model: LoadedModel,
   item: DatasetItem,
@@ -131,16 +129,6 @@ export async function evolveItem(
         : []),
     ],
   };
-}
-
-export interface ContrastItemResult {
-  readonly preLayer: number;
-  readonly maskedTokens: readonly number[];
-  readonly crops: SampleContrast['crops'];
-  readonly baselineAnswer: string;
-  readonly baselineScore: number | null;
-  /** Per refinement that ran: its answer and score. */
-  readonly refined: Partial<Record<Refinement, { readonly answer: string; readonly score: number | null }>>;
 }
 
 export async function contrastItem(
@@ -175,14 +163,6 @@ export async function contrastItem(
     metrics,
     arrays: [{ name: 'ca', data: Float32Array.from(c.ca), shape: [c.ca.length] }],
   };
-}
-
-export interface EvalItemResult {
-  readonly answer: string;
-  readonly gold: readonly string[];
-  readonly family: string;
-  readonly metric: DatasetItem['metric'];
-  readonly score: number | null;
 }
 
 /** Plain answering (no intervention): the model's accuracy on the dataset. */

@@ -10,7 +10,6 @@ import { BASELINE_PREFIX, type ContrastItemResult, type EvalItemResult } from '.
 import {
   evaluatePope,
   popeAnswer,
-  type PopeMetrics,
   dropCurve,
   labelLayers,
   layerBootstrap,
@@ -18,6 +17,14 @@ import {
   type LayerLabelling,
   type LayerStat,
 } from './metrics/index.ts';
+import type { ContrastSummary, EvalSummary, EvolutionSummary, SweepSummary } from '../../common/analysis.ts';
+export type {
+  ContrastSummary,
+  EvalSummary,
+  EvolutionSummary,
+  MethodScore,
+  SweepSummary,
+} from '../../common/analysis.ts';
 
 /** item → layer → value, for one metric of one run. */
 function metricTable(workspace: Workspace, runId: number, name: string): Map<string, Map<number, number>> {
@@ -30,17 +37,6 @@ function metricTable(workspace: Workspace, runId: number, name: string): Map<str
     });
   }
   return table;
-}
-
-export interface SweepSummary {
-  readonly runId: number;
-  readonly metric: string;
-  readonly sampleCount: number;
-  readonly layerCount: number;
-  readonly baselineMean: number;
-  /** Masked score per window start, mean and 95% interval over samples. */
-  readonly masked: readonly LayerStat[];
-  readonly labels: LayerLabelling;
 }
 
 export function summarizeSweep(
@@ -80,13 +76,6 @@ export function summarizeSweep(
   };
 }
 
-export interface EvolutionSummary {
-  readonly runId: number;
-  readonly sampleCount: number;
-  /** metric name → per layer mean and interval. */
-  readonly curves: Readonly<Record<string, readonly LayerStat[]>>;
-}
-
 export function summarizeEvolution(workspace: Workspace, runId: number): EvolutionSummary {
   const run = workspace.getRun(runId);
   if (run.kind !== 'evolve')
@@ -102,22 +91,6 @@ export function summarizeEvolution(workspace: Workspace, runId: number): Evoluti
     sampleCount = Math.max(sampleCount, complete.length);
   }
   return { runId, sampleCount, curves };
-}
-
-export interface MethodScore {
-  readonly method: 'none' | Refinement;
-  readonly mean: number;
-  /** Samples where this method scored higher / lower than no refinement. */
-  readonly improved: number;
-  readonly worsened: number;
-}
-
-export interface ContrastSummary {
-  readonly runId: number;
-  readonly sampleCount: number;
-  /** Baseline first, then each refinement that ran, over the samples every method scored. */
-  readonly methods: readonly MethodScore[];
-  readonly rows: ReadonlyArray<{ itemId: string } & ContrastItemResult>;
 }
 
 export function summarizeContrast(workspace: Workspace, runId: number): ContrastSummary {
@@ -161,16 +134,6 @@ export function layersFromSweep(
         .map((v) => v.layer)
         .sort((a, b) => a - b);
   return { candidateLayers, reviewLayer: labels.reviewLayers[0] ?? Math.max(0, layerCount - 2) };
-}
-
-export interface EvalSummary {
-  readonly runId: number;
-  readonly sampleCount: number;
-  /** Mean score over scored samples, overall and per question family / answer group. */
-  readonly overall: number;
-  readonly byFamily: Readonly<Record<string, { readonly mean: number; readonly n: number }>>;
-  /** POPE's accuracy/precision/recall/F1/yes-ratio over the POPE items, when there are any. */
-  readonly pope: PopeMetrics | null;
 }
 
 export function summarizeEval(workspace: Workspace, runId: number): EvalSummary {

@@ -11,23 +11,13 @@
  * The naive strategy (a full forward per window) exists to test that both agree.
  */
 import { FusionError } from '../../common/errors.ts';
-import type { Intervention, InterventionMode } from '../../common/interventions.ts';
+import type { Intervention } from '../../common/interventions.ts';
 import { runDecoder, sliceKV, type LayerKV } from '../inference/decoder.ts';
 import { decoderContext, forward, logitsFor, planFor, type PreparedSample } from '../inference/forward.ts';
 import { decodeGreedy, type Generation } from '../inference/generate.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-
-export interface SweepConfig {
-  readonly mode: InterventionMode;
-  /** hidden mode: residual-stream multiplier (0 = the paper's zeroing). */
-  readonly scale?: number;
-  /** Consecutive layers masked together (default 1). */
-  readonly window?: number;
-  /** Image tokens to mask (default all). */
-  readonly tokens?: readonly number[];
-  /** Tokens generated for the answer (default 8). */
-  readonly maxNewTokens?: number;
-}
+import type { SweepConfig } from '../../common/analysis.ts';
+export type { SweepConfig } from '../../common/analysis.ts';
 
 export interface MaskedOutcome {
   /** The masked layers: startLayer .. startLayer + window − 1. */

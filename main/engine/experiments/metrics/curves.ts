@@ -8,6 +8,24 @@
  */
 import { FusionError } from '../../../common/errors.ts';
 import { Rng } from '../../synthetic/random.ts';
+import type {
+  Interval,
+  LabelParams,
+  LayerLabelling,
+  LayerStat,
+  LayerVerdict,
+  ResolvedLabelParams,
+} from '../../../common/analysis.ts';
+export type {
+  Interval,
+  LabelParams,
+  LayerLabel,
+  LayerLabelling,
+  LayerRule,
+  LayerStat,
+  LayerVerdict,
+  ResolvedLabelParams,
+} from '../../../common/analysis.ts';
 
 function bad(message: string): never {
   throw new FusionError('BAD_ARGUMENT', message);
@@ -20,20 +38,6 @@ export interface BootstrapOptions {
   readonly confidence?: number;
   /** PRNG seed (default 0): the same inputs and seed give the same interval on every machine. */
   readonly seed?: number;
-}
-
-export interface Interval {
-  readonly mean: number;
-  readonly lower: number;
-  readonly upper: number;
-}
-
-export interface LayerStat extends Interval {
-  readonly layer: number;
-  /** layer / (layerCount − 1): 0 = first decoder layer, 1 = last, comparable across depths. */
-  readonly depth: number;
-  /** Samples behind the mean. */
-  readonly n: number;
 }
 
 function resolveBootstrap(options: BootstrapOptions): {
@@ -204,76 +208,6 @@ export function resampleByDepth(values: ArrayLike<number>, points: number): Floa
 
 // ---------------------------------------------------------------------------------------------------
 // Fusion / review labelling
-
-export interface LabelParams {
-  /**
-   * 'relative' (default): drops are divided by the baseline mean, so 0.05 means "lost 5% of the
-   * unmasked score" whatever the metric (accuracy, gold probability) and the model's baseline.
-   * 'absolute': drops in the metric's own units.
-   */
-  readonly scale?: 'relative' | 'absolute';
-  /** Smallest scaled mean drop for a fusion layer (default 0.05). */
-  readonly minDrop?: number;
-  /** A layer is quiet when its scaled mean drop is below this (default 0.02). */
-  readonly plateauDrop?: number;
-  /**
-   * Quiet layers in a row that make a plateau: a count, or a fraction of the model's depth (default
-   * { fraction: 0.2 }, i.e. round(0.2·L), at least 1: 6 for 32 layers). Gaps between shallow fusion
-   * layers (LLaVA: 5–7) must be shorter, or the plateau starts inside the fusion stage.
-   */
-  readonly plateauLength?: number | { readonly fraction: number };
-  /** Smallest scaled mean drop for a review layer (default: minDrop). */
-  readonly minReviewDrop?: number;
-  /** Fewer samples than this and no drop counts as significant (default 5): tiny-n bootstraps are too narrow. */
-  readonly minSamples?: number;
-}
-
-export interface ResolvedLabelParams {
-  readonly scale: 'relative' | 'absolute';
-  readonly minDrop: number;
-  readonly plateauDrop: number;
-  readonly plateauLength: number;
-  readonly minReviewDrop: number;
-  readonly minSamples: number;
-}
-
-export type LayerLabel = 'fusion' | 'review' | 'plateau' | 'none';
-
-/** Which rule decided a layer's label. */
-export type LayerRule =
-  | 'fusion' // before the plateau, drop ≥ minDrop and significant
-  | 'review' // after the plateau start, drop ≥ minReviewDrop and significant
-  | 'plateau' // after the plateau start, drop < plateauDrop
-  | 'below-min-drop' // before the plateau, drop < minDrop
-  | 'below-review-drop' // after the plateau start, plateauDrop ≤ drop < minReviewDrop
-  | 'not-significant' // large enough, but the interval's lower bound is ≤ 0
-  | 'too-few-samples'; // large enough, but n < minSamples
-
-export interface LayerVerdict {
-  readonly layer: number;
-  readonly depth: number;
-  readonly label: LayerLabel;
-  readonly rule: LayerRule;
-  /** Mean drop and interval in the chosen scale. */
-  readonly drop: number;
-  readonly lower: number;
-  readonly upper: number;
-  readonly significant: boolean;
-  /** One sentence for the UI. */
-  readonly reason: string;
-}
-
-export interface LayerLabelling {
-  readonly params: ResolvedLabelParams;
-  /** First layer of the plateau of no effect, or null when none was found. */
-  readonly plateauStart: number | null;
-  readonly plateauStartDepth: number | null;
-  readonly fusionLayers: readonly number[];
-  readonly reviewLayers: readonly number[];
-  readonly layers: readonly LayerVerdict[];
-  /** How the plateau was found (or why not), for the UI. */
-  readonly summary: readonly string[];
-}
 
 function resolveLabelParams(params: LabelParams, layerCount: number, points: number): ResolvedLabelParams {
   const scale = params.scale ?? 'relative';

@@ -17,6 +17,8 @@
  *     same string (see `GroundTruthNormalization`).
  */
 import { FusionError } from '../../../common/errors.ts';
+import type { PopeMetrics } from '../../../common/analysis.ts';
+export type { PopeMetrics } from '../../../common/analysis.ts';
 
 // Python's str.strip()/split() whitespace (str.isspace), which differs from JS \s: Python also
 // splits on \x1c-\x1f and \x85, and does not treat U+FEFF as space.
@@ -221,23 +223,6 @@ export function popeAnswer(text: string): YesNo {
   const sentence = (period === -1 ? text : text.slice(0, period)).split(',').join('');
   const words = sentence.split(' ');
   return words.includes('No') || words.includes('not') || words.includes('no') ? 'no' : 'yes';
-}
-
-export interface PopeMetrics {
-  readonly count: number;
-  readonly truePositives: number;
-  readonly falsePositives: number;
-  readonly trueNegatives: number;
-  readonly falseNegatives: number;
-  readonly accuracy: number;
-  /** TP / (TP + FP); 0 when nothing was predicted "yes" (the script would divide by zero). */
-  readonly precision: number;
-  /** TP / (TP + FN); 0 when no label is "yes". */
-  readonly recall: number;
-  /** Harmonic mean of precision and recall; 0 when both are 0. */
-  readonly f1: number;
-  /** Fraction of predictions that are "yes" ("yes" is POPE's positive class). */
-  readonly yesRatio: number;
 }
 
 function toYesNo(value: string, index: number, what: string): YesNo {

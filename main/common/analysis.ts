@@ -1,0 +1,246 @@
+/**
+ * The analyses' data shapes, shared by the engine (which computes them), the backend (which serves
+ * them) and the renderer (which draws them): configs, per-sample results and dataset summaries. Plain
+ * types and constants only.
+ */
+import type { InterventionMode } from './interventions.ts';
+
+/** Refinements contrastive attention compares (paper §3), besides no refinement. */
+export const REFINEMENTS = ['mask', 'crop', 'vicrop'] as const;
+export type Refinement = (typeof REFINEMENTS)[number];
+
+/** An axis-aligned rectangle in continuous pixel coordinates (pixel (i, j) covers [i, i+1) x [j, j+1)). */
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** [x0, y0, x1, y1] in image pixels, x1/y1 exclusive (FORMAT.md's `xyxy-pixels`). */
+export type Box = readonly [number, number, number, number];
+
+/**
+ * Which accuracy applies: `vqa` = VQA soft accuracy over `annotatorAnswers`, `exact` = normalised exact
+ * match against `answers`, `pope` = yes/no with POPE's precision/recall/F1, `anls` = DocVQA's
+ * average normalised Levenshtein similarity, `none` = no gold answer (attention-only analyses).
+ */
+export type Metric = 'vqa' | 'exact' | 'pope' | 'anls' | 'none';
+
+export interface SweepConfig {
+  readonly mode: InterventionMode;
+  /** hidden mode: residual-stream multiplier (0 = the paper's zeroing). */
+  readonly scale?: number;
+  /** Consecutive layers masked together (default 1). */
+  readonly window?: number;
+  /** Image tokens to mask (default all). */
+  readonly tokens?: readonly number[];
+  /** Tokens generated for the answer (default 8). */
+  readonly maxNewTokens?: number;
+}
+
+export interface EvolutionConfig {
+  /** Read attention from the last position (default) or average it over every question position. */
+  readonly rows?: 'last' | 'question';
+  /** Also store per-head maps ([layers, heads, tokens]; large for big models, so off by default). */
+  readonly perHead?: boolean;
+  /** Noise: a token counts at a layer when it is among the top fraction of tokens (default 0.05). */
+  readonly noiseTopFraction?: number;
+  /** Noise: …at no fewer than this fraction of layers (default 0.75). */
+  readonly noiseMinLayers?: number;
+}
+
+export interface ContrastConfig {
+  /** Layers i* is chosen from: the fusion layers of a sweep (paper's choice). */
+  readonly candidateLayers: readonly number[];
+  /** Where `mask` suppresses tokens (the review layer). */
+  readonly reviewLayer: number;
+  /** Fraction of image tokens suppressed (default 0.2). */
+  readonly rho?: number;
+  /** Their residual-stream multiplier (default 0.1). */
+  readonly lambda?: number;
+  readonly maxNewTokens?: number;
+  /** Which refinements to run (default all three). */
+  readonly methods?: readonly Refinement[];
+  /** ViCrop's attention layer (default: the same relative depth as its layer 14 of 32 on LLaVA-1.5). */
+  readonly vicropLayer?: number;
+}
+
+export interface PromptOptions {
+  /** Appended to every question, e.g. "Answer the question using a single word or phrase." */
+  readonly promptSuffix?: string;
+}
+
+export interface SweepItemResult {
+  readonly baselineAnswer: string;
+  readonly baselineScore: number | null;
+  /** Per window start layer. */
+  readonly maskedAnswers: readonly string[];
+}
+
+export interface EvolveItemResult {
+  readonly noiseTokens: readonly { token: number; persistence: number }[];
+}
+
+export interface ContrastItemResult {
+  readonly preLayer: number;
+  readonly maskedTokens: readonly number[];
+  readonly crops: Partial<Record<'crop' | 'vicrop', Rect>>;
+  readonly baselineAnswer: string;
+  readonly baselineScore: number | null;
+  /** Per refinement that ran: its answer and score. */
+  readonly refined: Partial<Record<Refinement, { readonly answer: string; readonly score: number | null }>>;
+}
+
+export interface EvalItemResult {
+  readonly answer: string;
+  readonly gold: readonly string[];
+  readonly family: string;
+  readonly metric: Metric;
+  readonly score: number | null;
+}
+
+export interface SweepSummary {
+  readonly runId: number;
+  readonly metric: string;
+  readonly sampleCount: number;
+  readonly layerCount: number;
+  readonly baselineMean: number;
+  /** Masked score per window start, mean and 95% interval over samples. */
+  readonly masked: readonly LayerStat[];
+  readonly labels: LayerLabelling;
+}
+
+export interface EvolutionSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  /** metric name → per layer mean and interval. */
+  readonly curves: Readonly<Record<string, readonly LayerStat[]>>;
+}
+
+export interface MethodScore {
+  readonly method: 'none' | Refinement;
+  readonly mean: number;
+  /** Samples where this method scored higher / lower than no refinement. */
+  readonly improved: number;
+  readonly worsened: number;
+}
+
+export interface ContrastSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  /** Baseline first, then each refinement that ran, over the samples every method scored. */
+  readonly methods: readonly MethodScore[];
+  readonly rows: ReadonlyArray<{ itemId: string } & ContrastItemResult>;
+}
+
+export interface EvalSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  /** Mean score over scored samples, overall and per question family / answer group. */
+  readonly overall: number;
+  readonly byFamily: Readonly<Record<string, { readonly mean: number; readonly n: number }>>;
+  /** POPE's accuracy/precision/recall/F1/yes-ratio over the POPE items, when there are any. */
+  readonly pope: PopeMetrics | null;
+}
+
+export interface Interval {
+  readonly mean: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+export interface LayerStat extends Interval {
+  readonly layer: number;
+  /** layer / (layerCount − 1): 0 = first decoder layer, 1 = last, comparable across depths. */
+  readonly depth: number;
+  /** Samples behind the mean. */
+  readonly n: number;
+}
+
+export interface LabelParams {
+  /**
+   * 'relative' (default): drops are divided by the baseline mean, so 0.05 means "lost 5% of the
+   * unmasked score" whatever the metric (accuracy, gold probability) and the model's baseline.
+   * 'absolute': drops in the metric's own units.
+   */
+  readonly scale?: 'relative' | 'absolute';
+  /** Smallest scaled mean drop for a fusion layer (default 0.05). */
+  readonly minDrop?: number;
+  /** A layer is quiet when its scaled mean drop is below this (default 0.02). */
+  readonly plateauDrop?: number;
+  /**
+   * Quiet layers in a row that make a plateau: a count, or a fraction of the model's depth (default
+   * { fraction: 0.2 }, i.e. round(0.2·L), at least 1: 6 for 32 layers). Gaps between shallow fusion
+   * layers (LLaVA: 5–7) must be shorter, or the plateau starts inside the fusion stage.
+   */
+  readonly plateauLength?: number | { readonly fraction: number };
+  /** Smallest scaled mean drop for a review layer (default: minDrop). */
+  readonly minReviewDrop?: number;
+  /** Fewer samples than this and no drop counts as significant (default 5): tiny-n bootstraps are too narrow. */
+  readonly minSamples?: number;
+}
+
+export interface ResolvedLabelParams {
+  readonly scale: 'relative' | 'absolute';
+  readonly minDrop: number;
+  readonly plateauDrop: number;
+  readonly plateauLength: number;
+  readonly minReviewDrop: number;
+  readonly minSamples: number;
+}
+
+export type LayerLabel = 'fusion' | 'review' | 'plateau' | 'none';
+
+/** Which rule decided a layer's label. */
+export type LayerRule =
+  | 'fusion' // before the plateau, drop ≥ minDrop and significant
+  | 'review' // after the plateau start, drop ≥ minReviewDrop and significant
+  | 'plateau' // after the plateau start, drop < plateauDrop
+  | 'below-min-drop' // before the plateau, drop < minDrop
+  | 'below-review-drop' // after the plateau start, plateauDrop ≤ drop < minReviewDrop
+  | 'not-significant' // large enough, but the interval's lower bound is ≤ 0
+  | 'too-few-samples'; // large enough, but n < minSamples
+
+export interface LayerVerdict {
+  readonly layer: number;
+  readonly depth: number;
+  readonly label: LayerLabel;
+  readonly rule: LayerRule;
+  /** Mean drop and interval in the chosen scale. */
+  readonly drop: number;
+  readonly lower: number;
+  readonly upper: number;
+  readonly significant: boolean;
+  /** One sentence for the UI. */
+  readonly reason: string;
+}
+
+export interface LayerLabelling {
+  readonly params: ResolvedLabelParams;
+  /** First layer of the plateau of no effect, or null when none was found. */
+  readonly plateauStart: number | null;
+  readonly plateauStartDepth: number | null;
+  readonly fusionLayers: readonly number[];
+  readonly reviewLayers: readonly number[];
+  readonly layers: readonly LayerVerdict[];
+  /** How the plateau was found (or why not), for the UI. */
+  readonly summary: readonly string[];
+}
+
+export interface PopeMetrics {
+  readonly count: number;
+  readonly truePositives: number;
+  readonly falsePositives: number;
+  readonly trueNegatives: number;
+  readonly falseNegatives: number;
+  readonly accuracy: number;
+  /** TP / (TP + FP); 0 when nothing was predicted "yes" (the script would divide by zero). */
+  readonly precision: number;
+  /** TP / (TP + FN); 0 when no label is "yes". */
+  readonly recall: number;
+  /** Harmonic mean of precision and recall; 0 when both are 0. */
+  readonly f1: number;
+  /** Fraction of predictions that are "yes" ("yes" is POPE's positive class). */
+  readonly yesRatio: number;
+}

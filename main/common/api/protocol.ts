@@ -1,0 +1,46 @@
+/**
+ * The wire protocol every transport speaks: a call is (method, params) → a result or an error with a
+ * code; the backend pushes events (progress, job state, model loading) to every connected renderer.
+ * `validateCall` is the single gate between untrusted messages and the backend.
+ */
+import type { z } from 'zod';
+
+import { FusionError, type Result } from '../errors.ts';
+import type { RunProgress } from '../runs.ts';
+import { API_PARAMS, isApiMethod, type ApiMethod, type ApiParams } from './methods.ts';
+import type { JobView } from './types.ts';
+
+export type ApiEvent =
+  | { readonly type: 'job'; readonly job: JobView }
+  | { readonly type: 'progress'; readonly jobId: number; readonly progress: RunProgress }
+  | {
+      readonly type: 'model-loading';
+      readonly folder: string;
+      readonly done: number;
+      readonly total: number;
+      readonly label: string;
+    };
+
+/** Every reply: `Result` (errors.ts); build failures with `errorToResult`, which keeps FusionError codes. */
+export type ApiReply<T = unknown> = Result<T>;
+
+function describeIssues(method: string, error: z.ZodError): string {
+  const lines = error.issues.slice(0, 5).map((issue) => {
+    const where = issue.path.length ? issue.path.join('.') : '(params)';
+    return `${where}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? `; …${error.issues.length - 5} more` : '';
+  return `${method}: invalid parameters — ${lines.join('; ')}${more}`;
+}
+
+/** Checks an untrusted call; throws a BAD_REQUEST FusionError naming what is wrong. */
+export function validateCall(method: unknown, params: unknown): { method: ApiMethod; params: unknown } {
+  if (!isApiMethod(method)) {
+    const shown = typeof method === 'string' ? `"${method.slice(0, 80)}"` : typeof method;
+    throw new FusionError('BAD_REQUEST', `unknown API method ${shown}`);
+  }
+  const schema = API_PARAMS[method] as z.ZodType;
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) throw new FusionError('BAD_REQUEST', describeIssues(method, parsed.error));
+  return { method, params: parsed.data as ApiParams<typeof method> };
+}

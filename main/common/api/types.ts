@@ -1,0 +1,153 @@
+/**
+ * What the backend returns to the renderer: plain, JSON-serialisable views of models, datasets, runs
+ * and samples. Shared by every transport (Electron IPC, HTTP/WebSocket) and by the renderer.
+ */
+import type {
+  Box,
+  ContrastSummary,
+  EvalSummary,
+  EvolutionSummary,
+  LabelParams,
+  Rect,
+  SweepSummary,
+} from '../analysis.ts';
+import type { LayerMetricValue, RunKind, RunRow, SampleStatus } from '../runs.ts';
+
+export interface AppInfo {
+  readonly version: string;
+  /** Absolute path of the workspace folder (its SQLite database holds every run). */
+  readonly workspace: string;
+  readonly demoModelFolder: string;
+  readonly demoDatasetPath: string;
+  /** 'electron' inside the desktop app, 'browser' when served over HTTP. */
+  readonly mode: 'electron' | 'browser';
+}
+
+export interface ModelView {
+  /** Stable id: the model's absolute checkpoint folder. */
+  readonly id: string;
+  readonly folder: string;
+  /** Short display name (the folder's name, or "demo"). */
+  readonly name: string;
+  readonly isDemo: boolean;
+  readonly modelType: string;
+  readonly weightsDtype: string;
+  readonly parameterCount: number;
+  /** Bytes the float32 weights take in memory once loaded. */
+  readonly memoryBytes: number;
+  readonly executionProvider: string;
+  /** Why each preferred provider was skipped (e.g. "webgpu: libvulkan.so.1 not found"). */
+  readonly providerFallbacks: readonly string[];
+  readonly layers: number;
+  readonly heads: number;
+  readonly hiddenSize: number;
+  readonly imageTokensPerImage: number;
+  readonly imageGrid: { readonly rows: number; readonly cols: number; readonly leadingTokens: number };
+  /** Architecture facts for the model view (vision tower, projector, decoder). */
+  readonly summary: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface SkippedView {
+  readonly where: string;
+  readonly reason: string;
+}
+
+export interface DatasetView {
+  /** Stable id: the dataset's absolute path as imported. */
+  readonly id: string;
+  readonly path: string;
+  readonly name: string;
+  readonly format: string;
+  readonly itemCount: number;
+  /** Items per family (question family, answer type, category...). */
+  readonly families: Readonly<Record<string, number>>;
+  readonly skippedCount: number;
+  /** The first skipped entries, with reasons. */
+  readonly skipped: readonly SkippedView[];
+  readonly isDemo: boolean;
+}
+
+export interface ItemView {
+  readonly id: string;
+  readonly question: string;
+  readonly answers: readonly string[];
+  readonly family: string;
+  readonly metric: string;
+  readonly boxes: readonly Box[];
+  /** Absolute path; the renderer turns it into a URL through its transport (fileUrl). */
+  readonly imagePath: string;
+}
+
+export interface ItemPage {
+  readonly total: number;
+  readonly offset: number;
+  readonly items: readonly ItemView[];
+}
+
+export type RunSummaryView =
+  | { readonly kind: 'sweep'; readonly summary: SweepSummary }
+  | { readonly kind: 'evolve'; readonly summary: EvolutionSummary }
+  | { readonly kind: 'contrast'; readonly summary: ContrastSummary }
+  | { readonly kind: 'eval'; readonly summary: EvalSummary };
+
+export interface SampleListEntry {
+  readonly itemId: string;
+  readonly status: SampleStatus;
+  readonly result: unknown;
+  readonly error: string | null;
+  readonly durationMs: number | null;
+  /** The dataset item (null when the dataset can no longer be read). */
+  readonly item: ItemView | null;
+}
+
+export interface SamplePage {
+  readonly total: number;
+  readonly offset: number;
+  readonly samples: readonly SampleListEntry[];
+}
+
+/** Everything one sample of a run needs to be drawn on its image. */
+export interface SampleDetail {
+  readonly runId: number;
+  readonly kind: RunKind;
+  readonly item: ItemView;
+  readonly image: { readonly width: number; readonly height: number };
+  /** Per image token: the original-image pixels it covers (null: no spatial extent). */
+  readonly tokenRects: readonly (Rect | null)[];
+  readonly grid: { readonly rows: number; readonly cols: number };
+  readonly result: unknown;
+  readonly metrics: readonly LayerMetricValue[];
+  /**
+   * Stored arrays by name, as nested arrays: evolve → maps [layer][token] (head mean) and, when
+   * recorded, per_head [layer][head][token]; contrast → ca [token], pre [token], final [token];
+   * sweep → baseline_attention [layer][token].
+   */
+  readonly arrays: Readonly<Record<string, NestedNumbers>>;
+}
+
+export type NestedNumbers = number[] | NestedNumbers[];
+
+export interface JobView {
+  readonly jobId: number;
+  readonly kind: RunKind;
+  readonly modelId: string;
+  readonly datasetId: string;
+  readonly state: 'queued' | 'running' | 'finished';
+  /** Known once the run row exists (a queued job has none yet). */
+  readonly runId: number | null;
+  readonly done: number;
+  readonly total: number;
+  readonly etaSeconds: number | null;
+  /** Final run status once finished ('done', 'cancelled', 'failed'). */
+  readonly outcome: RunRow['status'] | null;
+  readonly error: string | null;
+}
+
+/** An exported file: bytes as base64 so every transport carries it as JSON. */
+export interface ExportedFile {
+  readonly fileName: string;
+  readonly mime: string;
+  readonly base64: string;
+}
+
+export type { LabelParams };
