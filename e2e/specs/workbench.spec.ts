@@ -1,0 +1,166 @@
+/**
+ * The researcher's path through the workbench on the embedded demo model, in order: see the model,
+ * browse the data, run a masking sweep and read the fusion curve, scrub the attention evolution, run
+ * contrastive attention, compare with a second model, look at the run history, export figures. Each
+ * view is screenshotted into e2e/artifacts/screenshots/.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Page } from '@playwright/test';
+
+import { expect, test } from '../support/app.ts';
+import { parseSvg, pdfFacts, pngSize, saveExport } from '../support/files.ts';
+import { SCREENSHOT_DIR } from '../support/paths.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+async function screenshot(page: Page, project: string, view: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${project}-${view}.png`), fullPage: false });
+}
+
+async function open(page: Page, view: string) {
+  await page.locator(`[data-nav=${view}]`).click();
+  const root = page.locator(`section[data-view=${view}]`);
+  await expect(root).toBeVisible();
+  return root;
+}
+
+/** Starts a run from a view's form and waits until its job has finished. */
+async function runAndWait(page: Page, root: ReturnType<Page['locator']>, action: string, limit: number) {
+  const limitField = root.locator('[data-field=run-limit]');
+  if (await limitField.count()) await limitField.fill(String(limit));
+  await root.locator(`[data-action=${action}]`).click();
+  await expect(
+    page.locator('[data-job][data-job-state=running], [data-job][data-job-state=queued]'),
+  ).toHaveCount(0, {
+    timeout: 150_000,
+  });
+}
+
+test('models: the demo model is loaded and described', async ({ app }, info) => {
+  const root = await open(app.page, 'models');
+  const demo = root.locator('[data-model-card]').first();
+  await expect(demo).toBeVisible();
+  await demo.click();
+  const details = root.locator('[data-model-details]');
+  await expect(details).toContainText('llava');
+  await expect(details).toContainText('8'); // decoder layers
+  await expect(details).toContainText(/cpu/i); // execution provider
+  await screenshot(app.page, info.project.name, 'models');
+});
+
+test('datasets: the demo test split is imported and browsable with boxes', async ({ app }, info) => {
+  const root = await open(app.page, 'datasets');
+  await expect(root.locator('[data-dataset-row]').first()).toBeVisible();
+  await root.locator('[data-dataset-row]').first().click();
+  const items = root.locator('[data-item]');
+  await expect(items.first()).toBeVisible();
+  expect(await items.count()).toBeGreaterThan(4);
+  await expect(items.first().locator('img')).toHaveJSProperty('complete', true);
+  await expect(root.locator('[data-item] rect').first()).toBeAttached();
+  await screenshot(app.page, info.project.name, 'datasets');
+});
+
+test('fusion: a masking sweep draws the curve with fusion and review layers', async ({ app }, info) => {
+  const root = await open(app.page, 'fusion');
+  await runAndWait(app.page, root, 'run-sweep', 24);
+  const chart = root.locator('[data-chart=fusion-curve]');
+  await expect(chart.locator('svg').first()).toBeVisible();
+  await expect(root.locator('[data-fusion-layers]')).toContainText(/\d/);
+  await expect(root.locator('[data-review-layers]')).toBeVisible();
+  // Clicking a layer lists what each sample answered with that layer masked.
+  const layerButton = root.locator('[data-layer-button]').first();
+  if (await layerButton.count()) await layerButton.click();
+  else await chart.locator('svg path').nth(5).click({ force: true });
+  await expect(root.locator('[data-table=layer-samples] tbody tr').first()).toBeVisible();
+  await screenshot(app.page, info.project.name, 'fusion');
+});
+
+test('attention: the overlay follows the layer slider, the head and play', async ({ app }, info) => {
+  const root = await open(app.page, 'attention');
+  await runAndWait(app.page, root, 'run-evolve', 12);
+  const overlay = root.locator('[data-panel=attention-overlay]');
+  await expect(overlay).toBeVisible();
+  const slider = root.locator('[data-field=layer]');
+  await slider.fill('0');
+  await expect(overlay).toHaveAttribute('data-layer', '0');
+  const first = await overlay.innerHTML();
+  await slider.fill('7');
+  await expect(overlay).toHaveAttribute('data-layer', '7');
+  expect(await overlay.innerHTML()).not.toBe(first);
+  await root.locator('[data-field=head]').selectOption({ index: 1 });
+  await root.locator('[data-action=play]').click();
+  await expect(overlay).not.toHaveAttribute('data-layer', '7');
+  await root.locator('[data-action=play]').click();
+  await expect(root.locator('[data-chart=evolution] svg').first()).toBeVisible();
+  await screenshot(app.page, info.project.name, 'attention');
+
+  const pdf = await saveExport(app, 'attention.pdf', async () => {
+    const menu = root.locator('[data-export-for=attention-overlay]');
+    await menu.locator('[data-action=export]').click();
+    await menu.locator('[data-export=pdf]').click();
+  });
+  expect(pdfFacts(pdf.bytes)).toEqual({ header: '%PDF-', pages: 1 });
+});
+
+test('contrastive: pre, final and contrastive maps with baseline and refined answers', async ({
+  app,
+}, info) => {
+  const root = await open(app.page, 'contrastive');
+  await runAndWait(app.page, root, 'run-contrast', 12);
+  for (const panel of ['pre', 'final', 'ca'])
+    await expect(root.locator(`[data-panel=${panel}]`)).toBeVisible();
+  await expect(root.locator('[data-answers]')).toBeVisible();
+  const methods = root.locator('[data-table=contrast-methods] tbody tr');
+  await expect(methods).toHaveCount(4); // no refinement, mask, crop, ViCrop
+  await expect(root.locator('[data-table=contrast-samples] tbody tr').first()).toBeVisible();
+  await screenshot(app.page, info.project.name, 'contrastive');
+});
+
+test('compare: two models side by side on normalised depth', async ({ app }, info) => {
+  const models = await open(app.page, 'models');
+  await models.locator('[data-field=model-folder]').fill(app.controlModel);
+  await models.locator('[data-action=open-model]').click();
+  await expect(models.locator('[data-model-card]')).toHaveCount(2, { timeout: 60_000 });
+
+  const root = await open(app.page, 'compare');
+  const boxes = root.locator('[data-compare-model]');
+  await expect(boxes).toHaveCount(2);
+  for (const box of await boxes.all()) await box.check();
+  await runAndWait(app.page, root, 'run-compare', 12);
+  await expect(root.locator('[data-chart=compare-fusion] svg').first()).toBeVisible();
+  await expect(root.locator('[data-panel=compare-sample]')).toHaveCount(2);
+  await screenshot(app.page, info.project.name, 'compare');
+});
+
+test('runs: the history lists every finished run', async ({ app }, info) => {
+  const root = await open(app.page, 'runs');
+  const done = root.locator('[data-run-row][data-status=done]');
+  await expect(done.first()).toBeVisible();
+  expect(await done.count()).toBeGreaterThanOrEqual(5); // sweep, evolve, contrast, compare's sweeps and evolves
+  await screenshot(app.page, info.project.name, 'runs');
+});
+
+test('export: the fusion curve as PNG at 1× and 2×, SVG and PDF', async ({ app }) => {
+  const root = await open(app.page, 'fusion');
+  const chart = root.locator('[data-chart=fusion-curve]');
+  await expect(chart.locator('svg').first()).toBeVisible();
+  const exportAs = (kind: string, file: string) =>
+    saveExport(app, file, async () => {
+      await chart.locator('[data-action=export]').click();
+      await chart.locator(`[data-export=${kind}]`).click();
+    });
+
+  const png1 = pngSize((await exportAs('png-1x', 'fusion-1x.png')).bytes);
+  const png2 = pngSize((await exportAs('png-2x', 'fusion-2x.png')).bytes);
+  expect(png1.width).toBeGreaterThan(200);
+  expect(png2).toEqual({ width: png1.width * 2, height: png1.height * 2 });
+
+  const svg = await exportAs('svg', 'fusion.svg');
+  expect(await parseSvg(app.page, svg.bytes.toString('utf8'))).toEqual({ root: 'svg', error: null });
+
+  const pdf = await exportAs('pdf', 'fusion.pdf');
+  expect(pdfFacts(pdf.bytes)).toEqual({ header: '%PDF-', pages: 1 });
+});
