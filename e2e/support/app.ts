@@ -64,6 +64,8 @@ function startServer(workspace: string): Promise<{ child: ChildProcess; url: str
 
 export const test = base.extend<object, { app: AppUnderTest }>({
   app: [
+    // Playwright requires the fixture's first argument to be an object pattern, even when empty.
+    // eslint-disable-next-line no-empty-pattern
     async ({}, use, workerInfo) => {
       const mode = workerInfo.project.metadata.mode as 'browser' | 'electron';
       const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-e2e-'));
