@@ -30,6 +30,9 @@ export default tseslint.config(
     files: ['**/*.vue'],
     languageOptions: { parserOptions: { parser: tseslint.parser, sourceType: 'module' } },
     rules: {
+      // <script setup lang="ts">: vue-tsc checks names (DOM globals included), as typescript-eslint
+      // advises for TypeScript; ESLint's no-undef knows no browser globals here.
+      'no-undef': 'off',
       // Prettier owns formatting.
       'vue/max-attributes-per-line': 'off',
       'vue/singleline-html-element-content-newline': 'off',

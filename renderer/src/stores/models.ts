@@ -1,0 +1,62 @@
+/** Open models (the demo is preloaded), the selected one, and the progress of a model being opened. */
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+
+import type { ModelView } from '../../../main/common/api/index.ts';
+import { useTransport } from '../api/index.ts';
+
+export interface ModelLoading {
+  readonly folder: string;
+  readonly done: number;
+  readonly total: number;
+  readonly label: string;
+}
+
+export const useModelsStore = defineStore('models', () => {
+  const transport = useTransport();
+  const models = ref<ModelView[]>([]);
+  const selectedId = ref<string | null>(null);
+  const selected = computed(() => models.value.find((m) => m.id === selectedId.value) ?? null);
+  const loading = ref<ModelLoading | null>(null);
+
+  transport.onEvent((event) => {
+    if (event.type !== 'model-loading') return;
+    const { folder, done, total, label } = event;
+    loading.value = { folder, done, total, label };
+  });
+
+  function keepSelection(): void {
+    if (!models.value.some((m) => m.id === selectedId.value)) {
+      selectedId.value = (models.value.find((m) => m.isDemo) ?? models.value[0])?.id ?? null;
+    }
+  }
+
+  async function refresh(): Promise<void> {
+    models.value = await transport.call('listModels', {});
+    keepSelection();
+  }
+
+  async function open(folder: string): Promise<ModelView> {
+    loading.value = { folder, done: 0, total: 0, label: 'Opening…' };
+    try {
+      const model = await transport.call('openModel', { folder });
+      models.value = [...models.value.filter((m) => m.id !== model.id), model];
+      selectedId.value = model.id;
+      return model;
+    } finally {
+      loading.value = null;
+    }
+  }
+
+  async function close(id: string): Promise<void> {
+    await transport.call('closeModel', { modelId: id });
+    models.value = models.value.filter((m) => m.id !== id);
+    keepSelection();
+  }
+
+  function select(id: string | null): void {
+    selectedId.value = id;
+  }
+
+  return { models, selectedId, selected, loading, refresh, open, close, select };
+});
