@@ -3,3 +3,4 @@ export * from './methods.ts';
 export * from './protocol.ts';
 export type * from './types.ts';
 export * from './bridge.ts';
+export * from './shell.ts';

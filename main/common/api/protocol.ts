@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { FusionError, type Result } from '../errors.ts';
 import type { RunProgress } from '../runs.ts';
 import { API_PARAMS, isApiMethod, type ApiMethod, type ApiParams } from './methods.ts';
+import type { AppCommand, AppViewName } from './shell.ts';
 import type { JobView } from './types.ts';
 
 export type ApiEvent =
@@ -19,7 +20,10 @@ export type ApiEvent =
       readonly done: number;
       readonly total: number;
       readonly label: string;
-    };
+    }
+  // From the desktop shell's menus (shell.ts); browser mode never sends these.
+  | { readonly type: 'navigate'; readonly view: AppViewName }
+  | { readonly type: 'command'; readonly command: AppCommand };
 
 /** Every reply: `Result` (errors.ts); build failures with `errorToResult`, which keeps FusionError codes. */
 export type ApiReply<T = unknown> = Result<T>;
