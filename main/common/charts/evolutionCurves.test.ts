@@ -50,6 +50,24 @@ describe('evolutionCurvesOption', () => {
     }
   });
 
+  it('marks the shown layer with a solid guide in every panel, labelled in the top one', () => {
+    const withCursor = evolutionCurvesOption({
+      layers,
+      fusionLayers: [2],
+      cursorLayer: 20,
+      series: [
+        { name: 'a', mean: layers },
+        { name: 'b', mean: layers },
+      ],
+    });
+    const guides = ['a', 'b'].map((name) => seriesById(withCursor, `${name}::mean`).markLine!.data);
+    for (const data of guides) expect(data.map((d) => d.xAxis)).toEqual([2, 20]);
+    expect(guides.map((d) => (d[1].label as { show: boolean }).show)).toEqual([true, false]);
+    expect(() =>
+      evolutionCurvesOption({ layers, cursorLayer: NaN, series: [{ name: 'a', mean: layers }] }),
+    ).toThrow(/cursorLayer/);
+  });
+
   it('labels the layer axis on the bottom panel only', () => {
     const xs = option.xAxis as { axisLabel: { show: boolean }; name: string }[];
     expect(xs.map((x) => x.axisLabel.show)).toEqual([false, false, true]);

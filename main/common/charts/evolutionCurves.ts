@@ -11,6 +11,7 @@ import {
   FONT_SIZE,
   GUIDE_COLOR,
   MUTED_TEXT_COLOR,
+  TEXT_COLOR,
   axisStyle,
   baseOption,
   seriesColor,
@@ -35,6 +36,8 @@ export interface EvolutionCurvesInput {
   reviewLayers?: readonly number[];
   /** Thin vertical guides in every panel. */
   fusionLayers?: readonly number[];
+  /** The layer the app is showing (e.g. its overlay's layer slider): a solid guide in every panel. */
+  cursorLayer?: number;
 }
 
 function defaultNote(review: boolean, fusion: boolean): string | undefined {
@@ -49,6 +52,22 @@ function panelLayout(count: number, hasTitle: boolean): { top: number; height: n
   const gap = 4;
   const height = (100 - top - bottom - gap * (count - 1)) / count;
   return Array.from({ length: count }, (_, i) => ({ top: top + i * (height + gap), height }));
+}
+
+/** The shown layer: solid, darker than the fusion guides, labelled once (in the top panel). */
+function cursorLine(layer: number, labelled: boolean): Record<string, unknown> {
+  return {
+    xAxis: layer,
+    name: `layer ${layer}`,
+    lineStyle: { type: 'solid', color: TEXT_COLOR, width: 1.5 },
+    label: {
+      show: labelled,
+      formatter: `layer ${layer}`,
+      position: 'insideEndTop',
+      color: TEXT_COLOR,
+      fontSize: FONT_SIZE.note,
+    },
+  };
 }
 
 export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOption {
@@ -69,6 +88,8 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
     return { name: s.name, mean, lower, upper };
   });
   const fusion = [...(input.fusionLayers ?? [])];
+  const cursor = input.cursorLayer;
+  if (cursor !== undefined && !Number.isFinite(cursor)) fail(`cursorLayer must be a layer, got ${cursor}`);
   const reviewRuns = indexRuns(
     layers,
     (input.reviewLayers ?? []).map((l) => {
@@ -170,7 +191,10 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
         symbol: ['none', 'none'],
         label: { show: false },
         lineStyle: { type: 'dotted', color: GUIDE_COLOR, width: 1 },
-        data: fusion.map((l) => ({ xAxis: l, name: `fusion ${l}` })),
+        data: [
+          ...fusion.map((l) => ({ xAxis: l, name: `fusion ${l}` })),
+          ...(cursor !== undefined ? [cursorLine(cursor, k === 0)] : []),
+        ],
       },
     });
     return out;

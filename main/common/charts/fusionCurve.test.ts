@@ -124,6 +124,20 @@ describe('fusionCurveOption', () => {
     expect(new Set(colors).size).toBe(2);
   });
 
+  it('marks the selected layer with a labelled solid guide, once', () => {
+    const option = fusionCurveOption({
+      metricLabel: 'a',
+      xAxis: 'depth',
+      series: [llava(), qwen()],
+      cursor: { x: 0.5, label: 'depth 0.5' },
+    });
+    const lines = (id: string) => seriesById(option, fusionSeriesId.mean(id)).markLine!.data;
+    expect(lines('llava').filter((d) => d.name === 'cursor')).toEqual([
+      expect.objectContaining({ xAxis: 0.5, label: expect.objectContaining({ formatter: 'depth 0.5' }) }),
+    ]);
+    expect(lines('qwen').some((d) => d.name === 'cursor')).toBe(false);
+  });
+
   it('uses given depths as they are', () => {
     const s = llava();
     const depth = s.mean.map((_, i) => (i + 0.5) / 32);

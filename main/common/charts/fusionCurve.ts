@@ -32,6 +32,8 @@ export interface FusionCurveInput {
   metricLabel: string;
   series: readonly FusionCurveSeries[];
   xAxis: FusionXAxis;
+  /** An x value (layer or depth, as the axis) the app marks with a solid guide: the selected layer. */
+  cursor?: { x: number; label: string };
 }
 
 export const FUSION_CURVE_NOTE = 'band: 95% CI   \u25c6 fusion layer   dashed: unmasked baseline';
@@ -73,8 +75,26 @@ function bandSeries(curve: ResolvedCurve, color: string, index: number): Record<
   ];
 }
 
-function markLines(curve: ResolvedCurve, color: string, labelled: boolean): Record<string, unknown>[] {
+function markLines(
+  curve: ResolvedCurve,
+  color: string,
+  labelled: boolean,
+  cursor?: FusionCurveInput['cursor'],
+): Record<string, unknown>[] {
   const lines: Record<string, unknown>[] = [];
+  if (cursor) {
+    lines.push({
+      xAxis: cursor.x,
+      name: 'cursor',
+      lineStyle: { type: 'solid', color: TEXT_COLOR, width: 1.5 },
+      label: {
+        formatter: cursor.label,
+        position: 'insideEndTop',
+        color: TEXT_COLOR,
+        fontSize: FONT_SIZE.note,
+      },
+    });
+  }
   const suffix = labelled ? ` (${curve.model})` : '';
   if (curve.baseline !== undefined) {
     lines.push({
@@ -100,6 +120,7 @@ function meanSeries(
   color: string,
   index: number,
   multi: boolean,
+  cursor?: FusionCurveInput['cursor'],
 ): Record<string, unknown> {
   return {
     type: 'line',
@@ -117,7 +138,7 @@ function meanSeries(
       silent: true,
       symbol: ['none', 'none'],
       precision: 6,
-      data: markLines(curve, color, multi),
+      data: markLines(curve, color, multi, cursor),
     },
     markArea: {
       silent: true,
@@ -170,6 +191,10 @@ export function fusionCurveOption(input: FusionCurveInput): EChartsOption {
   const names = curves.map((c) => c.model);
   if (new Set(names).size !== names.length) fail(`series repeat a model name: ${names.join(', ')}`);
   const multi = curves.length > 1;
+  const cursor = input.cursor;
+  if (cursor !== undefined && (!Number.isFinite(cursor.x) || typeof cursor.label !== 'string')) {
+    fail(`cursor must be { x: finite number, label: text }, got ${JSON.stringify(cursor)}`);
+  }
 
   const yValues = curves.flatMap((c) => [
     ...c.mean,
@@ -192,7 +217,7 @@ export function fusionCurveOption(input: FusionCurveInput): EChartsOption {
     const color = seriesColor(i);
     return [
       ...bandSeries(curve, color, i),
-      meanSeries(curve, color, i, multi),
+      meanSeries(curve, color, i, multi, i === 0 ? cursor : undefined),
       fusionSeries(curve, color, multi),
     ];
   });

@@ -16,3 +16,20 @@ export {
 } from './colormaps.ts';
 export type { ColormapName, Rgb, ValueRange } from './colormaps.ts';
 export { FIGURE_SIZE, FONT_FAMILY, FONT_SIZE, PALETTE, seriesColor } from './theme.ts';
+export {
+  OUTLINE,
+  colorbarTicks,
+  contrastRanges,
+  drawnValues,
+  evenlySpacedLayers,
+  formatTick,
+  resolveOverlay,
+  sharedRange,
+} from './overlay.ts';
+export type { ColorbarSpec, OverlayCell, OverlayMapInput, ResolvedOverlay } from './overlay.ts';
+export {
+  EVOLUTION_METRIC_LABELS,
+  EVOLUTION_METRIC_ORDER,
+  METHOD_LABELS,
+  evolutionMetricLabel,
+} from './labels.ts';

@@ -2,7 +2,8 @@
  * Contrastive attention figure: pre-integration map A^(i*), final map A^(k) (one shared scale) and
  * CA = A^(k) - A^(i*) on the diverging map centred at 0, each with its colour bar.
  */
-import { defaultRange, isDiverging, type ColormapName } from '../../../common/charts/colormaps.ts';
+import { isDiverging, type ColormapName } from '../../../common/charts/colormaps.ts';
+import { contrastRanges } from '../../../common/charts/overlay.ts';
 import { FusionError } from '../../../common/errors.ts';
 import type { Box } from '../../analysis/imageTokens.ts';
 import type { Rect, RgbImage } from '../../image/index.ts';
@@ -41,9 +42,9 @@ export function caTriptychSvg(input: CaTriptychInput): string {
   if (!Array.isArray(ca) || ca.length !== pre.length) bad(`ca must have ${pre.length} values`);
   const colormap = input.colormap ?? 'viridis';
   if (isDiverging(colormap)) bad('caTriptych colormap is for attention: choose viridis or inferno');
-  const drawn = (map: readonly number[]) => map.filter((v, i) => input.tokenRects[i] && Number.isFinite(v));
-  const attentionRange = defaultRange([...drawn(pre), ...drawn(final)], colormap);
-  const caRange = defaultRange(drawn(ca), 'coolwarm');
+  const ranges = contrastRanges(pre, final, ca, input.tokenRects, colormap);
+  const attentionRange = ranges.attention;
+  const caRange = ranges.ca;
   const common = {
     image: input.image,
     tokenRects: input.tokenRects,

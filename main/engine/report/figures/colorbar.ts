@@ -1,54 +1,14 @@
 /** A vertical colour bar for overlay figures: gradient, tick labels on the right, a caption below. */
-import {
-  colormapPosition,
-  isDiverging,
-  rgbToHex,
-  sampleColormap,
-  type ColormapName,
-  type ValueRange,
-} from '../../../common/charts/colormaps.ts';
+import { colorbarTicks as ticks, type ColorbarSpec } from '../../../common/charts/overlay.ts';
+import { rgbToHex, sampleColormap } from '../../../common/charts/colormaps.ts';
 import { FONT_FAMILY, TEXT_COLOR } from '../../../common/charts/theme.ts';
 import { measureFigureText } from '../fonts.ts';
 import { attrs, escapeXml, num } from '../svg.ts';
 
-export interface ColorbarSpec {
-  colormap: ColormapName;
-  range: ValueRange;
-  caption: string;
-  /** Label ends "low"/"high" instead of values (maps normalised one by one). */
-  relative?: boolean;
-}
+export { formatTick } from '../../../common/charts/overlay.ts';
+export type { ColorbarSpec };
 
 export const COLORBAR = { barWidth: 12, tickGap: 4, fontSize: 11 };
-
-/** Compact tick text: up to 3 significant digits, exponent form for very small or large values. */
-export function formatTick(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  const text =
-    a >= 0.01 && a < 10000
-      ? String(Number.parseFloat(v.toPrecision(3)))
-      : v.toExponential(1).replace('e+', 'e');
-  return text.replace(/^-/, '\u2212');
-}
-
-function ticks(spec: ColorbarSpec): { t: number; label: string }[] {
-  const [lo, hi] = spec.range;
-  if (spec.relative) {
-    return isDiverging(spec.colormap)
-      ? [
-          { t: 0, label: 'low' },
-          { t: 0.5, label: '0' },
-          { t: 1, label: 'high' },
-        ]
-      : [
-          { t: 0, label: 'low' },
-          { t: 1, label: 'high' },
-        ];
-  }
-  const values = isDiverging(spec.colormap) ? [lo, 0, hi] : [lo, (lo + hi) / 2, hi];
-  return values.map((v) => ({ t: colormapPosition(v, spec.range, spec.colormap), label: formatTick(v) }));
-}
 
 /** Width the bar and its labels take. */
 export function colorbarWidth(spec: ColorbarSpec): number {

@@ -3,7 +3,8 @@
  * with one colour bar. 'shared' normalisation puts every layer on one scale (comparable magnitudes);
  * 'each' stretches every map over its own [min, max] (shape only; the bar then reads low/high).
  */
-import { defaultRange, type ColormapName, type ValueRange } from '../../../common/charts/colormaps.ts';
+import type { ColormapName, ValueRange } from '../../../common/charts/colormaps.ts';
+import { sharedRange } from '../../../common/charts/overlay.ts';
 import { FusionError } from '../../../common/errors.ts';
 import type { Box } from '../../analysis/imageTokens.ts';
 import type { Rect, RgbImage } from '../../image/index.ts';
@@ -45,10 +46,13 @@ export function layerStripSvg(input: LayerStripInput): string {
     );
   }
   const perMap = normalise === 'each' && !input.range;
-  const drawnValues = input.layers.flatMap(({ map }) =>
-    Array.isArray(map) ? map.filter((v, i) => input.tokenRects[i] && Number.isFinite(v)) : [],
-  );
-  const shared = input.range ?? defaultRange(drawnValues, colormap);
+  const shared =
+    input.range ??
+    sharedRange(
+      input.layers.map(({ map }) => map),
+      input.tokenRects,
+      colormap,
+    );
   const panels = input.layers.map(({ layer, map }) => ({
     label: `layer ${layer}`,
     overlay: prepareOverlay({

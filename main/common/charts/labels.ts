@@ -1,0 +1,23 @@
+/** Display names shared by the report, the CLI and the app, so a figure and a screen say the same. */
+import type { Refinement } from '../analysis.ts';
+
+export const METHOD_LABELS: Readonly<Record<'none' | Refinement, string>> = {
+  none: 'no refinement',
+  mask: 'contrastive attention (mask)',
+  crop: 'contrastive attention (crop)',
+  vicrop: 'ViCrop (relative attention)',
+};
+
+/** Stored per-layer evolution metrics (engine/experiments/kinds.ts) → their names on a chart. */
+export const EVOLUTION_METRIC_LABELS: Readonly<Record<string, string>> = {
+  box_mass: 'box mass',
+  entropy: 'entropy',
+  hellinger_to_final: 'Hellinger to final',
+};
+
+/** Chart order of the evolution metrics: the paper's box mass first, Hellinger last. */
+export const EVOLUTION_METRIC_ORDER: readonly string[] = ['box_mass', 'entropy', 'hellinger_to_final'];
+
+export function evolutionMetricLabel(name: string): string {
+  return EVOLUTION_METRIC_LABELS[name] ?? name;
+}
