@@ -5,47 +5,49 @@
  * vs refined table. Written into a temporary folder and renamed, so a failed report leaves nothing half
  * written.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
-import { evolutionCurvesOption } from "../../common/charts/evolutionCurves.ts";
-import { fusionCurveOption } from "../../common/charts/fusionCurve.ts";
-import {
-  evolutionMetricLabel,
-  METHOD_LABELS,
-} from "../../common/charts/labels.ts";
-import { evenlySpacedLayers } from "../../common/charts/overlay.ts";
-import { FusionError } from "../../common/errors.ts";
-import type { RunKind, RunRow } from "../../common/runs.ts";
-import { imageTokenRects } from "../analysis/imageTokens.ts";
-import { openDataset, type DatasetItem } from "../datasets/index.ts";
-import type { Refinement } from "../experiments/contrast.ts";
-import type {
-  ContrastItemResult,
-  EvolveItemResult,
-} from "../experiments/kinds.ts";
-import type { LayerStat } from "../experiments/metrics/index.ts";
+import { evolutionCurvesOption } from '../../common/charts/evolutionCurves.ts';
+import { fusionCurveOption } from '../../common/charts/fusionCurve.ts';
+import { evolutionMetricLabel, METHOD_LABELS } from '../../common/charts/labels.ts';
+import { evenlySpacedLayers } from '../../common/charts/overlay.ts';
+import { FusionError } from '../../common/errors.ts';
+import type { RunKind, RunRow } from '../../common/runs.ts';
+import { imageTokenRects } from '../analysis/imageTokens.ts';
+import { openDataset, type DatasetItem } from '../datasets/index.ts';
+import type { Refinement } from '../experiments/contrast.ts';
+import type { ContrastItemResult, EvolveItemResult } from '../experiments/kinds.ts';
+import type { LayerStat } from '../experiments/metrics/index.ts';
 import {
   summarizeContrast,
   summarizeEvolution,
   summarizeSweep,
   type SweepSummary,
-} from "../experiments/summaries.ts";
-import { loadImage, preprocessImage } from "../image/index.ts";
-import type { LoadedModel } from "../model/openModel.ts";
-import type { Workspace } from "../store/workspace.ts";
-import { caTriptychPng, caTriptychSvg } from "./figures/caTriptych.ts";
-import { layerStripPng, layerStripSvg } from "./figures/layerStrip.ts";
-import { renderChartSvg } from "./renderChartSvg.ts";
-import { svgToPng } from "./svgToPng.ts";
-import { toCsv } from "./table/csv.ts";
-import { tableSvg } from "./table/svg.ts";
-import type { TableInput } from "./table/types.ts";
+} from '../experiments/summaries.ts';
+import { loadImage, preprocessImage } from '../image/index.ts';
+import type { LoadedModel } from '../model/openModel.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { caTriptychPng, caTriptychSvg } from './figures/caTriptych.ts';
+import { layerStripPng, layerStripSvg } from './figures/layerStrip.ts';
+import { renderChartSvg } from './renderChartSvg.ts';
+import { svgToPng } from './svgToPng.ts';
+import { toCsv } from './table/csv.ts';
+import { tableSvg } from './table/svg.ts';
+import type { TableInput } from './table/types.ts';
 
 export interface ReportOptions {
   /** Samples drawn as overlays (default 3, items with boxes first). */
   readonly samples?: number;
+  /**
+   * The run to report on (any status: the app exports the run on screen); the other kinds come from
+   * the model's newest finished runs. Default: the newest finished run of every kind.
+   */
+  readonly run?: RunRow;
 }
+
+/** What the report needs of a model: no sessions, so a model described from its config will do. */
+export type ReportModel = Pick<LoadedModel, 'folder' | 'spec' | 'imageConfig' | 'info'>;
 
 type Files = Map<string, string | Uint8Array>;
 
@@ -58,12 +60,12 @@ function shorten(text: string, max = 72): string {
 
 function newestRun(
   workspace: Workspace,
-  model: LoadedModel,
+  model: ReportModel,
   kind: RunKind,
+  given: RunRow | undefined,
 ): RunRow | undefined {
-  return workspace
-    .listRuns({ kind, status: "done" })
-    .find((run) => run.model.folder === model.folder);
+  if (given?.kind === kind) return given;
+  return workspace.listRuns({ kind, status: 'done' }).find((run) => run.model.folder === model.folder);
 }
 
 function addFigure(files: Files, name: string, svg: string): void {
@@ -82,16 +84,12 @@ const interval = (stats: readonly LayerStat[]) => ({
   upper: stats.map((s) => s.upper),
 });
 
-function sweepFiles(
-  files: Files,
-  model: LoadedModel,
-  sweep: SweepSummary,
-): void {
+function sweepFiles(files: Files, model: ReportModel, sweep: SweepSummary): void {
   const label = `${model.spec.modelType} (${model.spec.decoder.layers} layers)`;
   const option = fusionCurveOption({
-    title: "Layer-wise masking: where the image is fused",
+    title: 'Layer-wise masking: where the image is fused',
     metricLabel: `${sweep.metric} with the image masked at the layer`,
-    xAxis: "layer",
+    xAxis: 'layer',
     series: [
       {
         model: label,
@@ -105,23 +103,11 @@ function sweepFiles(
       },
     ],
   });
-  addFigure(
-    files,
-    "fusion-curve",
-    renderChartSvg(option, { width: 720, height: 420 }),
-  );
+  addFigure(files, 'fusion-curve', renderChartSvg(option, { width: 720, height: 420 }));
   files.set(
-    "fusion-curve.csv",
+    'fusion-curve.csv',
     toCsv(
-      [
-        "layer",
-        "masked_mean",
-        "ci_lower",
-        "ci_upper",
-        "drop",
-        "label",
-        "reason",
-      ],
+      ['layer', 'masked_mean', 'ci_lower', 'ci_upper', 'drop', 'label', 'reason'],
       sweep.labels.layers.map((v, i) => [
         v.layer,
         sweep.masked[i].mean,
@@ -141,27 +127,13 @@ interface SampleView {
   readonly tokenRects: ReturnType<typeof imageTokenRects>;
 }
 
-async function sampleView(
-  model: LoadedModel,
-  item: DatasetItem,
-): Promise<SampleView> {
+async function sampleView(model: ReportModel, item: DatasetItem): Promise<SampleView> {
   const image = await loadImage(item.imagePath);
-  return {
-    item,
-    image,
-    tokenRects: imageTokenRects(
-      model.spec,
-      preprocessImage(image, model.imageConfig),
-    ),
-  };
+  return { item, image, tokenRects: imageTokenRects(model.spec, preprocessImage(image, model.imageConfig)) };
 }
 
-function mapsOf(
-  workspace: Workspace,
-  runId: number,
-  itemId: string,
-): number[][] | undefined {
-  const stored = workspace.readArray(runId, itemId, "maps");
+function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][] | undefined {
+  const stored = workspace.readArray(runId, itemId, 'maps');
   if (!stored) return undefined;
   const [layers, tokens] = stored.shape;
   return Array.from({ length: layers }, (_, l) =>
@@ -172,18 +144,18 @@ function mapsOf(
 /** Writes the report for `model`'s newest finished runs; returns the files written. */
 export async function writeReport(
   workspace: Workspace,
-  model: LoadedModel,
+  model: ReportModel,
   outDir: string,
   options: ReportOptions = {},
 ): Promise<string[]> {
   const files: Files = new Map();
   const summary: Record<string, unknown> = { model: model.info() };
-  const sweepRun = newestRun(workspace, model, "sweep");
-  const evolveRun = newestRun(workspace, model, "evolve");
-  const contrastRun = newestRun(workspace, model, "contrast");
+  const sweepRun = newestRun(workspace, model, 'sweep', options.run);
+  const evolveRun = newestRun(workspace, model, 'evolve', options.run);
+  const contrastRun = newestRun(workspace, model, 'contrast', options.run);
   if (!sweepRun && !evolveRun && !contrastRun) {
     throw new FusionError(
-      "BAD_ARGUMENT",
+      'BAD_ARGUMENT',
       `the workspace has no finished sweep, evolve or contrast run of ${model.folder}`,
     );
   }
@@ -207,24 +179,19 @@ export async function writeReport(
       name: evolutionMetricLabel(name),
       ...interval(stats),
     }));
-    const layers =
-      Object.values(evolution.curves)[0]?.map((s) => s.layer) ?? [];
+    const layers = Object.values(evolution.curves)[0]?.map((s) => s.layer) ?? [];
     const option = evolutionCurvesOption({
-      title: "Attention evolution",
+      title: 'Attention evolution',
       layers,
       series,
       reviewLayers: sweep?.labels.reviewLayers,
       fusionLayers: sweep?.labels.fusionLayers,
     });
-    addFigure(
-      files,
-      "evolution",
-      renderChartSvg(option, { width: 720, height: 600 }),
-    );
+    addFigure(files, 'evolution', renderChartSvg(option, { width: 720, height: 600 }));
     files.set(
-      "evolution.csv",
+      'evolution.csv',
       toCsv(
-        ["layer", ...series.map((s) => s.name)],
+        ['layer', ...series.map((s) => s.name)],
         layers.map((layer, i) => [layer, ...series.map((s) => s.mean[i])]),
       ),
     );
@@ -239,24 +206,16 @@ export async function writeReport(
       .sort((a, b) => b.boxes.length - a.boxes.length)
       .slice(0, options.samples ?? 3);
     const contrastRows = contrastRun
-      ? new Map(
-          summarizeContrast(workspace, contrastRun.id).rows.map((r) => [
-            r.itemId,
-            r,
-          ]),
-        )
+      ? new Map(summarizeContrast(workspace, contrastRun.id).rows.map((r) => [r.itemId, r]))
       : new Map<string, ContrastItemResult>();
     const evolveResults = new Map(
-      workspace
-        .readSamples<EvolveItemResult>(evolveRun.id)
-        .map((s) => [s.itemId, s.result]),
+      workspace.readSamples<EvolveItemResult>(evolveRun.id).map((s) => [s.itemId, s.result]),
     );
     for (const item of chosen) {
       const maps = mapsOf(workspace, evolveRun.id, item.id);
       if (!maps) continue;
       const view = await sampleView(model, item);
-      const noiseTokens =
-        evolveResults.get(item.id)?.noiseTokens.map((t) => t.token) ?? [];
+      const noiseTokens = evolveResults.get(item.id)?.noiseTokens.map((t) => t.token) ?? [];
       const shown = evenlySpacedLayers(maps.length, 4);
       const strip = {
         image: view.image,
@@ -264,14 +223,12 @@ export async function writeReport(
         layers: shown.map((layer) => ({ layer, map: maps[layer] })),
         boxes: item.boxes,
         noiseTokens,
-        title: shorten(`${item.question} (gold: ${item.answers[0] ?? "—"})`),
+        title: shorten(`${item.question} (gold: ${item.answers[0] ?? '—'})`),
       };
       files.set(`attention-${item.id}.svg`, layerStripSvg(strip));
       files.set(`attention-${item.id}.png`, layerStripPng(strip, { scale: 2 }));
       const contrast = contrastRows.get(item.id);
-      const ca = contrastRun
-        ? workspace.readArray(contrastRun.id, item.id, "ca")
-        : undefined;
+      const ca = contrastRun ? workspace.readArray(contrastRun.id, item.id, 'ca') : undefined;
       if (contrast && ca) {
         const final = maps.length - 1;
         const triptych = {
@@ -282,45 +239,35 @@ export async function writeReport(
           ca: Array.from(ca.data),
           boxes: item.boxes,
           title: shorten(
-            `${item.question} — ${shorten(contrast.baselineAnswer, 16)} → ${shorten(contrast.refined.mask?.answer ?? "—", 16)}`,
+            `${item.question} — ${shorten(contrast.baselineAnswer, 16)} → ${shorten(contrast.refined.mask?.answer ?? '—', 16)}`,
           ),
         };
         files.set(`contrastive-${item.id}.svg`, caTriptychSvg(triptych));
-        files.set(
-          `contrastive-${item.id}.png`,
-          caTriptychPng(triptych, { scale: 2 }),
-        );
+        files.set(`contrastive-${item.id}.png`, caTriptychPng(triptych, { scale: 2 }));
       }
     }
   }
   if (contrastRun) {
     const c = summarizeContrast(workspace, contrastRun.id);
-    addTable(files, "contrastive-results", {
-      title: "Refinements vs no refinement (same samples)",
+    addTable(files, 'contrastive-results', {
+      title: 'Refinements vs no refinement (same samples)',
       columns: [
-        "method",
-        { label: "score", digits: 3, best: "max" },
-        { label: "improved", digits: 0 },
-        { label: "worsened", digits: 0 },
+        'method',
+        { label: 'score', digits: 3, best: 'max' },
+        { label: 'improved', digits: 0 },
+        { label: 'worsened', digits: 0 },
       ],
-      rows: c.methods.map((m) => [
-        METHOD_LABELS[m.method],
-        m.mean,
-        m.improved,
-        m.worsened,
-      ]),
+      rows: c.methods.map((m) => [METHOD_LABELS[m.method], m.mean, m.improved, m.worsened]),
     });
-    const ran = c.methods
-      .filter((m) => m.method !== "none")
-      .map((m) => m.method as Refinement);
+    const ran = c.methods.filter((m) => m.method !== 'none').map((m) => m.method as Refinement);
     files.set(
-      "contrastive-samples.csv",
+      'contrastive-samples.csv',
       toCsv(
         [
-          "item",
-          "pre_layer",
-          "baseline_answer",
-          "baseline_score",
+          'item',
+          'pre_layer',
+          'baseline_answer',
+          'baseline_score',
           ...ran.flatMap((m) => [`${m}_answer`, `${m}_score`]),
         ],
         c.rows.map((r) => [
@@ -328,32 +275,21 @@ export async function writeReport(
           r.preLayer,
           r.baselineAnswer,
           r.baselineScore,
-          ...ran.flatMap((m) => [
-            r.refined[m]?.answer ?? null,
-            r.refined[m]?.score ?? null,
-          ]),
+          ...ran.flatMap((m) => [r.refined[m]?.answer ?? null, r.refined[m]?.score ?? null]),
         ]),
       ),
     );
-    summary.contrast = {
-      runId: c.runId,
-      samples: c.sampleCount,
-      methods: c.methods,
-    };
+    summary.contrast = { runId: c.runId, samples: c.sampleCount, methods: c.methods };
   }
-  files.set("report.json", `${JSON.stringify(summary, null, 2)}\n`);
+  files.set('report.json', `${JSON.stringify(summary, null, 2)}\n`);
   return writeAtomically(outDir, files);
 }
 
-async function writeAtomically(
-  outDir: string,
-  files: Files,
-): Promise<string[]> {
+async function writeAtomically(outDir: string, files: Files): Promise<string[]> {
   const temp = `${outDir}.tmp-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true });
-  for (const [name, content] of files)
-    await writeFile(join(temp, name), content);
+  for (const [name, content] of files) await writeFile(join(temp, name), content);
   await rm(outDir, { recursive: true, force: true });
   await rename(temp, outDir);
   return [...files.keys()].sort();
