@@ -25,6 +25,8 @@ export const useRunsStore = defineStore('runs', () => {
   const transport = useTransport();
   const jobs = useJobsStore();
   const runs = ref<RunRow[]>([]);
+  /** The run the user last picked (Runs table, or a view showing one); the menu's "Export report" uses it. */
+  const selectedId = ref<number | null>(null);
   const summaries = new Map<string, Promise<RunSummaryView>>();
   const details = new Map<string, Promise<SampleDetail>>();
 
@@ -100,5 +102,26 @@ export const useRunsStore = defineStore('runs', () => {
     return job;
   }
 
-  return { runs, refresh, latest, summary, samples, detail, remove, resume };
+  /** Exports a run's report (zip) or its data and saves it; resolves to where it went (null: cancelled). */
+  async function exportReport(runId: number): Promise<string | null> {
+    return transport.saveFile(await transport.call('exportReport', { runId }));
+  }
+
+  async function exportData(runId: number, format: 'csv' | 'json'): Promise<string | null> {
+    return transport.saveFile(await transport.call('exportRunData', { runId, format }));
+  }
+
+  return {
+    runs,
+    selectedId,
+    refresh,
+    latest,
+    summary,
+    samples,
+    detail,
+    remove,
+    resume,
+    exportReport,
+    exportData,
+  };
 });
