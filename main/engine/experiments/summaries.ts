@@ -14,7 +14,6 @@ import {
   labelLayers,
   layerBootstrap,
   type LabelParams,
-  type LayerLabelling,
   type LayerStat,
 } from './metrics/index.ts';
 import type { ContrastSummary, EvalSummary, EvolutionSummary, SweepSummary } from '../../common/analysis.ts';
@@ -117,24 +116,8 @@ export function summarizeContrast(workspace: Workspace, runId: number): Contrast
   return { runId, sampleCount: rows.length, methods, rows };
 }
 
-/**
- * Contrastive attention's layers from a sweep (paper §3): candidates = the fusion layers, review = the
- * first review layer. Fallbacks, so a model without clear labels can still be analysed: no fusion
- * layers → the three layers whose masking hurt most; no review layer → the second-to-last layer.
- */
-export function layersFromSweep(
-  labels: LayerLabelling,
-  layerCount: number,
-): { candidateLayers: number[]; reviewLayer: number } {
-  const byDrop = [...labels.layers].sort((a, b) => b.drop - a.drop || a.layer - b.layer);
-  const candidateLayers = labels.fusionLayers.length
-    ? [...labels.fusionLayers]
-    : byDrop
-        .slice(0, 3)
-        .map((v) => v.layer)
-        .sort((a, b) => a - b);
-  return { candidateLayers, reviewLayer: labels.reviewLayers[0] ?? Math.max(0, layerCount - 2) };
-}
+/** Moved to main/common (the app shows the same defaults); re-exported for the engine's callers. */
+export { layersFromSweep } from '../../common/sweepLayers.ts';
 
 export function summarizeEval(workspace: Workspace, runId: number): EvalSummary {
   const run = workspace.getRun(runId);
