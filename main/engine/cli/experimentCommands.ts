@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { FusionError } from '../../common/errors.ts';
 import { DEMO_DATASET_DIR } from '../demo.ts';
 import { runExperiment, type ExperimentConfig } from '../experiments/experiment.ts';
+import { contrastLayers, type ContrastLayers } from '../experiments/contrastLayers.ts';
 import {
-  layersFromSweep,
   summarizeContrast,
   summarizeEval,
   summarizeEvolution,
@@ -129,38 +129,20 @@ export async function evolveCommand(flags: Flags): Promise<void> {
 }
 
 /** Candidate and review layers: from the flags, else read off the newest finished sweep of this model. */
-export function contrastLayers(
-  workspace: Workspace,
-  model: LoadedModel,
-  flags: Flags,
-): { candidateLayers: number[]; reviewLayer: number } {
-  const explicitCandidates =
-    flags['candidate-layers'] !== undefined
-      ? parseIntList(flags['candidate-layers'], 'candidate-layers')
-      : undefined;
-  const explicitReview = flags['review-layer'] !== undefined ? oneInt(flags, 'review-layer', 0) : undefined;
-  if (explicitCandidates && explicitReview !== undefined)
-    return { candidateLayers: explicitCandidates, reviewLayer: explicitReview };
-  const sweep = workspace
-    .listRuns({ kind: 'sweep', status: 'done' })
-    .find((run) => run.model.folder === model.folder);
-  if (!sweep) {
-    throw new FusionError(
-      'BAD_ARGUMENT',
-      'no finished sweep of this model in the workspace: run `fusionscope sweep` first, or give --candidate-layers and --review-layer',
-    );
-  }
-  const fromSweep = layersFromSweep(summarizeSweep(workspace, sweep.id).labels, model.spec.decoder.layers);
-  return {
-    candidateLayers: explicitCandidates ?? fromSweep.candidateLayers,
-    reviewLayer: explicitReview ?? fromSweep.reviewLayer,
-  };
+function contrastLayersFor(workspace: Workspace, model: LoadedModel, flags: Flags): ContrastLayers {
+  return contrastLayers(workspace, model, {
+    candidateLayers:
+      flags['candidate-layers'] !== undefined
+        ? parseIntList(flags['candidate-layers'], 'candidate-layers')
+        : undefined,
+    reviewLayer: flags['review-layer'] !== undefined ? oneInt(flags, 'review-layer', 0) : undefined,
+  });
 }
 
 export async function contrastCommand(flags: Flags): Promise<void> {
   await withWorkspace(flags, (workspace) =>
     withModel(flags, async (model) => {
-      const layers = contrastLayers(workspace, model, flags);
+      const layers = contrastLayersFor(workspace, model, flags);
       const config = {
         ...layers,
         rho: flags.rho !== undefined ? parseNumber(flags.rho, 'rho') : 0.2,
@@ -241,7 +223,7 @@ export async function analyzeCommand(flags: Flags): Promise<void> {
         config: evolveConfig(flags),
       });
       if (evolve.status !== 'done') return;
-      const layers = contrastLayers(workspace, model, flags);
+      const layers = contrastLayersFor(workspace, model, flags);
       const contrast = await runWithProgress(model, workspace, flags, {
         kind: 'contrast',
         config: { ...layers, rho: 0.2, lambda: 0.1, maxNewTokens: oneInt(flags, 'max-new-tokens', 8) },

@@ -38,6 +38,9 @@ export interface SampleContrast {
   readonly finalLayer: number;
   readonly candidates: readonly LayerDistance[];
   readonly ca: Float64Array;
+  /** The attention maps CA is the difference of: A^(i*) (pre-integration) and A^(final). */
+  readonly preMap: ArrayLike<number>;
+  readonly finalMap: ArrayLike<number>;
   /** Image tokens `mask` suppressed. */
   readonly maskedTokens: readonly number[];
   /** Regions of the original image fed as the second image. */
@@ -140,6 +143,8 @@ export async function contrastSample(
     finalLayer: choice.finalLayer,
     candidates: choice.candidates,
     ca: choice.ca,
+    preMap: maps[choice.layer],
+    finalMap: maps[choice.finalLayer],
     maskedTokens,
     crops,
     baseline: await generate(model, sample, { maxNewTokens }),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import { openDataset } from '../datasets/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -99,6 +100,38 @@ describe('runExperiment', () => {
     expect(summary.methods.map((m) => m.method)).toEqual(['none', 'mask', 'crop', 'vicrop']);
     for (const m of summary.methods) expect(m.improved + m.worsened).toBeLessThanOrEqual(3);
     expect(summary.rows[0].refined.crop?.answer).toEqual(expect.any(String));
+    // The maps CA is the difference of are stored beside it: CA = A^(final) − A^(i*).
+    const itemId = summary.rows[0].itemId;
+    const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) =>
+      workspace.readArray(outcome.runId, itemId, name)!,
+    );
+    expect(pre.shape).toEqual([16]);
+    expect(final.shape).toEqual([16]);
+    ca.data.forEach((v, i) => expect(v).toBeCloseTo(final.data[i] - pre.data[i], 6));
+  });
+
+  it('runs a subset of items in dataset order, and names unknown item ids', async () => {
+    const ids = (await openDataset(dataset)).items.map((item) => item.id);
+    const experiment = { kind: 'eval' as const, config: { maxNewTokens: 1 } };
+    const outcome = await runExperiment({ model, workspace, dataset, itemIds: [ids[4], ids[1]] }, experiment);
+    expect(workspace.readSamples(outcome.runId).map((s) => s.itemId)).toEqual([ids[1], ids[4]]);
+    await expect(
+      runExperiment({ model, workspace, dataset, itemIds: [ids[0], 'no-such-item'] }, experiment),
+    ).rejects.toThrow(/no item "no-such-item"/);
+  });
+
+  it('refuses a config outside the model before creating a run', async () => {
+    const before = workspace.listRuns().length;
+    await expect(
+      runExperiment(
+        { model, workspace, dataset },
+        { kind: 'contrast', config: { candidateLayers: [0, 9], reviewLayer: 2 } },
+      ),
+    ).rejects.toThrow(/within 0\.\.3/);
+    await expect(
+      runExperiment({ model, workspace, dataset }, { kind: 'sweep', config: { mode: 'hidden', window: 5 } }),
+    ).rejects.toThrow(/1\.\.4/);
+    expect(workspace.listRuns()).toHaveLength(before);
   });
 
   it('evaluates plain answering with per-family scores that agree with the stored samples', async () => {

@@ -3,6 +3,7 @@
  * dataset, recorded sample by sample in the workspace database so a killed run resumes where it
  * stopped. This is the single entry point the CLI (and later the app) calls.
  */
+import { FusionError } from '../../common/errors.ts';
 import type { RunKind, RunProgress, SampleOutput } from '../../common/runs.ts';
 import {
   openDataset,
@@ -13,11 +14,11 @@ import {
 import type { LoadedModel } from '../model/openModel.ts';
 import { modelFingerprint } from '../store/fingerprint.ts';
 import type { Workspace } from '../store/workspace.ts';
-import type { ContrastConfig } from './contrast.ts';
+import { checkContrastConfig, type ContrastConfig } from './contrast.ts';
 import type { EvolutionConfig } from './evolution.ts';
 import { contrastItem, evalItem, evolveItem, sweepItem, type PromptOptions } from './kinds.ts';
 import { runOverDataset, type RunOutcome } from './runner.ts';
-import type { SweepConfig } from './sweep.ts';
+import { sweepWindows, type SweepConfig } from './sweep.ts';
 
 export type ExperimentConfig =
   | { readonly kind: 'sweep'; readonly config: SweepConfig & PromptOptions }
@@ -32,6 +33,11 @@ export interface ExperimentTarget {
   readonly datasetOptions?: OpenDatasetOptions;
   /** Use only the first N items (quick looks; a different N is a different run). */
   readonly limit?: number;
+  /**
+   * Use only these items, in dataset order (e.g. one sample compared across models); applied before
+   * `limit`. A different subset is a different run: the runner keys runs on the items' hash.
+   */
+  readonly itemIds?: readonly string[];
 }
 
 export interface ExperimentOptions {
@@ -61,13 +67,68 @@ function perSampleFor(
   }
 }
 
+/** The items a target selects: `itemIds` (dataset order kept), then the first `limit`. */
+export function selectItems<I extends { readonly id: string }>(
+  items: readonly I[],
+  selection: { readonly itemIds?: readonly string[]; readonly limit?: number },
+): readonly I[] {
+  let chosen = items;
+  if (selection.itemIds !== undefined) {
+    const wanted = new Set(selection.itemIds);
+    chosen = items.filter((item) => wanted.has(item.id));
+    if (chosen.length < wanted.size) {
+      const present = new Set(chosen.map((item) => item.id));
+      const unknown = [...wanted].filter((id) => !present.has(id));
+      const shown = unknown.slice(0, 10).map((id) => JSON.stringify(id));
+      const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        `the dataset has no item ${shown.join(', ')}${more} (${unknown.length} unknown item id(s))`,
+      );
+    }
+  }
+  return selection.limit !== undefined ? chosen.slice(0, selection.limit) : chosen;
+}
+
+/** The model facts a config is checked against before any item runs. */
+export interface ExperimentBounds {
+  readonly layers: number;
+  readonly imageTokensPerImage: number;
+}
+
+/**
+ * Rejects a config that would fail on every item (layers or tokens outside the model), so a bad request
+ * is one clear BAD_ARGUMENT instead of a run whose every sample is an error. Contrast layers left out
+ * (read off a sweep later) are not checked here.
+ */
+export function checkExperimentConfig(experiment: ExperimentConfig, bounds: ExperimentBounds): void {
+  const { layers, imageTokensPerImage } = bounds;
+  if (experiment.kind === 'sweep') {
+    sweepWindows(layers, experiment.config.window ?? 1);
+    const outside = (experiment.config.tokens ?? []).filter(
+      (t) => !Number.isInteger(t) || t < 0 || t >= imageTokensPerImage,
+    );
+    if (outside.length > 0) {
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        `sweep tokens must be image token indices within 0..${imageTokensPerImage - 1}, got ${outside.slice(0, 5).join(', ')}`,
+      );
+    }
+  }
+  if (experiment.kind === 'contrast') checkContrastConfig(experiment.config, layers);
+}
+
 export async function runExperiment(
   target: ExperimentTarget,
   experiment: ExperimentConfig,
   options: ExperimentOptions = {},
 ): Promise<ExperimentOutcome> {
+  checkExperimentConfig(experiment, {
+    layers: target.model.spec.decoder.layers,
+    imageTokensPerImage: target.model.spec.imageTokensPerImage,
+  });
   const dataset = await openDataset(target.dataset, target.datasetOptions);
-  const items = target.limit !== undefined ? dataset.items.slice(0, target.limit) : dataset.items;
+  const items = selectItems(dataset.items, target);
   const kind: RunKind = experiment.kind;
   const outcome = await runOverDataset(
     target.workspace,

@@ -161,7 +161,12 @@ export async function contrastItem(
       refined,
     },
     metrics,
-    arrays: [{ name: 'ca', data: Float32Array.from(c.ca), shape: [c.ca.length] }],
+    // The Contrastive view draws A^(i*), A^(final) and CA side by side from these alone.
+    arrays: [
+      { name: 'ca', data: Float32Array.from(c.ca), shape: [c.ca.length] },
+      { name: 'pre', data: Float32Array.from(c.preMap), shape: [c.preMap.length] },
+      { name: 'final', data: Float32Array.from(c.finalMap), shape: [c.finalMap.length] },
+    ],
   };
 }
 

@@ -119,7 +119,7 @@ async function eosTokenIds(folder: string, tokenizer: Tokenizer): Promise<number
  * A project folder that keeps its checkpoint in `model/` (as native-models/demo does, beside its
  * training script and data) may be named directly.
  */
-async function checkpointFolder(folder: string): Promise<string> {
+export async function checkpointFolder(folder: string): Promise<string> {
   const nested = join(folder, 'model');
   const hasConfig = (dir: string) =>
     stat(join(dir, 'config.json')).then(

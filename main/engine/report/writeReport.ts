@@ -39,7 +39,15 @@ import type { TableInput } from './table/types.ts';
 export interface ReportOptions {
   /** Samples drawn as overlays (default 3, items with boxes first). */
   readonly samples?: number;
+  /**
+   * The run to report on (any status: the app exports the run on screen); the other kinds come from
+   * the model's newest finished runs. Default: the newest finished run of every kind.
+   */
+  readonly run?: RunRow;
 }
+
+/** What the report needs of a model: no sessions, so a model described from its config will do. */
+export type ReportModel = Pick<LoadedModel, 'folder' | 'spec' | 'imageConfig' | 'info'>;
 
 type Files = Map<string, string | Uint8Array>;
 
@@ -50,7 +58,13 @@ function shorten(text: string, max = 72): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function newestRun(workspace: Workspace, model: LoadedModel, kind: RunKind): RunRow | undefined {
+function newestRun(
+  workspace: Workspace,
+  model: ReportModel,
+  kind: RunKind,
+  given: RunRow | undefined,
+): RunRow | undefined {
+  if (given?.kind === kind) return given;
   return workspace.listRuns({ kind, status: 'done' }).find((run) => run.model.folder === model.folder);
 }
 
@@ -70,7 +84,7 @@ const interval = (stats: readonly LayerStat[]) => ({
   upper: stats.map((s) => s.upper),
 });
 
-function sweepFiles(files: Files, model: LoadedModel, sweep: SweepSummary): void {
+function sweepFiles(files: Files, model: ReportModel, sweep: SweepSummary): void {
   const label = `${model.spec.modelType} (${model.spec.decoder.layers} layers)`;
   const option = fusionCurveOption({
     title: 'Layer-wise masking: where the image is fused',
@@ -113,7 +127,7 @@ interface SampleView {
   readonly tokenRects: ReturnType<typeof imageTokenRects>;
 }
 
-async function sampleView(model: LoadedModel, item: DatasetItem): Promise<SampleView> {
+async function sampleView(model: ReportModel, item: DatasetItem): Promise<SampleView> {
   const image = await loadImage(item.imagePath);
   return { item, image, tokenRects: imageTokenRects(model.spec, preprocessImage(image, model.imageConfig)) };
 }
@@ -130,15 +144,15 @@ function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][]
 /** Writes the report for `model`'s newest finished runs; returns the files written. */
 export async function writeReport(
   workspace: Workspace,
-  model: LoadedModel,
+  model: ReportModel,
   outDir: string,
   options: ReportOptions = {},
 ): Promise<string[]> {
   const files: Files = new Map();
   const summary: Record<string, unknown> = { model: model.info() };
-  const sweepRun = newestRun(workspace, model, 'sweep');
-  const evolveRun = newestRun(workspace, model, 'evolve');
-  const contrastRun = newestRun(workspace, model, 'contrast');
+  const sweepRun = newestRun(workspace, model, 'sweep', options.run);
+  const evolveRun = newestRun(workspace, model, 'evolve', options.run);
+  const contrastRun = newestRun(workspace, model, 'contrast', options.run);
   if (!sweepRun && !evolveRun && !contrastRun) {
     throw new FusionError(
       'BAD_ARGUMENT',
