@@ -1,0 +1,237 @@
+/**
+ * createBackend: the API handlers over the engine worker, the workspace and the registries; the event
+ * stream; the file gate. The main thread only reads (SQLite, dataset files) and routes; every model pass
+ * and every rendering runs in the engine worker.
+ */
+import { resolve } from 'node:path';
+
+import packageJson from '../../package.json' with { type: 'json' };
+import { validateCall, type ApiEvent, type ApiHandlers } from '../common/api/index.ts';
+import { FusionError, errorToResult } from '../common/errors.ts';
+import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from '../engine/demo.ts';
+import {
+  checkExperimentConfig,
+  selectItems,
+  type ExperimentConfig,
+} from '../engine/experiments/experiment.ts';
+import { Workspace } from '../engine/store/workspace.ts';
+import { AppState } from './appState.ts';
+import { DatasetRegistry } from './datasets.ts';
+import { DEFAULT_ENGINE_WORKER, EngineClient } from './engineClient.ts';
+import { exportFigure, exportReport, exportRunData } from './exports.ts';
+import { JobQueue } from './jobs.ts';
+import { jsonSafe } from './jsonSafe.ts';
+import { ModelRegistry } from './models.ts';
+import { requireRun, runSamples, runSummary, sampleDetail } from './reads.ts';
+import { resolveServedFile } from './servedFiles.ts';
+import type { Backend, BackendOptions } from './types.ts';
+import type { JobExperiment } from './workerProtocol.ts';
+
+type Listener = (event: ApiEvent) => void;
+
+/**
+ * Checks what can be checked before queueing: layers and tokens within the model. Contrast layers left
+ * out are read off a sweep when the job starts, so a finished or queued sweep of the model must exist.
+ */
+function checkStart(
+  experiment: JobExperiment,
+  model: { layers: number; imageTokensPerImage: number },
+  sweepAvailable: () => boolean,
+): void {
+  if (experiment.kind === 'contrast') {
+    const { candidateLayers, reviewLayer } = experiment.config;
+    if ((candidateLayers === undefined || reviewLayer === undefined) && !sweepAvailable()) {
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        'contrast needs candidateLayers and reviewLayer, or a finished (or queued) sweep of the same model to read them from',
+      );
+    }
+    const placeholder = { candidateLayers: candidateLayers ?? [0], reviewLayer: reviewLayer ?? 0 };
+    checkExperimentConfig({ kind: 'contrast', config: { ...experiment.config, ...placeholder } }, model);
+    return;
+  }
+  checkExperimentConfig(experiment as ExperimentConfig, model);
+}
+
+export async function createBackend(options: BackendOptions): Promise<Backend> {
+  const workspace = Workspace.open(options.workspace);
+  const state = new AppState(workspace.dir);
+  const listeners = new Set<Listener>();
+  const emit = (event: ApiEvent): void => {
+    const safe = jsonSafe(event);
+    for (const listener of listeners) {
+      try {
+        listener(safe);
+      } catch {
+        // One transport's failing listener must not stop the others or the job.
+      }
+    }
+  };
+  const engine = new EngineClient(
+    options.engineWorker ?? DEFAULT_ENGINE_WORKER,
+    { workspace: workspace.dir },
+    {
+      // Events only arrive after a request, so `queue` (declared below) exists by then.
+      onEvent: (event) => {
+        if (event.type === 'progress') queue.progress(event.jobId, event.progress);
+        else emit(event);
+      },
+      onCrash: () => {
+        // Pending requests (the running job included) were failed with the reason; the next request
+        // starts a new worker, which reloads models as jobs need them.
+      },
+    },
+  );
+  const queue = new JobQueue(engine, workspace, state, emit);
+  const models = new ModelRegistry(engine, options.provider ?? 'auto');
+  const datasets = new DatasetRegistry(state, workspace);
+  const sweepAvailable = (modelId: string) =>
+    queue.sweepPending(modelId) ||
+    workspace.listRuns({ kind: 'sweep', status: 'done' }).some((run) => run.model.folder === modelId);
+
+  const handlers: ApiHandlers = {
+    appInfo: async () => ({
+      version: packageJson.version,
+      workspace: workspace.dir,
+      demoModelFolder: resolve(DEMO_MODEL_DIR),
+      demoDatasetPath: resolve(DEMO_DATASET_DIR),
+      mode: options.mode,
+    }),
+
+    listModels: () => models.list(),
+    openModel: ({ folder, provider }) => models.open(folder, provider),
+    closeModel: async ({ modelId }) => {
+      if (queue.usesModel(modelId)) {
+        throw new FusionError('BUSY', `model ${JSON.stringify(modelId)} is used by a queued or running job`);
+      }
+      return { closed: await models.close(modelId) };
+    },
+
+    listDatasets: () => datasets.list(),
+    importDataset: (params) => datasets.import(params),
+    datasetItems: ({ datasetId, offset, limit, family }) => datasets.items(datasetId, offset, limit, family),
+
+    startRun: async (params) => {
+      const model = await models.get(params.modelId);
+      const known = await datasets.get(params.datasetId);
+      const items = selectItems(known.dataset.items, params);
+      const experiment = { kind: params.kind, config: params.config } as JobExperiment;
+      checkStart(experiment, model, () => sweepAvailable(model.id));
+      const datasetOptions = datasets.optionsOf(known.view.id);
+      return queue.add({
+        kind: params.kind,
+        modelId: model.id,
+        datasetId: known.view.id,
+        total: items.length,
+        target: {
+          folder: model.id,
+          provider: models.providerOf(model.id),
+          dataset: known.view.id,
+          datasetOptions,
+          limit: params.limit,
+          itemIds: params.itemIds,
+        },
+        experiment,
+        selection: { datasetOptions, limit: params.limit, itemIds: params.itemIds },
+      });
+    },
+    listJobs: async () => queue.list(),
+    cancelJob: async ({ jobId }) => queue.cancel(jobId),
+
+    listRuns: async ({ kind, modelId }) =>
+      workspace.listRuns({ kind }).filter((run) => modelId === undefined || run.model.folder === modelId),
+    resumeRun: async ({ runId }) => {
+      const run = requireRun(workspace, runId);
+      if (queue.usesRun(runId) || run.status === 'running') {
+        throw new FusionError('BUSY', `run ${runId} is already running or queued`);
+      }
+      const model = models.has(run.model.folder)
+        ? await models.get(run.model.folder)
+        : await models.open(run.model.folder);
+      const known = await datasets.forRun(run);
+      const saved = state.runSelection(runId);
+      // Runs made elsewhere (the CLI) record no selection: its first `total` items, as --limit takes.
+      const selection = saved ?? {
+        datasetOptions: datasets.optionsOf(run.dataset.path),
+        limit: run.total < known.dataset.items.length ? run.total : undefined,
+      };
+      return queue.add({
+        kind: run.kind,
+        modelId: model.id,
+        datasetId: run.dataset.path,
+        total: run.total,
+        target: {
+          folder: model.id,
+          provider: models.providerOf(model.id),
+          dataset: run.dataset.path,
+          datasetOptions: selection.datasetOptions,
+          limit: selection.limit,
+          itemIds: selection.itemIds,
+        },
+        experiment: { kind: run.kind, config: run.config } as JobExperiment,
+        resume: runId,
+        selection,
+      });
+    },
+    deleteRun: async ({ runId }) => {
+      const run = requireRun(workspace, runId);
+      if (queue.usesRun(runId) || run.status === 'running') {
+        throw new FusionError('BUSY', `run ${runId} is running or queued: cancel its job before deleting it`);
+      }
+      const deleted = workspace.deleteRun(runId);
+      state.deleteRunSelection(runId);
+      return { deleted };
+    },
+    runSummary: async (params) => runSummary(workspace, params),
+    runSamples: (params) => runSamples(workspace, datasets, params),
+    sampleDetail: (params) => sampleDetail(workspace, datasets, engine, params),
+
+    exportFigure: (params) => exportFigure(engine, params),
+    exportRunData: async (params) => exportRunData(workspace, params),
+    exportReport: (params) => exportReport(workspace, engine, params),
+  };
+
+  // Every handler's value is made JSON-safe, whether reached through call() or directly.
+  const safeHandlers = Object.fromEntries(
+    Object.entries(handlers).map(([method, handler]) => [
+      method,
+      async (params: unknown) => jsonSafe(await (handler as (p: unknown) => Promise<unknown>)(params)),
+    ]),
+  ) as ApiHandlers;
+
+  if (options.preloadDemo ?? true) {
+    // The model loads in the background (listModels waits for it); the dataset import is quick.
+    models.open(DEMO_MODEL_DIR).catch(() => undefined);
+    await datasets.import({ path: DEMO_DATASET_DIR });
+  }
+
+  let closed = false;
+  return {
+    handlers: safeHandlers,
+    async call(method, params) {
+      try {
+        if (closed) throw new FusionError('INTERNAL', 'the backend is closed');
+        const call = validateCall(method, params);
+        const handler = safeHandlers[call.method] as (p: unknown) => Promise<unknown>;
+        return { ok: true, value: await handler(call.params) };
+      } catch (error) {
+        return errorToResult(error);
+      }
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async resolveServedFile(path) {
+      const roots = [workspace.dir, ...models.folders(), ...(await datasets.folders())];
+      return resolveServedFile(path, roots);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queue.close();
+      await engine.close();
+      workspace.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The models the app has opened: views by id (the absolute checkpoint folder), loads in flight, and
+ * the provider each was asked for (a worker restarted after a crash reloads a model on its next job).
+ */
+import { basename, resolve } from 'node:path';
+
+import type { ModelView } from '../common/api/index.ts';
+import { FusionError } from '../common/errors.ts';
+import { DEMO_MODEL_DIR } from '../engine/demo.ts';
+import { checkpointFolder } from '../engine/model/openModel.ts';
+import type { ProviderRequest } from '../engine/runtime/providers.ts';
+import type { EngineClient } from './engineClient.ts';
+import type { ModelFacts } from './workerProtocol.ts';
+
+const DEMO_ID = resolve(DEMO_MODEL_DIR);
+
+export function modelView(id: string, facts: ModelFacts): ModelView {
+  const { info } = facts;
+  const isDemo = id === DEMO_ID;
+  return {
+    id,
+    folder: id,
+    name: isDemo ? 'demo' : basename(id) === 'model' ? basename(resolve(id, '..')) : basename(id),
+    isDemo,
+    modelType: info.modelType,
+    weightsDtype: info.weightsDtype,
+    parameterCount: info.parameterCount,
+    // Weights are converted to float32 at load (ARCHITECTURE.md), whatever the checkpoint stores.
+    memoryBytes: info.parameterCount * 4,
+    executionProvider: info.executionProvider,
+    providerFallbacks: info.providerFallbacks,
+    layers: facts.layers,
+    heads: facts.heads,
+    hiddenSize: facts.hiddenSize,
+    imageTokensPerImage: info.imageTokensPerImage,
+    imageGrid: info.imageGrid,
+    summary: info.summary,
+  };
+}
+
+interface Entry {
+  readonly provider: ProviderRequest;
+  /** Settles once loaded; a failed load removes the entry. */
+  readonly ready: Promise<ModelView>;
+  view?: ModelView;
+}
+
+export class ModelRegistry {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly defaultProvider: ProviderRequest,
+  ) {}
+
+  /** Opens (or returns the open) model at `folder`; a project folder with the checkpoint in model/ works too. */
+  async open(folder: string, provider?: ProviderRequest): Promise<ModelView> {
+    const id = await checkpointFolder(resolve(folder));
+    const existing = this.entries.get(id);
+    if (existing) return existing.ready;
+    const chosen = provider ?? this.defaultProvider;
+    const entry: Entry = {
+      provider: chosen,
+      ready: this.engine.request({ type: 'openModel', folder: id, provider: chosen }).then(
+        (facts) => {
+          entry.view = modelView(id, facts);
+          return entry.view;
+        },
+        (error: unknown) => {
+          this.entries.delete(id);
+          throw error;
+        },
+      ),
+    };
+    this.entries.set(id, entry);
+    return entry.ready;
+  }
+
+  /** Every model opened or being opened (waits for loads in flight; failed loads are left out). */
+  async list(): Promise<ModelView[]> {
+    await Promise.allSettled([...this.entries.values()].map((e) => e.ready));
+    return [...this.entries.values()].flatMap((e) => (e.view ? [e.view] : []));
+  }
+
+  /** The open model `id` (waiting for its load); NOT_FOUND when it was never opened. */
+  async get(id: string): Promise<ModelView> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new FusionError('NOT_FOUND', `no open model ${JSON.stringify(id)}: open it first`);
+    return entry.ready;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  providerOf(id: string): ProviderRequest {
+    return this.entries.get(id)?.provider ?? this.defaultProvider;
+  }
+
+  /** Forgets the model here and releases its sessions in the worker. */
+  async close(id: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new FusionError('NOT_FOUND', `no open model ${JSON.stringify(id)}`);
+    await entry.ready.catch(() => undefined);
+    await this.engine.request({ type: 'closeModel', folder: id });
+    this.entries.delete(id);
+    return true;
+  }
+
+  /** Folders the app may serve files from. */
+  folders(): string[] {
+    return [...this.entries.keys()];
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Reads of recorded runs for the views: summaries (tagged by kind), sample pages joined with their
+ * dataset items, and one sample with everything needed to draw it on its image.
+ */
+import type {
+  ApiParams,
+  NestedNumbers,
+  RunSummaryView,
+  SampleDetail,
+  SampleListEntry,
+  SamplePage,
+} from '../common/api/index.ts';
+import { FusionError } from '../common/errors.ts';
+import type { RunRow, StoredArray } from '../common/runs.ts';
+import {
+  summarizeContrast,
+  summarizeEval,
+  summarizeEvolution,
+  summarizeSweep,
+} from '../engine/experiments/summaries.ts';
+import type { Workspace } from '../engine/store/workspace.ts';
+import { itemView, type DatasetRegistry, type KnownDataset } from './datasets.ts';
+import type { EngineClient } from './engineClient.ts';
+
+export function requireRun(workspace: Workspace, runId: number): RunRow {
+  const run = workspace.findRun(runId);
+  if (!run) throw new FusionError('NOT_FOUND', `no run ${runId} in this workspace`);
+  return run;
+}
+
+export function runSummary(workspace: Workspace, params: ApiParams<'runSummary'>): RunSummaryView {
+  const run = requireRun(workspace, params.runId);
+  switch (run.kind) {
+    case 'sweep':
+      return {
+        kind: 'sweep',
+        summary: summarizeSweep(workspace, run.id, { metric: params.metric, labels: params.labels }),
+      };
+    case 'evolve':
+      return { kind: 'evolve', summary: summarizeEvolution(workspace, run.id) };
+    case 'contrast':
+      return { kind: 'contrast', summary: summarizeContrast(workspace, run.id) };
+    case 'eval':
+      return { kind: 'eval', summary: summarizeEval(workspace, run.id) };
+  }
+}
+
+/** The run's dataset, or null when it can no longer be read (samples are still listed). */
+async function datasetOf(datasets: DatasetRegistry, run: RunRow): Promise<KnownDataset | null> {
+  return datasets.forRun(run).catch(() => null);
+}
+
+export async function runSamples(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  params: ApiParams<'runSamples'>,
+): Promise<SamplePage> {
+  const run = requireRun(workspace, params.runId);
+  const all = workspace.readSamples(run.id);
+  const known = await datasetOf(datasets, run);
+  const samples = all.slice(params.offset, params.offset + params.limit).map((s): SampleListEntry => {
+    const item = known?.byId.get(s.itemId);
+    return {
+      itemId: s.itemId,
+      status: s.status,
+      result: s.result,
+      error: s.error,
+      durationMs: s.durationMs,
+      item: item ? itemView(item) : null,
+    };
+  });
+  return { total: all.length, offset: params.offset, samples };
+}
+
+/** A stored array as nested arrays following its shape (row-major), e.g. [layer][head][token]. */
+export function nestedArray(array: StoredArray): NestedNumbers {
+  const { shape, data } = array;
+  const build = (dim: number, offset: number): NestedNumbers => {
+    const length = shape[dim];
+    if (dim === shape.length - 1) return Array.from(data.subarray(offset, offset + length));
+    const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length }, (_, i) => build(dim + 1, offset + i * stride)) as NestedNumbers;
+  };
+  return shape.length === 0 ? Array.from(data) : build(0, 0);
+}
+
+export async function sampleDetail(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  engine: EngineClient,
+  params: ApiParams<'sampleDetail'>,
+): Promise<SampleDetail> {
+  const run = requireRun(workspace, params.runId);
+  const { itemId } = params;
+  const sample = workspace.readSamples(run.id).find((s) => s.itemId === itemId);
+  if (!sample) {
+    throw new FusionError('NOT_FOUND', `run ${run.id} has no sample for item ${JSON.stringify(itemId)}`);
+  }
+  const known = await datasets.forRun(run).catch((error: unknown) => {
+    throw new FusionError(
+      'NOT_FOUND',
+      `the dataset of run ${run.id} (${run.dataset.path}) cannot be read: ${(error as Error).message}`,
+    );
+  });
+  const item = known.byId.get(itemId);
+  if (!item) {
+    throw new FusionError(
+      'NOT_FOUND',
+      `the dataset of run ${run.id} has no item ${JSON.stringify(itemId)} any more`,
+    );
+  }
+  const geometry = await engine.request({
+    type: 'imageGeometry',
+    folder: run.model.folder,
+    imagePath: item.imagePath,
+    info: run.model.info,
+  });
+  const arrays: Record<string, NestedNumbers> = {};
+  for (const name of workspace.arrayNames(run.id, itemId)) {
+    const stored = workspace.readArray(run.id, itemId, name);
+    if (stored) arrays[name] = nestedArray(stored);
+  }
+  return {
+    runId: run.id,
+    kind: run.kind,
+    item: itemView(item),
+    image: { width: geometry.width, height: geometry.height },
+    tokenRects: geometry.tokenRects,
+    grid: geometry.grid,
+    result: sample.result,
+    metrics: workspace.sampleMetrics(run.id, itemId),
+    arrays,
+  };
+}

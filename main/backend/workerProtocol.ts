@@ -1,0 +1,116 @@
+/**
+ * The messages between the backend (main thread) and its engine worker: one request/reply union, a
+ * fire-and-forget cancel, and the events the worker pushes. Both sides import only these types, so a
+ * message can never be spelled differently at its two ends.
+ *
+ *   main ──{kind:'request', id, request}──▶ worker ──{kind:'reply', id, reply}──▶ main
+ *   main ──{kind:'cancel', jobId}─────────▶ worker
+ *   worker ──{kind:'event', event}─▶ main   (model loading, per-sample progress)
+ */
+import type { Rect } from '../common/analysis.ts';
+import type { FigureFormat } from '../common/api/index.ts';
+import type { Result } from '../common/errors.ts';
+import type { RunProgress } from '../common/runs.ts';
+import type { OpenDatasetOptions } from '../engine/datasets/index.ts';
+import type { ContrastConfig } from '../engine/experiments/contrast.ts';
+import type { ExperimentConfig } from '../engine/experiments/experiment.ts';
+import type { PromptOptions } from '../engine/experiments/kinds.ts';
+import type { ModelInfo } from '../engine/model/openModel.ts';
+import type { ProviderRequest } from '../engine/runtime/providers.ts';
+
+/** `workerData` the worker starts with. */
+export interface WorkerInit {
+  /** Absolute workspace folder: the worker opens its own connection (SQLite WAL allows both). */
+  readonly workspace: string;
+}
+
+/** A contrast config whose layers may be left out: the worker reads them off the newest sweep. */
+export type JobContrastConfig = Omit<ContrastConfig, 'candidateLayers' | 'reviewLayer'> &
+  Partial<Pick<ContrastConfig, 'candidateLayers' | 'reviewLayer'>> &
+  PromptOptions;
+
+export type JobExperiment =
+  | Exclude<ExperimentConfig, { kind: 'contrast' }>
+  | { readonly kind: 'contrast'; readonly config: JobContrastConfig };
+
+export interface JobTarget {
+  /** Absolute checkpoint folder (the model id). */
+  readonly folder: string;
+  readonly provider: ProviderRequest;
+  readonly dataset: string;
+  readonly datasetOptions: OpenDatasetOptions;
+  readonly limit?: number;
+  readonly itemIds?: readonly string[];
+}
+
+/** What the backend needs of a loaded model for its ModelView. */
+export interface ModelFacts {
+  readonly info: ModelInfo;
+  readonly layers: number;
+  readonly heads: number;
+  readonly hiddenSize: number;
+}
+
+export interface ImageGeometryReply {
+  readonly width: number;
+  readonly height: number;
+  readonly tokenRects: (Rect | null)[];
+  readonly grid: { readonly rows: number; readonly cols: number };
+}
+
+export type WorkerRequest =
+  | { readonly type: 'openModel'; readonly folder: string; readonly provider: ProviderRequest }
+  | { readonly type: 'closeModel'; readonly folder: string }
+  | {
+      readonly type: 'runJob';
+      readonly jobId: number;
+      readonly target: JobTarget;
+      readonly experiment: JobExperiment;
+      readonly resume?: number;
+    }
+  | {
+      readonly type: 'imageGeometry';
+      readonly folder: string;
+      readonly imagePath: string;
+      /** The run's stored ModelInfo, used when the model is not loaded. */
+      readonly info: unknown;
+    }
+  | {
+      readonly type: 'renderFigure';
+      readonly svg: string;
+      readonly format: Exclude<FigureFormat, 'svg'>;
+      readonly scale: 1 | 2 | 4;
+      readonly size: { readonly width: number; readonly height: number };
+    }
+  | { readonly type: 'report'; readonly runId: number };
+
+export interface WorkerResults {
+  openModel: ModelFacts;
+  closeModel: { readonly closed: boolean };
+  runJob: { readonly runId: number; readonly status: 'done' | 'cancelled' };
+  imageGeometry: ImageGeometryReply;
+  renderFigure: Uint8Array;
+  /** The report's files, zipped (store-only). */
+  report: { readonly files: readonly string[]; readonly zip: Uint8Array };
+}
+
+export type RequestType = WorkerRequest['type'];
+export type RequestOf<T extends RequestType> = Extract<WorkerRequest, { type: T }>;
+
+export type WorkerEvent =
+  | {
+      readonly type: 'model-loading';
+      readonly folder: string;
+      readonly done: number;
+      readonly total: number;
+      readonly label: string;
+    }
+  | { readonly type: 'progress'; readonly jobId: number; readonly progress: RunProgress };
+
+export type ToWorker =
+  | { readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }
+  | { readonly kind: 'cancel'; readonly jobId: number };
+
+export type FromWorker =
+  | { readonly kind: 'reply'; readonly id: number; readonly reply: Result<unknown> }
+  | { readonly kind: 'event'; readonly event: WorkerEvent };
