@@ -38,6 +38,12 @@ export const useJobsStore = defineStore('jobs', () => {
   const failedCounts = ref<Record<number, number>>({});
   const active = computed(() => jobs.value.filter((job) => job.state !== 'finished'));
   const waiters = new Map<number, Waiter[]>();
+  /** Jobs seen queued or running in this window: the ones whose end is news (see `recent`). */
+  const watched = ref(new Set<number>());
+  /** Finished jobs this window saw running, newest first. */
+  const recent = computed(() =>
+    jobs.value.filter((job) => job.state === 'finished' && watched.value.has(job.jobId)).reverse(),
+  );
 
   function settle(job: JobView): void {
     if (job.state !== 'finished') return;
@@ -49,7 +55,8 @@ export const useJobsStore = defineStore('jobs', () => {
     }
   }
 
-  function upsert(job: JobView): void {
+  function upsert(job: JobView, live = true): void {
+    if (live && !watched.value.has(job.jobId)) watched.value = new Set([...watched.value, job.jobId]);
     const index = jobs.value.findIndex((j) => j.jobId === job.jobId);
     // A late event must not bring a finished job back to life.
     if (index >= 0 && jobs.value[index].state === 'finished' && job.state !== 'finished') return;
@@ -71,7 +78,8 @@ export const useJobsStore = defineStore('jobs', () => {
   });
 
   async function refresh(): Promise<void> {
-    for (const job of await transport.call('listJobs', {})) upsert(job);
+    // A job that had finished before this window opened is history (Runs view), not news.
+    for (const job of await transport.call('listJobs', {})) upsert(job, job.state !== 'finished');
   }
 
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -120,5 +128,5 @@ export const useJobsStore = defineStore('jobs', () => {
     return jobs.value.find((j) => j.runId === runId && j.state !== 'finished');
   }
 
-  return { jobs, active, refresh, start, cancel, finished, progressOf, forRun, upsert };
+  return { jobs, active, recent, refresh, start, cancel, finished, progressOf, forRun, upsert };
 });
