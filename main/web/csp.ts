@@ -1,7 +1,7 @@
 /**
  * The renderer's Content Security Policy, sent as a header by the browser-mode server and by the
- * desktop shell. It must say exactly what renderer/index.html's meta tag says (a test compares them):
- * the header adds what a meta tag cannot carry (frame-ancestors) and covers responses the meta tag
+ * desktop shell. Its directives are those of renderer/index.html's meta tag (a test compares them)
+ * plus what a meta tag cannot carry (`frame-ancestors`); the header also covers responses the meta tag
  * never sees. `fusionscope-file:` is the desktop shell's image scheme; it is inert in a browser.
  */
 export const CONTENT_SECURITY_POLICY = [
@@ -15,6 +15,9 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** Directives that only work as a header (browsers ignore them in a meta tag, with a console error). */
+export const HEADER_ONLY_DIRECTIVES = ['frame-ancestors', 'report-uri', 'sandbox'] as const;
 
 /**
  * Served files (dataset images, figures) get a policy of their own: nothing may run, even if one is an

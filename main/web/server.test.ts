@@ -15,7 +15,7 @@ import { createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
 import type { ApiEvent } from '../common/api/index.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
-import { CONTENT_SECURITY_POLICY } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, HEADER_ONLY_DIRECTIVES } from './csp.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { rawRequest, writeFakeRenderer } from './testing.ts';
 
@@ -208,10 +208,22 @@ describe('static renderer', () => {
     expect((await rawRequest(server.port, '/', { method: 'DELETE' })).status).toBe(405);
   });
 
-  it('states the same policy as the meta tag in renderer/index.html', async () => {
+  it('states the policy of the meta tag in renderer/index.html, plus header-only directives', async () => {
     const html = await readFile(new URL('../../renderer/index.html', import.meta.url), 'utf8');
-    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
-    expect(meta?.[1]).toBe(CONTENT_SECURITY_POLICY);
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? '';
+    const directives = (policy: string) =>
+      policy
+        .split(';')
+        .map((directive) => directive.trim().replace(/\s+/g, ' '))
+        .filter(
+          (directive) => directive && !HEADER_ONLY_DIRECTIVES.some((name) => directive.startsWith(name)),
+        );
+    expect(directives(meta)).toEqual(directives(CONTENT_SECURITY_POLICY));
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+  });
+
+  it('answers a missing favicon with 204 (no console error in the tab)', async () => {
+    expect((await rawRequest(server.port, '/favicon.ico')).status).toBe(204);
   });
 });
 

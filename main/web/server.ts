@@ -162,6 +162,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return send(res, 405, 'method not allowed');
     }
     const file = await resolveStaticFile(staticDir, url.pathname);
+    // Browsers ask for /favicon.ico on their own; "none" is not an error worth a console line.
+    if (!file && url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (!file) return send(res, 404, 'not found');
     const info = await stat(file);
     res.writeHead(200, {
