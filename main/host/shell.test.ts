@@ -7,6 +7,7 @@ import type { MenuItemConstructorOptions } from 'electron';
 import { describe, expect, it } from 'vitest';
 
 import { APP_VIEWS, FILE_SCHEME, type ApiEvent } from '../common/api/index.ts';
+import { CONTENT_SECURITY_POLICY } from '../web/csp.ts';
 import { CHANNELS } from './channels.ts';
 import { menuTemplate } from './menu.ts';
 import {
@@ -38,6 +39,17 @@ describe('window security', () => {
     for (const entry of PRIVILEGED_SCHEMES)
       expect(entry.privileges).toMatchObject({ standard: true, secure: true });
     expect(APP_ENTRY_URL).toBe('fusionscope-app://app/index.html');
+  });
+
+  it('lets the page show images from the file scheme and fetch them (figure export inlines them)', () => {
+    const directive = (name: string) =>
+      CONTENT_SECURITY_POLICY.split(';')
+        .map((part) => part.trim().split(/\s+/))
+        .find(([key]) => key === name)
+        ?.slice(1);
+    expect(directive('img-src')).toContain(`${FILE_SCHEME}:`);
+    expect(directive('connect-src')).toContain(`${FILE_SCHEME}:`);
+    expect(directive('script-src')).toEqual(["'self'"]);
   });
 
   it('trusts IPC only from the main frame of the app origin', () => {

@@ -9,7 +9,8 @@ export const CONTENT_SECURITY_POLICY = [
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob: fusionscope-file:",
-  "connect-src 'self'",
+  // The figure export fetches images to inline them; in the desktop app they come from this scheme.
+  "connect-src 'self' fusionscope-file:",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
