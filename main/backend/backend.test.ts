@@ -1,0 +1,470 @@
+/**
+ * The backend end to end: a real engine worker thread, a real SQLite workspace in a temp folder and the
+ * real demo model (8 layers, 64 image tokens; it loads in seconds). Runs use a few items only.
+ */
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { ApiEvent, ApiMethod, ApiParamsIn, ApiResults, JobView } from '../common/api/index.ts';
+import type { FusionError } from '../common/errors.ts';
+import { layersFromSweep } from '../engine/experiments/summaries.ts';
+import { crc32 } from '../engine/image/crc32.ts';
+import { createBackend } from './index.ts';
+import type { Backend } from './types.ts';
+
+/** Must match engineWorker.crash.testing.mjs. */
+const CRASH_MARKER = 'crash the engine worker after one sample';
+
+interface Session {
+  readonly backend: Backend;
+  readonly events: ApiEvent[];
+  ok<M extends ApiMethod>(method: M, params: ApiParamsIn<M>): Promise<ApiResults[M]>;
+  fails(method: unknown, params: unknown): Promise<{ code: string; message: string }>;
+  /** Resolves with the job once an event says it finished (past events included). */
+  finished(jobId: number): Promise<JobView>;
+  /** Resolves with the first event (past or future) `test` accepts. */
+  event<E extends ApiEvent>(test: (event: ApiEvent) => event is E): Promise<E>;
+}
+
+async function session(workspace: string, options: { preloadDemo?: boolean; engineWorker?: URL } = {}) {
+  const backend = await createBackend({ workspace, mode: 'browser', provider: 'cpu', ...options });
+  const events: ApiEvent[] = [];
+  const waiters = new Set<(event: ApiEvent) => void>();
+  backend.onEvent((event) => {
+    events.push(event);
+    for (const waiter of waiters) waiter(event);
+  });
+  const event = <E extends ApiEvent>(test: (event: ApiEvent) => event is E) =>
+    new Promise<E>((resolve) => {
+      const seen = events.find(test);
+      if (seen) return resolve(seen);
+      const waiter = (e: ApiEvent) => {
+        if (test(e)) {
+          waiters.delete(waiter);
+          resolve(e);
+        }
+      };
+      waiters.add(waiter);
+    });
+  const s: Session = {
+    backend,
+    events,
+    async ok(method, params) {
+      const reply = await backend.call(method, params);
+      if (!reply.ok) throw new Error(`${method} failed: ${reply.error.code}: ${reply.error.message}`);
+      return reply.value as never;
+    },
+    async fails(method, params) {
+      const reply = await backend.call(method, params);
+      if (reply.ok) throw new Error(`${String(method)} should have failed`);
+      return reply.error;
+    },
+    finished: (jobId) =>
+      event(
+        (e): e is Extract<ApiEvent, { type: 'job' }> =>
+          e.type === 'job' && e.job.jobId === jobId && e.job.state === 'finished',
+      ).then((e) => e.job),
+    event,
+  };
+  return s;
+}
+
+let root: string;
+let app: Session;
+let modelId: string;
+let datasetId: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fusionscope-backend-'));
+  app = await session(join(root, 'workspace'));
+});
+
+afterAll(async () => {
+  await app?.backend.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('start', () => {
+  it('opens the demo model and imports the demo dataset', async () => {
+    const models = await app.ok('listModels', {});
+    expect(models).toHaveLength(1);
+    const [model] = models;
+    expect(model).toMatchObject({ isDemo: true, name: 'demo', layers: 8, heads: 4, hiddenSize: 160 });
+    expect(model.id).toMatch(/^\/.*native-models\/demo\/model$/);
+    expect(model.memoryBytes).toBe(model.parameterCount * 4);
+    expect(model.imageGrid).toEqual({ rows: 8, cols: 8, leadingTokens: 0 });
+    const loading = app.events.filter((e) => e.type === 'model-loading');
+    expect(loading.at(-1)).toMatchObject({ folder: model.id, label: 'ready' });
+    modelId = model.id;
+
+    const [dataset] = await app.ok('listDatasets', {});
+    expect(dataset).toMatchObject({ isDemo: true, itemCount: 400, skippedCount: 0 });
+    expect(Object.values(dataset.families).reduce((a, b) => a + b, 0)).toBe(400);
+    datasetId = dataset.id;
+    const page = await app.ok('datasetItems', { datasetId, family: 'color', offset: 2, limit: 5 });
+    expect(page.total).toBe(dataset.families.color);
+    expect(page.items).toHaveLength(5);
+    expect(page.items.every((item) => item.family === 'color')).toBe(true);
+    expect(page.items[0].imagePath.startsWith(dirname(datasetId))).toBe(true);
+  });
+});
+
+describe('runs', () => {
+  let sweepRun: number;
+
+  it('sweep: job and per-sample progress events, then a labelled summary', async () => {
+    const job = await app.ok('startRun', {
+      kind: 'sweep',
+      modelId,
+      datasetId,
+      limit: 3,
+      config: { mode: 'hidden', maxNewTokens: 2 },
+    });
+    expect(['queued', 'running']).toContain(job.state);
+    expect(job.total).toBe(3);
+    const done = await app.finished(job.jobId);
+    expect(done).toMatchObject({ outcome: 'done', done: 3, total: 3, error: null });
+    sweepRun = done.runId!;
+    const states = app.events.flatMap((e) => (e.type === 'job' && e.job.jobId === job.jobId ? [e.job] : []));
+    expect(states.map((j) => j.state)).toEqual(expect.arrayContaining(['queued', 'running', 'finished']));
+    expect(states.find((j) => j.state === 'running' && j.runId !== null)?.runId).toBe(sweepRun);
+    const progress = app.events.flatMap((e) =>
+      e.type === 'progress' && e.jobId === job.jobId ? [e.progress] : [],
+    );
+    expect(progress.filter((p) => p.itemId !== null).map((p) => p.done)).toEqual([1, 2, 3]);
+
+    const summary = await app.ok('runSummary', { runId: sweepRun });
+    if (summary.kind !== 'sweep') throw new Error(`expected a sweep summary, got ${summary.kind}`);
+    expect(summary.summary).toMatchObject({
+      runId: sweepRun,
+      sampleCount: 3,
+      layerCount: 8,
+      metric: 'score',
+    });
+    expect(summary.summary.labels.layers).toHaveLength(8);
+    const gold = await app.ok('runSummary', {
+      runId: sweepRun,
+      metric: 'gold_prob',
+      labels: { scale: 'absolute', minDrop: 0.5 },
+    });
+    if (gold.kind !== 'sweep') throw new Error('expected a sweep summary');
+    expect(gold.summary.metric).toBe('gold_prob');
+    expect(gold.summary.labels.params).toMatchObject({ scale: 'absolute', minDrop: 0.5 });
+
+    const samples = await app.ok('runSamples', { runId: sweepRun, offset: 1, limit: 5 });
+    expect(samples.total).toBe(3);
+    expect(samples.samples).toHaveLength(2);
+    expect(samples.samples[0].item?.id).toBe(samples.samples[0].itemId);
+    const runs = await app.ok('listRuns', { kind: 'sweep', modelId });
+    expect(runs.map((r) => r.id)).toEqual([sweepRun]);
+    expect(await app.ok('listRuns', { modelId: '/no/such/model' })).toEqual([]);
+  });
+
+  it('evolve with perHead: sampleDetail has maps, per_head and token rects on the image grid', async () => {
+    const job = await app.ok('startRun', {
+      kind: 'evolve',
+      modelId,
+      datasetId,
+      limit: 2,
+      config: { perHead: true },
+    });
+    const done = await app.finished(job.jobId);
+    expect(done.outcome).toBe('done');
+    const { samples } = await app.ok('runSamples', { runId: done.runId! });
+    const detail = await app.ok('sampleDetail', { runId: done.runId!, itemId: samples[0].itemId });
+    expect(detail.kind).toBe('evolve');
+    expect(detail.image).toEqual({ width: 64, height: 64 });
+    expect(detail.grid).toEqual({ rows: 8, cols: 8 });
+    // 8×8 patches of 8 px on the 64 px demo image, row by row.
+    expect(detail.tokenRects).toHaveLength(64);
+    expect(detail.tokenRects[0]).toEqual({ x: 0, y: 0, width: 8, height: 8 });
+    expect(detail.tokenRects[9]).toEqual({ x: 8, y: 8, width: 8, height: 8 });
+    expect(detail.tokenRects[63]).toEqual({ x: 56, y: 56, width: 8, height: 8 });
+    const maps = detail.arrays.maps as number[][];
+    expect(maps).toHaveLength(8);
+    for (const map of maps) {
+      expect(map).toHaveLength(64);
+      expect(map.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4); // renormalised over image tokens
+    }
+    const perHead = detail.arrays.per_head as number[][][];
+    expect([perHead.length, perHead[0].length, perHead[0][0].length]).toEqual([8, 4, 64]);
+    expect(detail.metrics.filter((m) => m.name === 'entropy')).toHaveLength(8);
+  });
+
+  it('contrast with layers left out reads them off the sweep; sampleDetail has ca, pre and final', async () => {
+    const job = await app.ok('startRun', {
+      kind: 'contrast',
+      modelId,
+      datasetId,
+      limit: 2,
+      config: { methods: ['mask'], maxNewTokens: 2 },
+    });
+    const done = await app.finished(job.jobId);
+    expect(done).toMatchObject({ outcome: 'done', error: null });
+    const sweep = await app.ok('runSummary', { runId: sweepRun });
+    if (sweep.kind !== 'sweep') throw new Error('expected a sweep summary');
+    const [run] = await app.ok('listRuns', { kind: 'contrast' });
+    expect(run.config).toMatchObject(layersFromSweep(sweep.summary.labels, 8));
+    const { samples } = await app.ok('runSamples', { runId: run.id });
+    const detail = await app.ok('sampleDetail', { runId: run.id, itemId: samples[0].itemId });
+    const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) => detail.arrays[name] as number[]);
+    expect([ca.length, pre.length, final.length]).toEqual([64, 64, 64]);
+    ca.forEach((v, i) => expect(v).toBeCloseTo(final[i] - pre[i], 6));
+    const summary = await app.ok('runSummary', { runId: run.id });
+    expect(summary.kind).toBe('contrast');
+  });
+
+  it('cancel: a queued job is dropped, a running one stops resumable; resumeRun finishes the same run', async () => {
+    const long = await app.ok('startRun', {
+      kind: 'sweep',
+      modelId,
+      datasetId,
+      limit: 60,
+      config: { mode: 'knockout', maxNewTokens: 1 },
+    });
+    const queued = await app.ok('startRun', { kind: 'eval', modelId, datasetId, limit: 2, config: {} });
+    expect(queued.state).toBe('queued');
+    expect(await app.ok('cancelJob', { jobId: queued.jobId })).toMatchObject({
+      state: 'finished',
+      outcome: 'cancelled',
+      runId: null,
+    });
+    const started = await app.event(
+      (e): e is Extract<ApiEvent, { type: 'progress' }> => e.type === 'progress' && e.jobId === long.jobId,
+    );
+    const runId = started.progress.runId;
+    const busy = await app.fails('deleteRun', { runId });
+    expect(busy.code).toBe('BUSY');
+    expect((await app.fails('resumeRun', { runId })).code).toBe('BUSY');
+    await app.ok('cancelJob', { jobId: long.jobId });
+    const cancelled = await app.finished(long.jobId);
+    expect(cancelled).toMatchObject({ outcome: 'cancelled', runId });
+    const [stopped] = await app.ok('listRuns', { kind: 'sweep' });
+    expect(stopped).toMatchObject({ id: runId, status: 'cancelled' });
+    expect(stopped.done).toBeLessThan(60);
+
+    const resumed = await app.ok('resumeRun', { runId });
+    expect(resumed.runId).toBe(runId);
+    const finished = await app.finished(resumed.jobId);
+    expect(finished).toMatchObject({ outcome: 'done', runId, done: 60, total: 60 });
+    const samples = await app.ok('runSamples', { runId, limit: 1000 });
+    expect(new Set(samples.samples.map((s) => s.itemId)).size).toBe(60);
+    expect(await app.ok('listJobs', {})).toEqual(
+      expect.arrayContaining([expect.objectContaining({ jobId: resumed.jobId, outcome: 'done' })]),
+    );
+
+    expect(await app.ok('deleteRun', { runId })).toEqual({ deleted: true });
+    expect((await app.fails('runSummary', { runId })).code).toBe('NOT_FOUND');
+    expect((await app.ok('listRuns', {})).map((r) => r.id)).not.toContain(runId);
+  });
+});
+
+describe('hostile and mistaken calls', () => {
+  it('are refused with a code and a message naming the problem, and the backend keeps working', async () => {
+    const cases: Array<[unknown, unknown, string, RegExp]> = [
+      ['dropTables', {}, 'BAD_REQUEST', /unknown API method "dropTables"/],
+      [undefined, undefined, 'BAD_REQUEST', /unknown API method/],
+      ['listModels', { extra: 1 }, 'BAD_REQUEST', /extra/],
+      ['runSummary', { runId: '1' }, 'BAD_REQUEST', /runId/],
+      ['runSummary', { runId: -1 }, 'BAD_REQUEST', /runId/],
+      ['runSummary', { runId: 1.5 }, 'BAD_REQUEST', /runId/],
+      ['runSummary', { runId: 999_999 }, 'NOT_FOUND', /999999/],
+      ['sampleDetail', { runId: 999_999, itemId: 'x' }, 'NOT_FOUND', /999999/],
+      ['cancelJob', { jobId: 4242 }, 'NOT_FOUND', /4242/],
+      ['closeModel', { modelId: '/no/such/model' }, 'NOT_FOUND', /\/no\/such\/model/],
+      ['datasetItems', { datasetId: '/no/such/data' }, 'NOT_FOUND', /\/no\/such\/data/],
+      ['exportFigure', { svg: '<svg/>', format: 'exe', name: 'x' }, 'BAD_REQUEST', /format/],
+      ['exportFigure', { svg: '<svg/>', format: 'svg', name: '../x' }, 'BAD_REQUEST', /name/],
+    ];
+    for (const [method, params, code, message] of cases) {
+      const error = await app.fails(method, params);
+      expect(error.code, `${String(method)} ${JSON.stringify(params)}`).toBe(code);
+      expect(error.message).toMatch(message);
+    }
+    const start = (config: object, extra: object = {}) =>
+      app.fails('startRun', { kind: 'contrast', modelId, datasetId, limit: 1, config, ...extra });
+    expect(await start({ candidateLayers: [100_000], reviewLayer: 1 })).toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    expect(await start({ candidateLayers: [1000], reviewLayer: 1 })).toMatchObject({
+      code: 'BAD_ARGUMENT',
+      message: expect.stringMatching(/within 0\.\.7.*1000/),
+    });
+    expect(await start({ candidateLayers: [1], reviewLayer: 900 })).toMatchObject({ code: 'BAD_ARGUMENT' });
+    expect(await start({}, { modelId: '/no/model' })).toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('/no/model'),
+    });
+    expect(await start({}, { itemIds: ['test-000001', 'no-such-item'], limit: undefined })).toMatchObject({
+      code: 'BAD_ARGUMENT',
+      message: expect.stringContaining('"no-such-item"'),
+    });
+    expect(
+      await app.fails('startRun', {
+        kind: 'sweep',
+        modelId,
+        datasetId,
+        config: { mode: 'hidden', window: 9 },
+      }),
+    ).toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/1\.\.8/) });
+    expect(await app.ok('listModels', {})).toHaveLength(1);
+  });
+
+  it('serves only files under the served folders', async () => {
+    const image = (await app.ok('datasetItems', { datasetId, limit: 1 })).items[0].imagePath;
+    expect(await app.backend.resolveServedFile(image)).toBe(image);
+    const workspace = (await app.ok('appInfo', {})).workspace;
+    await writeFile(join(workspace, 'inside.txt'), 'ok');
+    expect(await app.backend.resolveServedFile(join(workspace, 'inside.txt'))).toBe(
+      join(workspace, 'inside.txt'),
+    );
+    await symlink(join(root, '..'), join(workspace, 'escape'));
+    await writeFile(join(root, 'secret.txt'), 'secret');
+    await symlink(join(root, 'secret.txt'), join(workspace, 'secret-link.txt'));
+    const refused: Array<[string, string, RegExp]> = [
+      [`${dirname(image)}/../../../../../package.json`, 'FORBIDDEN', /\.\./],
+      ['package.json', 'FORBIDDEN', /absolute/],
+      [`${image}\0.png`, 'FORBIDDEN', /NUL/],
+      ['/etc/passwd', 'FORBIDDEN', /outside/],
+      [join(workspace, 'secret-link.txt'), 'FORBIDDEN', /symbolic link/],
+      [join(workspace, 'escape', basename(root), 'secret.txt'), 'FORBIDDEN', /symbolic link/],
+      [join(workspace, 'missing.png'), 'NOT_FOUND', /missing\.png/],
+      [workspace, 'FORBIDDEN', /not a regular file/],
+    ];
+    for (const [path, code, message] of refused) {
+      const error = (await app.backend.resolveServedFile(path).then(
+        () => new Error(`served ${path}`),
+        (e: unknown) => e,
+      )) as FusionError;
+      expect(error.code, path).toBe(code);
+      expect(error.message).toMatch(message);
+    }
+  });
+});
+
+describe('exports', () => {
+  const SVG =
+    '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" viewBox="0 0 120 80">' +
+    '<rect width="120" height="80" fill="#36a"/><text x="10" y="40" font-family="sans-serif">Fusion</text></svg>';
+  const bytes = (base64: string) => Buffer.from(base64, 'base64');
+
+  it('exportFigure: SVG round trip, PNG at the chosen scale, one-page vector PDF', async () => {
+    const svg = await app.ok('exportFigure', { svg: SVG, format: 'svg', name: 'curve' });
+    expect(svg).toMatchObject({ fileName: 'curve.svg', mime: 'image/svg+xml' });
+    expect(bytes(svg.base64).toString('utf8')).toBe(SVG);
+    for (const scale of [1, 4] as const) {
+      const png = bytes(
+        (await app.ok('exportFigure', { svg: SVG, format: 'png', scale, name: 'curve' })).base64,
+      );
+      expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([120 * scale, 80 * scale]);
+    }
+    const pdf = await app.ok('exportFigure', { svg: SVG, format: 'pdf', name: 'curve' });
+    expect(pdf).toMatchObject({ fileName: 'curve.pdf', mime: 'application/pdf' });
+    const text = bytes(pdf.base64).toString('latin1');
+    expect(text.startsWith('%PDF-')).toBe(true);
+    expect(text.match(/\/Type\s*\/Page(?!s)/g)).toHaveLength(1);
+    expect(text).toMatch(/\/MediaBox\s*\[\s*0 0 120 80\s*\]/);
+  });
+
+  it('exportFigure refuses SVGs that could run code or fetch anything', async () => {
+    const hostile = [
+      [SVG.replace('</svg>', '<script>alert(1)</script></svg>'), /<script>/],
+      [SVG.replace('<rect', '<rect onclick="alert(1)"'), /onclick/],
+      [SVG.replace('</svg>', '<foreignObject><div/></foreignObject></svg>'), /foreignObject/],
+      [SVG.replace('</svg>', '<image href="https://example.com/x.png"/></svg>'), /external link/],
+      [SVG.replace('fill="#36a"', 'style="fill:url(http://example.com/p)"'), /external url/],
+      ['<!DOCTYPE svg [<!ENTITY x "y">]>' + SVG.slice(SVG.indexOf('<svg')), /DOCTYPE/],
+      ['<html><svg/></html>', /root element/],
+    ] as const;
+    for (const [svg, why] of hostile) {
+      const error = await app.fails('exportFigure', { svg, format: 'png', name: 'bad' });
+      expect(error.code).toBe('BAD_ARGUMENT');
+      expect(error.message).toMatch(why);
+    }
+  });
+
+  it('exportRunData and exportReport: CSV, JSON and a zip of the report files', async () => {
+    const [run] = await app.ok('listRuns', { kind: 'sweep' });
+    const csv = bytes((await app.ok('exportRunData', { runId: run.id, format: 'csv' })).base64).toString();
+    const lines = csv.trim().split('\r\n');
+    expect(lines[0]).toBe('item_id,status,error,duration_ms,baselineAnswer,baselineScore,maskedAnswers');
+    expect(lines).toHaveLength(1 + run.total);
+    const json = JSON.parse(
+      bytes((await app.ok('exportRunData', { runId: run.id, format: 'json' })).base64).toString(),
+    );
+    expect(json.summary.kind).toBe('sweep');
+    expect(json.samples).toHaveLength(run.total);
+
+    const report = await app.ok('exportReport', { runId: run.id });
+    expect(report).toMatchObject({ fileName: `run-${run.id}-report.zip`, mime: 'application/zip' });
+    const entries = readZip(bytes(report.base64));
+    const names = entries.map((e) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['report.json', 'fusion-curve.svg', 'fusion-curve.png', 'evolution.csv']),
+    );
+    const summary = JSON.parse(entries.find((e) => e.name === 'report.json')!.data.toString());
+    expect(summary.sweep.runId).toBe(run.id);
+  });
+});
+
+describe('engine worker crash', () => {
+  it('fails the running job clearly, keeps what was recorded, and restarts on the next job', async () => {
+    const crashy = await session(join(root, 'crash-workspace'), {
+      preloadDemo: false,
+      engineWorker: new URL('./engineWorker.crash.testing.mjs', import.meta.url),
+    });
+    try {
+      await crashy.ok('importDataset', { path: datasetId });
+      await crashy.ok('openModel', { folder: modelId });
+      const job = await crashy.ok('startRun', {
+        kind: 'eval',
+        modelId,
+        datasetId,
+        limit: 4,
+        config: { promptSuffix: CRASH_MARKER, maxNewTokens: 1 },
+      });
+      const failed = await crashy.finished(job.jobId);
+      expect(failed.outcome).toBe('failed');
+      expect(failed.error).toMatch(/engine worker stopped unexpectedly \(exit code 70\)/);
+      const [run] = await crashy.ok('listRuns', {});
+      expect(run).toMatchObject({ id: failed.runId, status: 'failed' });
+      expect(run.done).toBeGreaterThanOrEqual(1);
+      const recorded = run.done;
+
+      const resumed = await crashy.ok('resumeRun', { runId: run.id });
+      const done = await crashy.finished(resumed.jobId);
+      expect(done).toMatchObject({ outcome: 'done', runId: run.id, done: 4 });
+      const first = crashy.events.find((e) => e.type === 'progress' && e.jobId === resumed.jobId);
+      expect(first).toMatchObject({ progress: { done: recorded, itemId: null } }); // nothing recomputed
+    } finally {
+      await crashy.backend.close();
+    }
+  });
+});
+
+/** Reads a store-only zip through its central directory, checking each entry's CRC-32. */
+function readZip(zip: Buffer): Array<{ name: string; data: Buffer }> {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries: Array<{ name: string; data: Buffer }> = [];
+  for (let i = 0; i < count; i++) {
+    expect(zip.readUInt32LE(at)).toBe(0x02014b50);
+    const crc = zip.readUInt32LE(at + 16);
+    const size = zip.readUInt32LE(at + 24);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    expect(zip.readUInt32LE(local)).toBe(0x04034b50);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    expect(crc32(data), name).toBe(crc);
+    entries.push({ name, data });
+    at += 46 + nameLength;
+  }
+  return entries;
+}
