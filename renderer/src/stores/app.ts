@@ -4,6 +4,7 @@ import { ref } from 'vue';
 
 import type { AppInfo } from '../../../main/common/api/index.ts';
 import { ApiCallError, useTransport } from '../api/index.ts';
+import { JobFailedError } from './jobError.ts';
 
 export interface Notice {
   readonly id: number;
@@ -37,6 +38,7 @@ export const useAppStore = defineStore('app', () => {
   }
 
   function reportError(error: unknown): void {
+    if (error instanceof JobFailedError) return; // the jobs store showed it when the job ended
     notify('error', errorText(error));
   }
 

@@ -8,6 +8,8 @@ import { computed, ref, watch } from 'vue';
 
 import type { ApiParamsIn, JobView } from '../../../main/common/api/index.ts';
 import { useTransport } from '../api/index.ts';
+import { useAppStore } from './app.ts';
+import { JobFailedError } from './jobError.ts';
 
 export interface JobProgress {
   readonly done: number;
@@ -25,15 +27,11 @@ interface Waiter {
 
 const POLL_MS = 4000;
 
-export class JobFailedError extends Error {
-  constructor(readonly job: JobView) {
-    super(job.error ?? `${job.kind} job ${job.jobId} failed`);
-    this.name = 'JobFailedError';
-  }
-}
+export { JobFailedError };
 
 export const useJobsStore = defineStore('jobs', () => {
   const transport = useTransport();
+  const app = useAppStore();
   const jobs = ref<JobView[]>([]);
   const failedCounts = ref<Record<number, number>>({});
   const active = computed(() => jobs.value.filter((job) => job.state !== 'finished'));
@@ -60,8 +58,14 @@ export const useJobsStore = defineStore('jobs', () => {
     const index = jobs.value.findIndex((j) => j.jobId === job.jobId);
     // A late event must not bring a finished job back to life.
     if (index >= 0 && jobs.value[index].state === 'finished' && job.state !== 'finished') return;
+    const wasFinished = index >= 0 && jobs.value[index].state === 'finished';
     if (index >= 0) jobs.value.splice(index, 1, job);
     else jobs.value.push(job);
+    // A run that fails is news wherever the user is; its error must not wait in the Runs table.
+    if (live && !wasFinished && job.state === 'finished' && job.outcome === 'failed') {
+      const run = job.runId === null ? '' : ` (run ${job.runId})`;
+      app.notify('error', `The ${job.kind} job${run} failed: ${job.error ?? 'no reason given'}`);
+    }
     settle(job);
   }
 
