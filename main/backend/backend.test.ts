@@ -12,7 +12,9 @@ import type { ApiEvent, ApiMethod, ApiParamsIn, ApiResults, JobView } from '../c
 import type { FusionError } from '../common/errors.ts';
 import { layersFromSweep } from '../engine/experiments/summaries.ts';
 import { crc32 } from '../engine/image/crc32.ts';
+import { Workspace } from '../engine/store/workspace.ts';
 import { createBackend } from './index.ts';
+import { jsonSafe } from './jsonSafe.ts';
 import type { Backend } from './types.ts';
 
 /** Must match engineWorker.crash.testing.mjs. */
@@ -368,6 +370,8 @@ describe('exports', () => {
     expect(text.startsWith('%PDF-')).toBe(true);
     expect(text.match(/\/Type\s*\/Page(?!s)/g)).toHaveLength(1);
     expect(text).toMatch(/\/MediaBox\s*\[\s*0 0 120 80\s*\]/);
+    expect(text).toMatch(/\/BaseFont\s*\/\w*\+?DejaVuSans/); // the bundled font, embedded
+    expect(text).not.toMatch(/\/Subtype\s*\/Image/); // vector: no raster inside
   });
 
   it('exportFigure refuses SVGs that could run code or fetch anything', async () => {
@@ -440,9 +444,38 @@ describe('engine worker crash', () => {
       expect(done).toMatchObject({ outcome: 'done', runId: run.id, done: 4 });
       const first = crashy.events.find((e) => e.type === 'progress' && e.jobId === resumed.jobId);
       expect(first).toMatchObject({ progress: { done: recorded, itemId: null } }); // nothing recomputed
+
+      // close() with a job running: the run is cancelled, not left 'running', and stays resumable.
+      const long = await crashy.ok('startRun', {
+        kind: 'sweep',
+        modelId,
+        datasetId,
+        limit: 60,
+        config: { mode: 'knockout', maxNewTokens: 1 },
+      });
+      const started = await crashy.event(
+        (e): e is Extract<ApiEvent, { type: 'progress' }> => e.type === 'progress' && e.jobId === long.jobId,
+      );
+      await crashy.backend.close();
+      const workspace = Workspace.open(join(root, 'crash-workspace'));
+      try {
+        expect(workspace.getRun(started.progress.runId).status).toBe('cancelled');
+      } finally {
+        workspace.close();
+      }
+      expect(await crashy.fails('listModels', {})).toMatchObject({
+        message: expect.stringMatching(/closed/),
+      });
     } finally {
       await crashy.backend.close();
     }
+  });
+});
+
+describe('jsonSafe', () => {
+  it('turns non-finite numbers into null and typed arrays into arrays, as JSON transports would', () => {
+    const value = { mean: NaN, top: Infinity, data: new Float32Array([0.5, NaN]), rows: [{ n: -Infinity }] };
+    expect(jsonSafe(value)).toEqual({ mean: null, top: null, data: [0.5, null], rows: [{ n: null }] });
   });
 });
 

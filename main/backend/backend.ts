@@ -201,7 +201,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   if (options.preloadDemo ?? true) {
     // The model loads in the background (listModels waits for it); the dataset import is quick.
-    models.open(DEMO_MODEL_DIR).catch(() => undefined);
+    models.open(DEMO_MODEL_DIR).catch((error: unknown) => {
+      // listModels leaves a failed load out; the reason goes to the log (openModel would repeat it).
+      console.error(`FusionScope: the demo model did not load: ${(error as Error).message}`);
+    });
     await datasets.import({ path: DEMO_DATASET_DIR });
   }
 

@@ -8,7 +8,7 @@
  *   worker ──{kind:'event', event}─▶ main   (model loading, per-sample progress)
  */
 import type { Rect } from '../common/analysis.ts';
-import type { FigureFormat } from '../common/api/index.ts';
+import type { ApiEvent, FigureFormat } from '../common/api/index.ts';
 import type { Result } from '../common/errors.ts';
 import type { RunProgress } from '../common/runs.ts';
 import type { OpenDatasetOptions } from '../engine/datasets/index.ts';
@@ -97,14 +97,9 @@ export interface WorkerResults {
 export type RequestType = WorkerRequest['type'];
 export type RequestOf<T extends RequestType> = Extract<WorkerRequest, { type: T }>;
 
+/** Model loading is forwarded to the renderer as is; progress is folded into the job first. */
 export type WorkerEvent =
-  | {
-      readonly type: 'model-loading';
-      readonly folder: string;
-      readonly done: number;
-      readonly total: number;
-      readonly label: string;
-    }
+  | Extract<ApiEvent, { type: 'model-loading' }>
   | { readonly type: 'progress'; readonly jobId: number; readonly progress: RunProgress };
 
 export type ToWorker =

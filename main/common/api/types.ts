@@ -1,6 +1,10 @@
 /**
  * What the backend returns to the renderer: plain, JSON-serialisable views of models, datasets, runs
  * and samples. Shared by every transport (Electron IPC, HTTP/WebSocket) and by the renderer.
+ *
+ * Non-finite numbers (NaN, ±Infinity) arrive as null on every transport, in replies and events alike:
+ * a `number` that has no value (a mean over zero scored samples, a NaN metric, a NaN array element)
+ * reads null, never NaN.
  */
 import type {
   Box,
