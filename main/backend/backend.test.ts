@@ -479,6 +479,27 @@ describe('jsonSafe', () => {
   });
 });
 
+describe('restart', () => {
+  it('lists the datasets runs refer to, and resumeRun opens the model it needs', async () => {
+    // The workspace the crash test left: its cancelled sweep, and no record of imported datasets.
+    const workspace = join(root, 'crash-workspace');
+    await rm(join(workspace, 'app', 'datasets.json'), { force: true });
+    const again = await session(workspace, { preloadDemo: false });
+    try {
+      expect(await again.ok('listModels', {})).toEqual([]);
+      const datasets = await again.ok('listDatasets', {});
+      expect(datasets).toEqual([expect.objectContaining({ id: datasetId, itemCount: 400, isDemo: true })]);
+      const [run] = await again.ok('listRuns', { kind: 'sweep' });
+      expect(run.status).toBe('cancelled');
+      const job = await again.ok('resumeRun', { runId: run.id });
+      expect(await again.finished(job.jobId)).toMatchObject({ outcome: 'done', runId: run.id, done: 60 });
+      expect((await again.ok('listModels', {})).map((m) => m.id)).toEqual([modelId]);
+    } finally {
+      await again.backend.close();
+    }
+  });
+});
+
 /** Reads a store-only zip through its central directory, checking each entry's CRC-32. */
 function readZip(zip: Buffer): Array<{ name: string; data: Buffer }> {
   const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
