@@ -22,7 +22,8 @@ export const useModelsStore = defineStore('models', () => {
   transport.onEvent((event) => {
     if (event.type !== 'model-loading') return;
     const { folder, done, total, label } = event;
-    loading.value = { folder, done, total, label };
+    // The last step's event ends the strip even when another window opened the model.
+    loading.value = total > 0 && done >= total ? null : { folder, done, total, label };
   });
 
   function keepSelection(): void {
