@@ -121,7 +121,11 @@ export class JobQueue {
       etaSeconds: progress.etaSeconds,
     });
     if (firstNews) {
-      this.state.saveRunSelection(progress.runId, job.spec.selection);
+      try {
+        this.state.saveRunSelection(progress.runId, job.spec.selection);
+      } catch {
+        // Without it a resume falls back to the first `total` items; the job itself goes on.
+      }
       this.changed(job);
     }
     this.emit({ type: 'progress', jobId, progress });
@@ -199,8 +203,12 @@ export class JobQueue {
   private finish(job: Job, outcome: NonNullable<JobView['outcome']>, error: string | null): void {
     Object.assign(job.view, { state: 'finished', outcome, error, etaSeconds: null });
     if (job.view.runId !== null) {
-      const run = this.workspace.findRun(job.view.runId);
-      if (run) Object.assign(job.view, { done: run.done, total: run.total });
+      try {
+        const run = this.workspace.findRun(job.view.runId);
+        if (run) Object.assign(job.view, { done: run.done, total: run.total });
+      } catch {
+        // The workspace is closed (a job that outlived close()'s grace period): counts as last reported.
+      }
     }
     this.changed(job);
     this.trim();
