@@ -7,7 +7,9 @@ import { expect, test } from '../support/app.ts';
 
 const BUDGET_MS = 200;
 
-test('a click answers within 200 ms while a sweep runs, and the sweep can be cancelled', async ({ app }) => {
+test('a click answers within 200 ms while a sweep runs, and the sweep can be cancelled', async ({
+  app,
+}, info) => {
   const { page } = app;
   await page.locator('[data-nav=fusion]').click();
   const fusion = page.locator('section[data-view=fusion]');
@@ -35,6 +37,9 @@ test('a click answers within 200 ms while a sweep runs, and the sweep can be can
     }, view);
     latencies.push(elapsed);
   }
+  const shown = latencies.map((l) => l.toFixed(0)).join(', ');
+  info.annotations.push({ type: 'click latencies (ms)', description: shown });
+  console.log(`click latencies during the sweep (ms): ${shown}`);
   // Still running: the clicks were answered during the sweep, not after it.
   await expect(job).toBeVisible();
   for (const latency of latencies) expect(latency).toBeLessThan(BUDGET_MS);

@@ -62,25 +62,31 @@ function startServer(workspace: string): Promise<{ child: ChildProcess; url: str
   });
 }
 
-export const test = base.extend<object, { app: AppUnderTest }>({
-  app: [
+/** In a worker: the app, or why this project cannot run here (reported per test as a skip). */
+type WorkerApp = AppUnderTest | { readonly skipped: string };
+
+export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>({
+  app: async ({ workerApp }, use, testInfo) => {
+    if ('skipped' in workerApp) testInfo.skip(true, workerApp.skipped);
+    else await use(workerApp);
+  },
+  workerApp: [
     // Playwright requires the fixture's first argument to be an object pattern, even when empty.
     // eslint-disable-next-line no-empty-pattern
     async ({}, use, workerInfo) => {
       const mode = workerInfo.project.metadata.mode as 'browser' | 'electron';
+      const electron = mode === 'electron' ? electronBinary() : undefined;
+      if (electron && ('missing' in electron || !existsSync(HOST_ENTRY))) {
+        const why = 'missing' in electron ? electron.missing : `${HOST_ENTRY} is not built (npm run build)`;
+        await use({ skipped: `Electron specs skipped: ${why}` });
+        return;
+      }
       const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-e2e-'));
       const workspace = join(scratch, 'workspace');
       const controlModel = join(scratch, 'control-model');
       await makeControlModel(controlModel);
       try {
-        if (mode === 'electron') {
-          const electron = electronBinary();
-          if ('missing' in electron || !existsSync(HOST_ENTRY)) {
-            const why =
-              'missing' in electron ? electron.missing : `${HOST_ENTRY} is not built (npm run build)`;
-            base.skip(true, `Electron specs skipped: ${why}`);
-            return;
-          }
+        if (electron && 'path' in electron) {
           const app = await _electron.launch({
             executablePath: electron.path,
             args: [HOST_ENTRY],

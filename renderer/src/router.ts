@@ -1,34 +1,39 @@
-/** One route per view; hash history so the same build works from file:// and over HTTP. */
+/**
+ * One route per view; hash history so the same build works from the app scheme and over HTTP. Views
+ * load eagerly: everything is local, and a click must never wait for a chunk while the engine is busy.
+ */
+import type { Component } from 'vue';
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
 
-export const VIEWS = [
-  { path: '/models', name: 'models', title: 'Models', component: () => import('./views/ModelsView.vue') },
-  {
-    path: '/datasets',
-    name: 'datasets',
-    title: 'Datasets',
-    component: () => import('./views/DatasetsView.vue'),
-  },
-  { path: '/fusion', name: 'fusion', title: 'Fusion', component: () => import('./views/FusionView.vue') },
-  {
-    path: '/attention',
-    name: 'attention',
-    title: 'Attention',
-    component: () => import('./views/AttentionView.vue'),
-  },
-  {
-    path: '/contrastive',
-    name: 'contrastive',
-    title: 'Contrastive',
-    component: () => import('./views/ContrastiveView.vue'),
-  },
-  { path: '/compare', name: 'compare', title: 'Compare', component: () => import('./views/CompareView.vue') },
-  { path: '/runs', name: 'runs', title: 'Runs', component: () => import('./views/RunsView.vue') },
-] as const;
+import { APP_VIEWS, type AppViewName } from '../../main/common/api/shell.ts';
+import AttentionView from './views/AttentionView.vue';
+import CompareView from './views/CompareView.vue';
+import ContrastiveView from './views/ContrastiveView.vue';
+import DatasetsView from './views/DatasetsView.vue';
+import FusionView from './views/FusionView.vue';
+import ModelsView from './views/ModelsView.vue';
+import RunsView from './views/RunsView.vue';
+
+const COMPONENTS: Record<AppViewName, Component> = {
+  models: ModelsView,
+  datasets: DatasetsView,
+  fusion: FusionView,
+  attention: AttentionView,
+  contrastive: ContrastiveView,
+  compare: CompareView,
+  runs: RunsView,
+};
+
+export const VIEWS = APP_VIEWS.map((view) => ({ ...view, path: `/${view.name}` }));
 
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/models' },
-  ...VIEWS.map((v) => ({ path: v.path, name: v.name, component: v.component, meta: { title: v.title } })),
+  ...VIEWS.map((v) => ({
+    path: v.path,
+    name: v.name,
+    component: COMPONENTS[v.name],
+    meta: { title: v.title },
+  })),
 ];
 
 export const router = createRouter({ history: createWebHashHistory(), routes });
