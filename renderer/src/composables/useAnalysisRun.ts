@@ -35,16 +35,26 @@ export function useAnalysisRun(kind: RunKind) {
   const run = computed(() => pickRun(runs.value, kind, modelId.value, datasetId.value, requested.value));
   const choices = computed(() => runsFor(runs.value, kind, modelId.value, datasetId.value));
 
-  // A run opened by link shows its own model and dataset in the pickers (when they are open here).
+  // A run opened by link shows its own model and dataset in the pickers (once they are open here)...
   watch(
-    run,
-    (shown) => {
+    [run, () => models.models.length, () => datasets.datasets.length],
+    ([shown]) => {
       if (!shown || shown.id !== requested.value) return;
       if (models.models.some((m) => m.id === shown.model.folder)) models.select(shown.model.folder);
       if (datasets.datasets.some((d) => d.id === shown.dataset.path)) datasets.select(shown.dataset.path);
     },
     { immediate: true },
   );
+  // ...and choosing another model or dataset in the pickers lets go of the link (this watcher runs
+  // after the one above in the same flush, so it sees the pickers already synced to a linked run).
+  watch([modelId, datasetId], ([model, data]) => {
+    const shown = run.value;
+    if (!shown || shown.id !== requested.value) return;
+    const showable =
+      models.models.some((m) => m.id === shown.model.folder) &&
+      datasets.datasets.some((d) => d.id === shown.dataset.path);
+    if (showable && (shown.model.folder !== model || shown.dataset.path !== data)) showRun(undefined);
+  });
 
   const job = computed<JobView | null>(
     () =>
