@@ -31,5 +31,6 @@ export {
   EVOLUTION_METRIC_LABELS,
   EVOLUTION_METRIC_ORDER,
   METHOD_LABELS,
+  METHOD_SHORT_LABELS,
   evolutionMetricLabel,
 } from './labels.ts';

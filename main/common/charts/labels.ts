@@ -21,3 +21,11 @@ export const EVOLUTION_METRIC_ORDER: readonly string[] = ['box_mass', 'entropy',
 export function evolutionMetricLabel(name: string): string {
   return EVOLUTION_METRIC_LABELS[name] ?? name;
 }
+
+/** Short method names for narrow tables and legends (the full names in METHOD_LABELS). */
+export const METHOD_SHORT_LABELS: Readonly<Record<'none' | Refinement, string>> = {
+  none: 'no refinement',
+  mask: 'CA mask',
+  crop: 'CA crop',
+  vicrop: 'ViCrop',
+};
