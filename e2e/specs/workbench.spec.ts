@@ -17,6 +17,9 @@ test.describe.configure({ mode: 'serial' });
 
 async function screenshot(page: Page, project: string, view: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
+  // Toasts from earlier steps would cover the view's header.
+  for (const dismiss of await page.locator('[data-notice] [data-action=dismiss-notice]').all())
+    await dismiss.click();
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${project}-${view}.png`), fullPage: false });
 }
 

@@ -78,6 +78,8 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
       const electron = mode === 'electron' ? electronBinary() : undefined;
       if (electron && ('missing' in electron || !existsSync(HOST_ENTRY))) {
         const why = 'missing' in electron ? electron.missing : `${HOST_ENTRY} is not built (npm run build)`;
+        // Said once per run, not only per test in the report.
+        console.log(`Electron specs skipped: ${why}`);
         await use({ skipped: `Electron specs skipped: ${why}` });
         return;
       }
