@@ -2,8 +2,6 @@
  * The second model the e2e compare story needs: the demo checkpoint with every weight tensor's values
  * shuffled (a seeded permutation per tensor). Same architecture, tokenizer and weight statistics, none
  * of the learned structure — an untrained control beside the trained demo model.
- *
- * Usage: tsx e2e/support/makeControlModel.ts <target folder>
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +30,3 @@ export async function makeControlModel(target: string, seed = 1): Promise<void> 
   for (const file of ['evaluation.json', 'reference_outputs.json', 'training_log.jsonl'])
     await rm(join(target, file), { force: true });
 }
-
-const target = process.argv[2];
-if (target) await makeControlModel(target);
