@@ -35,8 +35,9 @@ export function electronBinary(): { path: string } | { missing: string } {
     const path = createRequire(import.meta.url)('electron') as unknown as string;
     if (typeof path === 'string' && existsSync(path)) return { path };
     return { missing: `the Electron binary is not installed (${path}); run \`npm run fetch-electron\`` };
-  } catch (error) {
-    return { missing: `the electron package cannot provide a binary: ${(error as Error).message}` };
+  } catch {
+    // The electron package throws when its binary was never downloaded (allowScripts denies it here).
+    return { missing: 'the Electron binary is not installed (`npm run fetch-electron` downloads it)' };
   }
 }
 
