@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import type { ModelView } from '../common/api/index.ts';
 import { FusionError } from '../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
-import { checkpointFolder } from '../engine/model/openModel.ts';
+import { checkpointFolder } from '../engine/model/checkpointFolder.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { ModelFacts } from './workerProtocol.ts';

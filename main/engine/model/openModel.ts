@@ -3,7 +3,7 @@
  * (validated as a whole, then read one graph at a time), and ONNX Runtime sessions on the chosen
  * execution provider.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { architectureFor } from '../../../native-models/architectures/registry.ts';
@@ -21,6 +21,9 @@ import { loadPreprocessorConfig, type ImageProcessorConfig } from '../image/inde
 import type { ProviderRequest } from '../runtime/providers.ts';
 import { chooseProvider, Session, type ProviderChoice } from '../runtime/session.ts';
 import { Tokenizer } from '../tokenizer/index.ts';
+import { checkpointFolder } from './checkpointFolder.ts';
+
+export { checkpointFolder };
 
 const MAX_LISTED_PROBLEMS = 40;
 
@@ -113,20 +116,6 @@ async function eosTokenIds(folder: string, tokenizer: Tokenizer): Promise<number
   const valid = ids.filter((id): id is number => Number.isInteger(id));
   if (valid.length > 0) return valid;
   return tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [];
-}
-
-/**
- * A project folder that keeps its checkpoint in `model/` (as native-models/demo does, beside its
- * training script and data) may be named directly.
- */
-export async function checkpointFolder(folder: string): Promise<string> {
-  const nested = join(folder, 'model');
-  const hasConfig = (dir: string) =>
-    stat(join(dir, 'config.json')).then(
-      () => true,
-      () => false,
-    );
-  return !(await hasConfig(folder)) && (await hasConfig(nested)) ? nested : folder;
 }
 
 export async function openModel(requested: string, options: OpenModelOptions = {}): Promise<LoadedModel> {

@@ -12,10 +12,18 @@ export const FIGURE_FONT_FAMILY = 'DejaVu Sans';
 
 let fontDir: string | undefined;
 
+/**
+ * In a packaged app the font package sits inside app.asar, which native code (resvg) cannot read;
+ * electron-builder unpacks it beside (asarUnpack), so native readers get the unpacked copy.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(/([/\\])app\.asar([/\\])/, '$1app.asar.unpacked$2');
+}
+
 function ttfDir(): string {
   if (!fontDir) {
     const require = createRequire(import.meta.url);
-    fontDir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+    fontDir = unpackedPath(join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf'));
   }
   return fontDir;
 }

@@ -1,6 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
-import { figureFontFiles, measureCssFont, measureFigureText } from './fonts.ts';
+import { figureFontFiles, measureCssFont, measureFigureText, unpackedPath } from './fonts.ts';
 
 describe('figure font metrics', () => {
   it('reads DejaVu Sans advances (2048 units per em; space 651, M 1767)', () => {
@@ -32,5 +32,20 @@ describe('figure font metrics', () => {
     expect(box).toBeDefined();
     const measured = measureFigureText(text, 24);
     expect(Math.abs(box!.width - measured) / measured).toBeLessThan(0.05);
+  });
+});
+
+describe('unpackedPath', () => {
+  it('points native readers at app.asar.unpacked inside a packaged app, and leaves other paths alone', () => {
+    expect(unpackedPath('/opt/FusionScope/resources/app.asar/node_modules/dejavu-fonts-ttf/ttf')).toBe(
+      '/opt/FusionScope/resources/app.asar.unpacked/node_modules/dejavu-fonts-ttf/ttf',
+    );
+    expect(unpackedPath('C:\\FusionScope\\resources\\app.asar\\node_modules\\x')).toBe(
+      'C:\\FusionScope\\resources\\app.asar.unpacked\\node_modules\\x',
+    );
+    expect(unpackedPath('/work/node_modules/dejavu-fonts-ttf/ttf')).toBe(
+      '/work/node_modules/dejavu-fonts-ttf/ttf',
+    );
+    expect(unpackedPath('/work/app.asar.unpacked/x')).toBe('/work/app.asar.unpacked/x');
   });
 });
