@@ -1,8 +1,11 @@
 /**
  * LLaVA-1.5 (transformers' LlavaForConditionalGeneration): CLIP ViT → mlp2x_gelu projector → LLaMA.
+ * The config reading, key layouts and graphs are exported for the llava variants that differ only in
+ * feature selection and projector (vipllava.ts).
  */
 import { activation, assertActivation } from '../blocks/activations.ts';
 import { linear } from '../blocks/linear.ts';
+import { layerNorm } from '../blocks/norms.ts';
 import { inverseFrequencies, ropeTables } from '../blocks/ropeTables.ts';
 import { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
@@ -26,7 +29,7 @@ import { TensorDataType } from '../onnx/encode.ts';
 import { VISION_IO } from './contract.ts';
 import type { Architecture, BuiltModel, ModelSpec } from './types.ts';
 
-interface LlavaConfig {
+export interface LlavaConfig {
   readonly text: LlamaTextConfig;
   readonly vision: ClipVisionConfig;
   readonly imageTokenId: number;
@@ -35,10 +38,15 @@ interface LlavaConfig {
   /** Indexes into the vision hidden-states tuple, made non-negative. */
   readonly featureLayers: readonly number[];
   readonly selectStrategy: 'default' | 'full';
+  /** VIP-LLaVA: epsilon of the LayerNorm over the concatenated features before linear_1; none for llava. */
+  readonly projectorLayerNormEps?: number;
 }
 
-function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
-  const c = ConfigReader.root(json, source);
+/** The fields every llava variant shares: text and vision towers, image token, projector activation. */
+export function parseLlavaBackbone(
+  c: ConfigReader,
+  source: string,
+): Pick<LlavaConfig, 'text' | 'vision' | 'imageTokenId' | 'projectorAct'> {
   const textConfig = c.child('text_config');
   const parsedText = parseLlamaTextConfig(textConfig);
   // Older llava configs put tie_word_embeddings at the top level, where transformers also read it.
@@ -52,31 +60,51 @@ function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
   );
   const projectorAct = c.string('projector_hidden_act', 'gelu');
   assertActivation(projectorAct, `${source}.projector_hidden_act`);
-  const rawLayers = c.has('vision_feature_layer') ? c.raw('vision_feature_layer') : -2;
-  const asList = Array.isArray(rawLayers) ? rawLayers : [rawLayers];
-  const stateCount = vision.layers + 1; // embeddings + one per encoder layer
-  const featureLayers = asList.map((v) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < -stateCount || v >= stateCount) {
-      c.fail(
-        'vision_feature_layer',
-        `an integer (or list of integers) in [${-stateCount}, ${stateCount - 1}]`,
-      );
-    }
-    return v < 0 ? stateCount + v : v;
-  });
-  if (featureLayers.length === 0) c.fail('vision_feature_layer', 'a non-empty list');
   const imageTokenId = c.has('image_token_id')
     ? c.int('image_token_id', 0, { min: 0 })
     : c.int('image_token_index', 32000, { min: 0 });
   if (imageTokenId >= text.vocabSize)
     c.fail('image_token_index', `below text_config.vocab_size (${text.vocabSize})`);
+  return { text, vision, imageTokenId, projectorAct };
+}
+
+/**
+ * `key` as transformers indexes `hidden_states` with it: an int or a non-empty list of ints, each in
+ * [−(L+1), L] for L encoder layers (state 0 is the embeddings); returned non-negative, in list order.
+ */
+export function parseFeatureLayers(
+  c: ConfigReader,
+  key: string,
+  fallback: number | readonly number[],
+  vision: ClipVisionConfig,
+): number[] {
+  const raw = c.has(key) ? c.raw(key) : fallback;
+  const asList = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  const stateCount = vision.layers + 1; // embeddings + one per encoder layer
+  const expected = `an integer (or list of integers) in [${-stateCount}, ${stateCount - 1}] (vision_config.num_hidden_layers is ${vision.layers})`;
+  if (asList.length === 0) c.fail(key, 'a non-empty list');
+  return asList.map((v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < -stateCount || v >= stateCount) {
+      // A missing key falls back to transformers' default, which a small vision tower may not fit.
+      if (!c.has(key)) {
+        throw new ModelFormatError(
+          'BAD_CONFIG',
+          `${c.path}.${key} is absent, and transformers' default ${JSON.stringify(fallback)} does not fit: each must be ${expected}`,
+        );
+      }
+      c.fail(key, expected);
+    }
+    return v < 0 ? stateCount + v : v;
+  });
+}
+
+function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
+  const c = ConfigReader.root(json, source);
+  const backbone = parseLlavaBackbone(c, source);
   return {
-    text,
-    vision,
-    imageTokenId,
-    projectorAct,
+    ...backbone,
     projectorBias: c.bool('multimodal_projector_bias', true),
-    featureLayers,
+    featureLayers: parseFeatureLayers(c, 'vision_feature_layer', -2, backbone.vision),
     selectStrategy: c.oneOf('vision_feature_select_strategy', ['default', 'full'] as const, 'default'),
   };
 }
@@ -105,7 +133,9 @@ function detectLayout(names: readonly string[]) {
 }
 
 /**
- * pixel_values → CLIP hidden states of the feature layer(s) → (drop CLS) → linear_1 → act → linear_2.
+ * pixel_values → CLIP hidden states of the feature layer(s) → (drop CLS) → [VIP: LayerNorm] → linear_1
+ * → act → linear_2. Dropping CLS after the feature-axis concat equals transformers' VIP order (drop,
+ * then concat): both act on the token axis only.
  */
 function buildVision(cfg: LlavaConfig, visionPrefix: string, projectorPrefix: string): BuiltGraph {
   const g = new GraphBuilder('vision');
@@ -122,7 +152,19 @@ function buildVision(cfg: LlavaConfig, visionPrefix: string, projectorPrefix: st
   const inWidth = cfg.vision.hiddenSize * cfg.featureLayers.length;
   const D = cfg.text.hiddenSize;
   const features = g.scope('multi_modal_projector', () => {
-    const h = linear(g, selected, `${projectorPrefix}.linear_1`, inWidth, D, cfg.projectorBias, 'linear_1');
+    const eps = cfg.projectorLayerNormEps;
+    const normed =
+      eps === undefined
+        ? selected
+        : layerNorm(
+            g,
+            selected,
+            `${projectorPrefix}.projector_layernorm`,
+            inWidth,
+            eps,
+            'projector_layernorm',
+          );
+    const h = linear(g, normed, `${projectorPrefix}.linear_1`, inWidth, D, cfg.projectorBias, 'linear_1');
     return linear(
       g,
       activation(g, h, cfg.projectorAct),
@@ -163,39 +205,48 @@ function buildLlava(cfg: LlavaConfig, names: readonly string[]): BuiltModel {
   return { graphs, unexpectedTensors };
 }
 
+/** The ModelSpec of a parsed llava-family config; `architecture` names the family in summaries. */
+export function llavaSpec(
+  cfg: LlavaConfig,
+  modelType: string,
+  architecture: string,
+  extraSummary: Readonly<Record<string, string | number | boolean>> = {},
+): ModelSpec {
+  const side = cfg.vision.imageSize / cfg.vision.patchSize;
+  const leadingTokens = cfg.selectStrategy === 'full' ? 1 : 0;
+  const inverse = inverseFrequencies(cfg.text.headDim, cfg.text.ropeTheta, cfg.text.ropeScaling);
+  return {
+    modelType,
+    decoder: cfg.text,
+    imageTokenId: cfg.imageTokenId,
+    imagePlaceholder: '<image>',
+    imageTokensPerImage: clipPatchCount(cfg.vision) + leadingTokens,
+    imageGrid: { rows: side, cols: side, leadingTokens },
+    imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
+    slidingWindow: cfg.text.slidingWindow,
+    ropeTables: (positions) => ropeTables(positions, inverse),
+    summary: {
+      architecture,
+      textModel: cfg.text.modelType,
+      decoderLayers: cfg.text.layers,
+      hiddenSize: cfg.text.hiddenSize,
+      attentionHeads: cfg.text.heads,
+      keyValueHeads: cfg.text.kvHeads,
+      vocabSize: cfg.text.vocabSize,
+      visionLayers: cfg.vision.layers,
+      visionFeatureLayers: cfg.featureLayers.join(','),
+      visionFeatureSelectStrategy: cfg.selectStrategy,
+      imageSize: cfg.vision.imageSize,
+      patchSize: cfg.vision.patchSize,
+      projectorActivation: cfg.projectorAct,
+      ...extraSummary,
+    },
+    build: (names) => buildLlava(cfg, names),
+  };
+}
+
 export const llava: Architecture = {
   modelType: 'llava',
-  parse(json: unknown, source: string): ModelSpec {
-    const cfg = parseLlavaConfig(json, source);
-    const side = cfg.vision.imageSize / cfg.vision.patchSize;
-    const leadingTokens = cfg.selectStrategy === 'full' ? 1 : 0;
-    const inverse = inverseFrequencies(cfg.text.headDim, cfg.text.ropeTheta, cfg.text.ropeScaling);
-    return {
-      modelType: 'llava',
-      decoder: cfg.text,
-      imageTokenId: cfg.imageTokenId,
-      imagePlaceholder: '<image>',
-      imageTokensPerImage: clipPatchCount(cfg.vision) + leadingTokens,
-      imageGrid: { rows: side, cols: side, leadingTokens },
-      imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
-      slidingWindow: cfg.text.slidingWindow,
-      ropeTables: (positions) => ropeTables(positions, inverse),
-      summary: {
-        architecture: 'LLaVA (CLIP ViT + MLP projector + LLaMA)',
-        textModel: cfg.text.modelType,
-        decoderLayers: cfg.text.layers,
-        hiddenSize: cfg.text.hiddenSize,
-        attentionHeads: cfg.text.heads,
-        keyValueHeads: cfg.text.kvHeads,
-        vocabSize: cfg.text.vocabSize,
-        visionLayers: cfg.vision.layers,
-        visionFeatureLayers: cfg.featureLayers.join(','),
-        visionFeatureSelectStrategy: cfg.selectStrategy,
-        imageSize: cfg.vision.imageSize,
-        patchSize: cfg.vision.patchSize,
-        projectorActivation: cfg.projectorAct,
-      },
-      build: (names) => buildLlava(cfg, names),
-    };
-  },
+  parse: (json, source) =>
+    llavaSpec(parseLlavaConfig(json, source), 'llava', 'LLaVA (CLIP ViT + MLP projector + LLaMA)'),
 };

@@ -2,8 +2,11 @@
 import { ModelFormatError } from '../errors.ts';
 import { llava } from './llava.ts';
 import type { Architecture } from './types.ts';
+import { vipllava } from './vipllava.ts';
 
-const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([[llava.modelType, llava]]);
+const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
+  [llava, vipllava].map((a) => [a.modelType, a]),
+);
 
 export const SUPPORTED_MODEL_TYPES = [...ARCHITECTURES.keys()];
 

@@ -1,6 +1,6 @@
 /**
  * config.json → the numbers the reference needs, with the defaults of the Hugging Face classes for
- * absent fields: LlavaConfig (and its CLIP ViT-L/336 vision default), LlamaConfig, MistralConfig,
+ * absent fields: LlavaConfig or VipLlavaConfig (and their CLIP ViT-L/336 vision default), LlamaConfig, MistralConfig,
  * CLIPVisionConfig. A `text_config`/`vision_config` object that is present gets its own class's
  * defaults, not LLaVA's (exactly as `CONFIG_MAPPING[model_type](**dict)` does).
  */
@@ -45,12 +45,16 @@ export interface TextConfig {
 }
 
 export interface LlavaConfig {
+  /** "vipllava": feature layers from vision_feature_layers, CLS always dropped, projector LayerNorm. */
+  modelType?: 'vipllava';
   imageTokenIndex: number;
   projectorHiddenAct: string;
   projectorBias: boolean;
   visionFeatureLayer: number | number[];
   visionFeatureSelectStrategy: 'default' | 'full';
   imageSeqLength: number;
+  /** VIP-LLaVA's projector_layernorm epsilon (LayerNorm before linear_1); absent for llava. */
+  projectorLayerNormEps?: number;
   text: TextConfig;
   vision: VisionConfig;
 }
@@ -257,28 +261,30 @@ function parseText(raw: unknown): TextConfig {
 
 export function parseLlavaConfig(raw: unknown): LlavaConfig {
   const json = object(raw, 'the document');
-  if (json.model_type !== undefined && json.model_type !== 'llava') {
+  if (json.model_type !== undefined && json.model_type !== 'llava' && json.model_type !== 'vipllava') {
     throw new ModelFormatError(
       'UNSUPPORTED_MODEL',
-      `config.json: model_type ${JSON.stringify(json.model_type)} is not "llava"`,
+      `config.json: model_type ${JSON.stringify(json.model_type)} is not "llava" or "vipllava"`,
     );
   }
+  const vip = json.model_type === 'vipllava';
   const f = new Fields(json, '');
   const vision = parseVision(json.vision_config);
   const text = parseText(json.text_config);
 
-  const layer = json.vision_feature_layer ?? -2;
+  // VipLlavaConfig: vision_feature_layers, default [-2, -5, -8, -11, 6]; LlavaConfig: vision_feature_layer, -2.
+  const layerKey = vip ? 'vision_feature_layers' : 'vision_feature_layer';
+  const layer = json[layerKey] ?? (vip ? [-2, -5, -8, -11, 6] : -2);
   const layers = Array.isArray(layer) ? layer : [layer];
   const count = vision.layers + 1; // hidden_states: embeddings + one per encoder layer
   for (const l of layers) {
     if (!Number.isSafeInteger(l) || (l as number) < -count || (l as number) >= count) {
-      throw badConfig(
-        `vision_feature_layer ${JSON.stringify(layer)} must index the ${count} vision hidden states`,
-      );
+      throw badConfig(`${layerKey} ${JSON.stringify(layer)} must index the ${count} vision hidden states`);
     }
   }
-  if (layers.length === 0) throw badConfig('vision_feature_layer must not be an empty list');
-  const strategy = json.vision_feature_select_strategy ?? 'default';
+  if (layers.length === 0) throw badConfig(`${layerKey} must not be an empty list`);
+  // VIP-LLaVA has no select strategy: it always drops the CLS row.
+  const strategy = vip ? 'default' : (json.vision_feature_select_strategy ?? 'default');
   if (strategy !== 'default' && strategy !== 'full') {
     throw badConfig(`vision_feature_select_strategy ${JSON.stringify(strategy)} must be "default" or "full"`);
   }
@@ -288,12 +294,15 @@ export function parseLlavaConfig(raw: unknown): LlavaConfig {
     0,
   );
   return {
+    ...(vip ? { modelType: 'vipllava' as const } : {}),
     imageTokenIndex,
     projectorHiddenAct: f.activation('projector_hidden_act', 'gelu'),
-    projectorBias: f.bool('multimodal_projector_bias', true),
+    // VipLlavaMultiModalProjector's linears always have biases.
+    projectorBias: vip ? true : f.bool('multimodal_projector_bias', true),
     visionFeatureLayer: layer as number | number[],
     visionFeatureSelectStrategy: strategy,
     imageSeqLength: f.int('image_seq_length', 576),
+    ...(vip ? { projectorLayerNormEps: f.positive('projector_layernorm_eps', 1e-5) } : {}),
     text,
     vision,
   };

@@ -1,5 +1,5 @@
 /**
- * A plain float64 LLaVA forward pass (CLIP ViT → projector → LLaMA/Mistral decoder), used only as the
+ * A plain float64 LLaVA / VIP-LLaVA forward pass (CLIP ViT → projector → LLaMA/Mistral decoder), used only as the
  * test oracle for the ONNX graphs. Reads a Hugging Face llava folder (legacy or modern tensor names,
  * single-file or sharded), follows transformers' semantics, and applies FusionScope's interventions:
  *
@@ -151,6 +151,10 @@ async function loadWeights(store: WeightStore, config: LlavaConfig): Promise<Ref
   const featureLayers = Array.isArray(config.visionFeatureLayer) ? config.visionFeatureLayer.length : 1;
   const ht = tc.hiddenSize;
   const projector: ProjectorWeights = {
+    layerNorm:
+      config.projectorLayerNormEps === undefined
+        ? undefined
+        : await load.norm(`${layout.projector}projector_layernorm`, hv * featureLayers),
     linear1: await load.linear(`${layout.projector}linear_1`, ht, hv * featureLayers, config.projectorBias),
     linear2: await load.linear(`${layout.projector}linear_2`, ht, ht, config.projectorBias),
   };

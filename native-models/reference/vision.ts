@@ -6,6 +6,7 @@
  *   xₗ = xₗ₋₁ + attn(ln1(xₗ₋₁));  xₗ ← xₗ + fc2(act(fc1(ln2(xₗ))))
  *   hidden_states = [x₀, x₁, …, x_L];  features = hidden_states[vision_feature_layer] (a list: concatenated)
  *   "default" drops the CLS row; image_features = linear_2(act(linear_1(features)))
+ *   VIP-LLaVA: vision_feature_layers, CLS always dropped, features ← projector_layernorm(features) first
  */
 import { ModelFormatError } from '../errors.ts';
 import type { LlavaConfig, VisionConfig } from './config.ts';
@@ -53,6 +54,8 @@ export interface VisionWeights {
 }
 
 export interface ProjectorWeights {
+  /** VIP-LLaVA's projector_layernorm over the concatenated features; absent for llava. */
+  layerNorm?: Norm;
   linear1: Linear;
   linear2: Linear;
 }
@@ -177,8 +180,14 @@ export function projectImageFeatures(
     : [config.visionFeatureLayer];
   const picked = layers.map(pick);
   const act = activation(config.projectorHiddenAct);
+  const norm = projector.layerNorm;
+  const eps = config.projectorLayerNormEps;
+  if ((norm === undefined) !== (eps === undefined)) {
+    throw new RangeError('projector_layernorm weights and projector_layernorm_eps go together');
+  }
   return picked[0].map((_, token) => {
-    const feature = concat(picked.map((layer) => layer[token]));
+    const joined = concat(picked.map((layer) => layer[token]));
+    const feature = norm && eps !== undefined ? layerNorm(joined, norm.weight, norm.bias, eps) : joined;
     return apply(apply(feature, projector.linear1).map(act), projector.linear2);
   });
 }

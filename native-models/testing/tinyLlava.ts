@@ -1,5 +1,6 @@
 /**
- * Tiny random LLaVA checkpoints laid out exactly like a Hugging Face llava-hf folder: config.json,
+ * Tiny random LLaVA (or, with `vipllava`, VIP-LLaVA) checkpoints laid out exactly like a Hugging Face
+ * llava-hf folder: config.json,
  * safetensors weights (single file or sharded with an index) under the legacy or the modern tensor
  * names, a real Llama-style tokenizer, and the processor files.
  *
@@ -49,8 +50,13 @@ export interface TinyLlavaOptions {
   shards?: number;
   text?: Partial<TinyTextOptions>;
   vision?: Partial<TinyVisionOptions>;
+  /** vision_feature_layer, or VIP-LLaVA's vision_feature_layers (default there: [-2, -4, 1]). */
   visionFeatureLayer?: number | number[];
   visionFeatureSelectStrategy?: 'default' | 'full';
+  /** model_type vipllava: vision_feature_layers, a projector_layernorm, no select strategy (drops CLS). */
+  vipllava?: boolean;
+  /** VIP-LLaVA's projector_layernorm_eps (default 1e-5, as transformers). */
+  projectorLayerNormEps?: number;
   projectorHiddenAct?: 'gelu' | 'gelu_pytorch_tanh' | 'quick_gelu' | 'silu' | 'relu';
   imageProcessor?: 'CLIPImageProcessor' | 'LlavaImageProcessor';
   /** Include a llava-hf style chat template in tokenizer_config.json. */
@@ -144,8 +150,9 @@ function layerNorm(name: string, size: number): Param[] {
   ];
 }
 
-function projectorParams(inFeatures: number, hidden: number): Param[] {
+function projectorParams(inFeatures: number, hidden: number, vipllava: boolean): Param[] {
   return [
+    ...(vipllava ? layerNorm('projector_layernorm', inFeatures) : []),
     { logical: 'linear_1.weight', shape: [hidden, inFeatures], std: 1 / Math.sqrt(inFeatures) },
     { logical: 'linear_1.bias', shape: [hidden], std: 0.1 },
     { logical: 'linear_2.weight', shape: [hidden, hidden], std: 1 / Math.sqrt(hidden) },
@@ -243,7 +250,11 @@ export async function writeTinyLlava(
   if (!Number.isInteger(text.headDim)) throw new RangeError('text hiddenSize must be a multiple of heads');
   if (text.heads % text.kvHeads !== 0) throw new RangeError('text heads must be a multiple of kvHeads');
   const shards = options.shards ?? 1;
-  const featureLayer = options.visionFeatureLayer ?? -2;
+  const vip = options.vipllava ?? false;
+  if (vip && options.visionFeatureSelectStrategy === 'full')
+    throw new RangeError('VIP-LLaVA always drops the CLS token (no "full" strategy)');
+  // VIP's list mixes a negative index, the embeddings (state 0) and a positive one, out of order.
+  const featureLayer = options.visionFeatureLayer ?? (vip ? [-2, -4, 1] : -2);
   const strategy = options.visionFeatureSelectStrategy ?? 'default';
   const projectorAct = options.projectorHiddenAct ?? 'gelu';
 
@@ -277,15 +288,28 @@ export async function writeTinyLlava(
     torch_dtype: TORCH_DTYPE[options.dtype],
   };
   if (options.text?.headDim !== undefined) textConfig.head_dim = text.headDim;
+  const projectorConfig = vip
+    ? {
+        architectures: ['VipLlavaForConditionalGeneration'],
+        model_type: 'vipllava',
+        image_token_index: imageTokenId,
+        image_seq_length: imageTokensPerImage,
+        projector_hidden_act: projectorAct,
+        projector_layernorm_eps: options.projectorLayerNormEps ?? 1e-5,
+        vision_feature_layers: featureLayer,
+      }
+    : {
+        architectures: ['LlavaForConditionalGeneration'],
+        model_type: 'llava',
+        image_token_index: imageTokenId,
+        image_seq_length: imageTokensPerImage,
+        projector_hidden_act: projectorAct,
+        multimodal_projector_bias: true,
+        vision_feature_layer: featureLayer,
+        vision_feature_select_strategy: strategy,
+      };
   const config = {
-    architectures: ['LlavaForConditionalGeneration'],
-    model_type: 'llava',
-    image_token_index: imageTokenId,
-    image_seq_length: imageTokensPerImage,
-    projector_hidden_act: projectorAct,
-    multimodal_projector_bias: true,
-    vision_feature_layer: featureLayer,
-    vision_feature_select_strategy: strategy,
+    ...projectorConfig,
     pad_token_id: padTokenId,
     tie_word_embeddings: text.tieWordEmbeddings,
     torch_dtype: TORCH_DTYPE[options.dtype],
@@ -310,7 +334,7 @@ export async function writeTinyLlava(
   const named = [
     ...withNames(visionParams(vision), 'vision.', prefixes.vision),
     ...withNames(
-      projectorParams(vision.hiddenSize * featureLayers, text.hiddenSize),
+      projectorParams(vision.hiddenSize * featureLayers, text.hiddenSize, vip),
       'projector.',
       prefixes.projector,
     ),

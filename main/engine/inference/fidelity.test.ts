@@ -66,6 +66,34 @@ const VARIANTS: Variant[] = [
       imageProcessor: 'LlavaImageProcessor',
     },
   },
+  {
+    name: 'VIP-LLaVA, F32, legacy keys, feature layers [-2, -4, 1]',
+    options: { seed: 4, dtype: 'F32', layout: 'legacy', vipllava: true },
+  },
+  {
+    name: 'VIP-LLaVA, F16, modern keys, 2 shards, four of five vision states, projector eps 1e-3',
+    options: {
+      seed: 5,
+      dtype: 'F16',
+      layout: 'modern',
+      shards: 2,
+      vipllava: true,
+      vision: { layers: 4 },
+      visionFeatureLayer: [-1, -3, 0, 2],
+      projectorLayerNormEps: 1e-3,
+    },
+  },
+  {
+    name: 'VIP-LLaVA, BF16, modern keys, one int feature layer, tied embeddings',
+    options: {
+      seed: 6,
+      dtype: 'BF16',
+      layout: 'modern',
+      vipllava: true,
+      visionFeatureLayer: -2,
+      text: { tieWordEmbeddings: true },
+    },
+  },
 ];
 
 const INTERVENTIONS: Array<[string, Intervention[]]> = [
