@@ -1,5 +1,5 @@
 /**
- * The TS float64 reference against an independent oracle: transformers' LLaVA forward re-implemented in
+ * The TS float64 reference against an independent oracle: transformers' LLaVA and VIP-LLaVA forward re-implemented in
  * PyTorch float64 (torch_llava.py), stored in fixtures/torch-<variant>.json by make_torch_fixtures.ts.
  * This test needs no Python: it regenerates each checkpoint (deterministic from its options) and
  * compares ReferenceLlava's outputs with the stored ones.
@@ -71,7 +71,12 @@ afterAll(async () => {
 });
 
 it('has the PyTorch fixtures', () => {
-  expect(fixtures.map((f) => f.variant).sort()).toEqual(['bf16-gqa-modern', 'f16-tied', 'f32-mha-legacy']);
+  expect(fixtures.map((f) => f.variant).sort()).toEqual([
+    'bf16-gqa-modern',
+    'f16-tied',
+    'f32-mha-legacy',
+    'vipllava-f16-modern',
+  ]);
 });
 
 describe.each(fixtures.map((f) => [f.variant, f] as const))('PyTorch oracle: %s', (variant, fixture) => {

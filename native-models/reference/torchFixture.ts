@@ -54,7 +54,7 @@ export function pixelRecipe(size: number): PixelRecipe {
   };
 }
 
-/** Three checkpoints that between them exercise every dtype, both layouts, sharding, MHA/GQA/MQA, … */
+/** Checkpoints that between them exercise every dtype, both layouts, sharding, MHA/GQA/MQA, VIP-LLaVA, … */
 export const TORCH_VARIANTS: Record<string, TinyLlavaOptions> = {
   // Multi-head attention, legacy tensor names, single file, vision_feature_layer -2, "default".
   'f32-mha-legacy': { seed: 101, dtype: 'F32', layout: 'legacy', text: { kvHeads: 4 } },
@@ -79,6 +79,18 @@ export const TORCH_VARIANTS: Record<string, TinyLlavaOptions> = {
     text: { tieWordEmbeddings: true, kvHeads: 1, attentionBias: true, rmsNormEps: 1e-6, ropeTheta: 1e6 },
     visionFeatureLayer: 1,
     projectorHiddenAct: 'quick_gelu',
+  },
+  // VIP-LLaVA: four of five vision states (the second-to-last, layer 1, the last, the embeddings),
+  // each without CLS, concatenated → projector LayerNorm (eps 1e-4) → MLP; F16, modern names, GQA.
+  'vipllava-f16-modern': {
+    seed: 404,
+    dtype: 'F16',
+    layout: 'modern',
+    vipllava: true,
+    vision: { layers: 4, hiddenAct: 'gelu' },
+    visionFeatureLayer: [-2, -4, 4, 0],
+    projectorLayerNormEps: 1e-4,
+    text: { heads: 4, kvHeads: 2 },
   },
 };
 

@@ -2,8 +2,10 @@
 """DEV TOOL — not shipped, not imported by the app, not needed by the test suite.
 
 An independent float64 PyTorch implementation of transformers' LlavaForConditionalGeneration forward
-pass (CLIP ViT -> LlavaMultiModalProjector -> LLaMA/Mistral decoder -> lm_head), written from the
-semantics of transformers' modeling_clip / modeling_llava / modeling_llama, with PyTorch's own kernels
+pass (CLIP ViT -> LlavaMultiModalProjector -> LLaMA/Mistral decoder -> lm_head), and of
+VipLlavaForConditionalGeneration's (model_type "vipllava": several CLIP layers, each without its CLS
+row, concatenated -> VipLlavaMultiModalProjector, a LayerNorm before the same MLP), written from the
+semantics of transformers' modeling_clip / modeling_llava / modeling_vipllava / modeling_llama, with PyTorch's own kernels
 (F.conv2d, F.layer_norm, F.linear, matmul, softmax, F.gelu, ...). It is the second oracle for
 FusionScope's TypeScript float64 reference (native-models/reference/llava.ts): the two share no code,
 so a misunderstanding in one shows up as a disagreement in native-models/reference/torch.test.ts.
@@ -129,7 +131,19 @@ def with_defaults(defaults, raw):
     return merged
 
 
+# VipLlavaConfig.__init__ defaults (it has no select strategy and no projector-bias switch).
+VIPLLAVA_DEFAULTS = dict(
+    image_token_index=32000,
+    projector_hidden_act="gelu",
+    projector_layernorm_eps=1e-5,
+    vision_feature_layers=[-2, -5, -8, -11, 6],
+)
+
+
 def parse_config(raw):
+    model_type = raw.get("model_type", "llava")
+    if model_type not in ("llava", "vipllava"):
+        raise SystemExit(f"unsupported model_type {model_type!r}")
     vision_raw = raw.get("vision_config")
     if vision_raw is None:
         vision_raw = LLAVA_DEFAULT_VISION
@@ -167,7 +181,16 @@ def parse_config(raw):
     if text.get("partial_rotary_factor", 1) != 1:
         raise SystemExit("partial_rotary_factor must be 1")
 
-    llava = with_defaults(LLAVA_DEFAULTS, raw)
+    if model_type == "vipllava":
+        llava = with_defaults(VIPLLAVA_DEFAULTS, raw)
+        # VipLlavaModel.get_image_features always drops CLS; VipLlavaMultiModalProjector's linears are biased.
+        llava["vision_feature_select_strategy"] = "default"
+        llava["multimodal_projector_bias"] = True
+        llava["vision_feature_layer"] = llava["vision_feature_layers"]
+    else:
+        llava = with_defaults(LLAVA_DEFAULTS, raw)
+        llava["projector_layernorm_eps"] = None
+    llava["model_type"] = model_type
     if "image_token_index" not in raw and "image_token_id" in raw:
         llava["image_token_index"] = raw["image_token_id"]
     if llava["vision_feature_select_strategy"] not in ("default", "full"):
@@ -344,7 +367,8 @@ def clip_hidden_states(cfg, w, pixel_values):
 
 
 def image_features(cfg, w, pixel_values):
-    """LlavaModel.get_image_features."""
+    """LlavaModel.get_image_features, or VipLlavaModel.get_image_features (list of layers, CLS dropped
+    from each before the concat, LayerNorm first in the projector)."""
     states = clip_hidden_states(cfg, w, pixel_values)
     layer = cfg["vision_feature_layer"]
     default = cfg["vision_feature_select_strategy"] == "default"
@@ -357,11 +381,15 @@ def image_features(cfg, w, pixel_values):
         if default:
             pool = [s[1:] for s in pool]
         selected = torch.cat(pool, dim=-1)
-    # LlavaMultiModalProjector: linear_1 -> act -> linear_2.
+    # LlavaMultiModalProjector: linear_1 -> act -> linear_2 (VIP: projector_layernorm first).
     t = cfg["text"]["hidden_size"]
     bias = cfg["multimodal_projector_bias"]
     p = "model.multi_modal_projector."
     inp = selected.shape[-1]
+    eps = cfg["projector_layernorm_eps"]
+    if eps is not None:
+        norm_w = w(p + "projector_layernorm.weight", [inp])
+        selected = F.layer_norm(selected, (inp,), norm_w, w(p + "projector_layernorm.bias", [inp]), eps)
     x = F.linear(selected, w(p + "linear_1.weight", [t, inp]), w.optional(p + "linear_1.bias", bias, [t]))
     x = activation(cfg["projector_hidden_act"])(x)
     return F.linear(x, w(p + "linear_2.weight", [t, t]), w.optional(p + "linear_2.bias", bias, [t]))
