@@ -13,7 +13,28 @@ export type {
   ImageProcessorDefinition,
   PreprocessOptions,
   ProcessedImage,
+  AnyresImage,
+  AnyresPatch,
 } from './processors/types.ts';
+export {
+  anyresLayout,
+  asLlavaNextConfig,
+  DEFAULT_GRID_PINPOINTS,
+  type AnyresLayout,
+  type AnyresPatchLayout,
+  type LlavaNextConfig,
+} from './processors/llavaNext.ts';
+export {
+  selectBestResolution,
+  patchOutputSize,
+  padForPatching,
+  unpaddedGrid,
+  intRound7,
+  processorFeatureCount,
+  type Padding,
+  type UnpaddedGrid,
+  type ProcessorCountOptions,
+} from './anyres.ts';
 export type { ClipStyleConfig } from './processors/clip.ts';
 export type { ResizeSize } from './processors/fields.ts';
 export { supportedImageProcessorTypes } from './processors/registry.ts';

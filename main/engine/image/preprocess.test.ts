@@ -161,7 +161,7 @@ describe('parsePreprocessorConfig', () => {
     const error = parseError({ image_processor_type: 'Qwen2VLImageProcessor' });
     expect(error.message).toBe(
       'preprocessor_config.json: image_processor_type "Qwen2VLImageProcessor" is not supported ' +
-        '(supported: CLIPImageProcessor, LlavaImageProcessor)',
+        '(supported: CLIPImageProcessor, LlavaImageProcessor, LlavaNextImageProcessor)',
     );
     expect(parseError({ size: 224 }).message).toMatch(/no image_processor_type/);
     expect(parseError([1, 2]).message).toBe('preprocessor_config.json: expected a JSON object, got an array');

@@ -5,7 +5,7 @@
  * first. The field parsing and the pipeline are exported for processors built on the same steps.
  */
 import { FusionError } from '../../../common/errors.ts';
-import { addStep, identityGeometry } from '../geometry.ts';
+import { addStep, identityGeometry, type GeometryStep, type ImageGeometry } from '../geometry.ts';
 import { resizeImage, type Resample } from '../resample.ts';
 import {
   centerCrop,
@@ -77,6 +77,54 @@ export function asClipStyleConfig(config: ImageProcessorConfig, expectedType: st
   return config as ClipStyleConfig;
 }
 
+export type ResizeCropConfig = Pick<
+  ClipStyleConfig,
+  'doResize' | 'size' | 'resample' | 'doCenterCrop' | 'cropSize'
+>;
+
+/** The resize and center-crop steps of the pipeline for an image of this size (sizes only). */
+export function resizeAndCropSteps(
+  fromWidth: number,
+  fromHeight: number,
+  config: ResizeCropConfig,
+): GeometryStep[] {
+  const steps: GeometryStep[] = [];
+  let width = fromWidth;
+  let height = fromHeight;
+  if (config.doResize) {
+    const target =
+      'shortestEdge' in config.size ? shortestEdgeSize(height, width, config.size.shortestEdge) : config.size;
+    steps.push({ kind: 'resize', fromWidth, fromHeight, width: target.width, height: target.height });
+    width = target.width;
+    height = target.height;
+  }
+  if (config.doCenterCrop) {
+    // image_transforms.center_crop's window origin (floor division; negative when the crop is larger).
+    const top = Math.floor((height - config.cropSize.height) / 2);
+    const left = Math.floor((width - config.cropSize.width) / 2);
+    steps.push({ kind: 'crop', left, top, width: config.cropSize.width, height: config.cropSize.height });
+  }
+  return steps;
+}
+
+/** Resize (shortest edge or exact size) and center crop, as configured, recording both in the geometry. */
+export function applyResizeAndCrop(
+  img: RgbImage,
+  geometry: ImageGeometry,
+  config: ResizeCropConfig,
+): { image: RgbImage; geometry: ImageGeometry } {
+  let image = img;
+  let g = geometry;
+  for (const step of resizeAndCropSteps(img.width, img.height, config)) {
+    image =
+      step.kind === 'resize'
+        ? resizeImage(image, step.width, step.height, config.resample)
+        : centerCrop(image, config.cropSize).image;
+    g = addStep(g, step);
+  }
+  return { image, geometry: g };
+}
+
 /** The shared pipeline: optional pad, resize, center crop, rescale/normalise; geometry recorded. */
 export function runClipStylePipeline(
   img: RgbImage,
@@ -98,32 +146,7 @@ export function runClipStylePipeline(
       image = padded.image;
     }
   }
-  if (config.doResize) {
-    const target =
-      'shortestEdge' in config.size
-        ? shortestEdgeSize(image.height, image.width, config.size.shortestEdge)
-        : config.size;
-    const from = image;
-    image = resizeImage(image, target.width, target.height, config.resample);
-    geometry = addStep(geometry, {
-      kind: 'resize',
-      fromWidth: from.width,
-      fromHeight: from.height,
-      width: image.width,
-      height: image.height,
-    });
-  }
-  if (config.doCenterCrop) {
-    const cropped = centerCrop(image, config.cropSize);
-    geometry = addStep(geometry, {
-      kind: 'crop',
-      left: cropped.left,
-      top: cropped.top,
-      width: cropped.image.width,
-      height: cropped.image.height,
-    });
-    image = cropped.image;
-  }
+  ({ image, geometry } = applyResizeAndCrop(image, geometry, config));
   return {
     pixelValues: toPixelValues(image, config),
     channels: 3,

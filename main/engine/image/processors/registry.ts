@@ -5,9 +5,14 @@
  */
 import { clipImageProcessor } from './clip.ts';
 import { llavaImageProcessor } from './llava.ts';
+import { llavaNextImageProcessor } from './llavaNext.ts';
 import type { ImageProcessorDefinition } from './types.ts';
 
-const PROCESSORS: readonly ImageProcessorDefinition[] = [clipImageProcessor, llavaImageProcessor];
+const PROCESSORS: readonly ImageProcessorDefinition[] = [
+  clipImageProcessor,
+  llavaImageProcessor,
+  llavaNextImageProcessor,
+];
 
 const BY_TYPE = new Map<string, ImageProcessorDefinition>();
 const BY_PROCESSOR_CLASS = new Map<string, ImageProcessorDefinition>();

@@ -1,5 +1,6 @@
 /** Contracts shared by every image processor and the registry. */
 import type { ImageGeometry } from '../geometry.ts';
+import type { Size } from '../transforms.ts';
 import type { RgbImage } from '../types.ts';
 import type { ConfigReader } from './fields.ts';
 
@@ -28,6 +29,36 @@ export interface ProcessedImage {
   readonly height: number;
   readonly width: number;
   readonly geometry: ImageGeometry;
+  /**
+   * Any-resolution processors (LlavaNextImageProcessor): every image the vision tower sees, base first
+   * (also given by the fields above), then the tiles row by row. Absent for single-image processors.
+   */
+  readonly anyres?: AnyresImage;
+}
+
+/** One image of an any-resolution input, as transformers' pixel_values[0][i]. */
+export interface AnyresPatch {
+  readonly kind: 'base' | 'tile';
+  /** Tile row and column in the grid (0, 0 for the base). */
+  readonly row: number;
+  readonly col: number;
+  /** Channels-first (3, height, width) float32. */
+  readonly pixelValues: Float32Array;
+  readonly channels: 3;
+  readonly height: number;
+  readonly width: number;
+  readonly geometry: ImageGeometry;
+}
+
+export interface AnyresImage {
+  /** transformers' image_sizes entry: the original (height, width). */
+  readonly imageSize: Size;
+  /** The pinpoint select_best_resolution chose. */
+  readonly bestResolution: Size;
+  /** Tiles per column and per row (bestResolution / tile size). */
+  readonly grid: { readonly rows: number; readonly cols: number };
+  /** [base, tile(0,0), tile(0,1), ...]: 1 + rows * cols patches. */
+  readonly patches: readonly AnyresPatch[];
 }
 
 export interface ImageProcessorDefinition {
