@@ -167,3 +167,7 @@ test('export: the fusion curve as PNG at 1× and 2×, SVG and PDF', async ({ app
   const pdf = await exportAs('pdf', 'fusion.pdf');
   expect(pdfFacts(pdf.bytes)).toEqual({ header: '%PDF-', pages: 1 });
 });
+
+test('the page logged no errors along the way', async ({ app }) => {
+  expect(app.pageErrors).toEqual([]);
+});

@@ -25,6 +25,8 @@ export interface AppUnderTest {
   /** A second model folder (the demo's weights shuffled) for the compare story. */
   readonly controlModel: string;
   readonly workspace: string;
+  /** Console errors and uncaught exceptions the page reported so far. */
+  readonly pageErrors: string[];
   /** The desktop app, in the electron project (to answer its native dialogs). */
   readonly electronApp?: ElectronApplication;
 }
@@ -39,6 +41,15 @@ export function electronBinary(): { path: string } | { missing: string } {
     // The electron package throws when its binary was never downloaded (allowScripts denies it here).
     return { missing: 'the Electron binary is not installed (`npm run fetch-electron` downloads it)' };
   }
+}
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
 }
 
 function startServer(workspace: string): Promise<{ child: ChildProcess; url: string }> {
@@ -97,7 +108,14 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
           });
           try {
             const page = await app.firstWindow();
-            await use({ page, mode, controlModel, workspace, electronApp: app });
+            await use({
+              page,
+              mode,
+              controlModel,
+              workspace,
+              electronApp: app,
+              pageErrors: watchErrors(page),
+            });
           } finally {
             await app.close();
           }
@@ -111,8 +129,9 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
             acceptDownloads: true,
           });
           const page = await context.newPage();
+          const pageErrors = watchErrors(page);
           await page.goto(server.url);
-          await use({ page, mode, controlModel, workspace });
+          await use({ page, mode, controlModel, workspace, pageErrors });
         } finally {
           await browser.close();
           server.child.kill('SIGTERM');
