@@ -2,7 +2,7 @@
  * The backend end to end: a real engine worker thread, a real SQLite workspace in a temp folder and the
  * real demo model (8 layers, 64 image tokens; it loads in seconds). Runs use a few items only.
  */
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -31,7 +31,10 @@ interface Session {
   event<E extends ApiEvent>(test: (event: ApiEvent) => event is E): Promise<E>;
 }
 
-async function session(workspace: string, options: { preloadDemo?: boolean; engineWorker?: URL } = {}) {
+async function session(
+  workspace: string,
+  options: { preloadDemo?: boolean; engineWorker?: URL; demoModelFolder?: string } = {},
+) {
   const backend = await createBackend({ workspace, mode: 'browser', provider: 'cpu', ...options });
   const events: ApiEvent[] = [];
   const waiters = new Set<(event: ApiEvent) => void>();
@@ -111,6 +114,47 @@ describe('start', () => {
     expect(page.items).toHaveLength(5);
     expect(page.items.every((item) => item.family === 'color')).toBe(true);
     expect(page.items[0].imagePath.startsWith(dirname(datasetId))).toBe(true);
+  });
+});
+
+describe('start with a broken preloaded model', () => {
+  it('says why in appInfo, lists no model, and keeps serving', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-backend-broken-'));
+    const broken = join(scratch, 'broken-model');
+    await mkdir(broken);
+    await writeFile(join(broken, 'config.json'), '{"model_type": "llava", "text_config": 7}');
+    const s = await session(join(scratch, 'workspace'), { demoModelFolder: broken });
+    try {
+      expect(await s.ok('listModels', {})).toEqual([]);
+      const info = await s.ok('appInfo', {});
+      expect(info.startupProblems).toHaveLength(1);
+      expect(info.startupProblems[0]).toMatch(/^the demo model did not load: .*config\.json/);
+      expect((await s.ok('listDatasets', {})).map((d) => d.isDemo)).toEqual([true]);
+    } finally {
+      await s.backend.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('close', () => {
+  it('waits for a model load in flight instead of aborting the process inside ONNX Runtime', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-backend-close-'));
+    const backend = await createBackend({
+      workspace: join(scratch, 'workspace'),
+      mode: 'browser',
+      provider: 'cpu',
+    });
+    // Close while the worker is creating the demo model's sessions (after its third graph): stopping
+    // the worker there aborted the whole process from inside ONNX Runtime before close() waited.
+    await new Promise<void>((resolve) =>
+      backend.onEvent((e) => {
+        if (e.type === 'model-loading' && e.done >= 3) resolve();
+      }),
+    );
+    await backend.close();
+    expect(await backend.call('listModels', {})).toMatchObject({ ok: false });
+    await rm(scratch, { recursive: true, force: true });
   });
 });
 

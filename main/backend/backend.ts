@@ -89,6 +89,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     queue.sweepPending(modelId) ||
     workspace.listRuns({ kind: 'sweep', status: 'done' }).some((run) => run.model.folder === modelId);
 
+  const startupProblems: string[] = [];
+
   const handlers: ApiHandlers = {
     appInfo: async () => ({
       version: packageJson.version,
@@ -96,6 +98,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       demoModelFolder: resolve(DEMO_MODEL_DIR),
       demoDatasetPath: resolve(DEMO_DATASET_DIR),
       mode: options.mode,
+      startupProblems: [...startupProblems],
     }),
 
     listModels: () => models.list(),
@@ -201,9 +204,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   if (options.preloadDemo ?? true) {
     // The model loads in the background (listModels waits for it); the dataset import is quick.
-    models.open(DEMO_MODEL_DIR).catch((error: unknown) => {
-      // listModels leaves a failed load out; the reason goes to the log (openModel would repeat it).
-      console.error(`FusionScope: the demo model did not load: ${(error as Error).message}`);
+    models.open(options.demoModelFolder ?? DEMO_MODEL_DIR).catch((error: unknown) => {
+      // listModels leaves a failed load out; appInfo carries the reason so the UI can show it.
+      const problem = `the demo model did not load: ${(error as Error).message}`;
+      startupProblems.push(problem);
+      console.error(`FusionScope: ${problem}`);
     });
     await datasets.import({ path: DEMO_DATASET_DIR });
   }
@@ -233,6 +238,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       if (closed) return;
       closed = true;
       await queue.close();
+      await models.settled();
       await engine.close();
       workspace.close();
     },

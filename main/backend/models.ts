@@ -76,9 +76,14 @@ export class ModelRegistry {
     return entry.ready;
   }
 
+  /** Resolves once no load is in flight (stopping the worker mid-load aborts inside ONNX Runtime). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.entries.values()].map((e) => e.ready));
+  }
+
   /** Every model opened or being opened (waits for loads in flight; failed loads are left out). */
   async list(): Promise<ModelView[]> {
-    await Promise.allSettled([...this.entries.values()].map((e) => e.ready));
+    await this.settled();
     return [...this.entries.values()].flatMap((e) => (e.view ? [e.view] : []));
   }
 

@@ -12,6 +12,8 @@ export interface BackendOptions {
   /** Open the embedded demo model and import its test split at start (default true). */
   readonly preloadDemo?: boolean;
   readonly provider?: ProviderRequest;
+  /** The model preloaded with preloadDemo (default: the embedded demo model). */
+  readonly demoModelFolder?: string;
   /**
    * The engine worker's entry. Default: `engineWorker.mjs` beside the backend's sources, which registers
    * tsx and loads engineWorker.ts; a bundled app passes the URL of its bundled worker.

@@ -25,6 +25,8 @@ export interface AppInfo {
   readonly demoDatasetPath: string;
   /** 'electron' inside the desktop app, 'browser' when served over HTTP. */
   readonly mode: 'electron' | 'browser';
+  /** What went wrong while starting (e.g. the demo model did not load), for the UI to show. */
+  readonly startupProblems: readonly string[];
 }
 
 export interface ModelView {

@@ -45,6 +45,7 @@ export const useAppStore = defineStore('app', () => {
   async function load(): Promise<void> {
     try {
       info.value = await transport.call('appInfo', {});
+      for (const problem of info.value.startupProblems) notify('error', problem);
     } catch (error) {
       reportError(error);
     }
