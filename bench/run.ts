@@ -122,7 +122,7 @@ try {
 
   const rssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(
-    `model: LLaVA-1.5-shaped, ${layers} decoder layers, hidden ${hidden}, ${model.spec.imageTokensPerImage} image tokens, ${tokens}-token prompt`,
+    `model: LLaVA-1.5-shaped, ${layers} decoder layers, hidden ${hidden}, ${sample.imageLayout.count} image tokens, ${tokens}-token prompt`,
   );
   console.log(
     `execution provider: ${model.provider.provider}${model.provider.fallbackReasons.length ? ` (fell back: ${model.provider.fallbackReasons.map((r) => r.split(':')[0]).join(', ')})` : ''}`,

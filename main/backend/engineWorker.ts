@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { FusionError, errorToResult, type Result } from '../common/errors.ts';
-import { imageTokenRects } from '../engine/analysis/imageTokens.ts';
+import { imageTokenLayout } from '../engine/analysis/imageTokens.ts';
 import { contrastLayers } from '../engine/experiments/contrastLayers.ts';
 import { runExperiment, type ExperimentConfig } from '../engine/experiments/experiment.ts';
 import { loadImage, preprocessImage } from '../engine/image/index.ts';
@@ -132,9 +132,15 @@ const handlers: Handlers = {
   async imageGeometry({ folder, imagePath, info }) {
     const model = await modelDescription(folder, info);
     const image = await loadImage(imagePath);
-    const tokenRects = imageTokenRects(model.spec, preprocessImage(image, model.imageConfig));
-    const { rows, cols } = model.spec.imageGrid;
-    return { width: image.width, height: image.height, tokenRects, grid: { rows, cols } };
+    // As the run prepared it (kinds.ts: no padding to a square), so tokenRects match the stored [layer][token].
+    const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig));
+    const grid = layout.grids[0];
+    return {
+      width: image.width,
+      height: image.height,
+      tokenRects: [...layout.rects],
+      grid: grid ? { rows: grid.rows, cols: grid.cols } : null,
+    };
   },
 
   async renderFigure({ svg, format, scale, size }) {

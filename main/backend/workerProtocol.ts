@@ -55,7 +55,8 @@ export interface ImageGeometryReply {
   readonly width: number;
   readonly height: number;
   readonly tokenRects: (Rect | null)[];
-  readonly grid: { readonly rows: number; readonly cols: number };
+  /** The primary grid of the image's token layout; null when its tokens form none. */
+  readonly grid: { readonly rows: number; readonly cols: number } | null;
 }
 
 export type WorkerRequest =

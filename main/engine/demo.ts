@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 
-import { attentionMassInBoxes, imageTokenRects } from './analysis/imageTokens.ts';
+import { attentionMassInBoxes } from './analysis/imageTokens.ts';
 import { openVqaDataset, type VqaItem } from './datasets/vqaDataset.ts';
 import { probabilityOf } from './experiments/scoring.ts';
 import { forward, prepareSample } from './inference/forward.ts';
@@ -61,7 +61,7 @@ export async function runDemo(
     const goldToken = model.tokenizer.encode(item.answers[0], { addSpecialTokens: false })[0];
     const baseProbability = probabilityOf(base.lastLogits, goldToken);
     if (item.boxes.length > 0) {
-      const rects = imageTokenRects(model.spec, sample.image);
+      const { rects } = sample.imageLayout;
       const mass = base.imageAttention.map((a) => attentionMassInBoxes(a, rects, item.boxes));
       write(`   box attention  ${mass.map(bar).join('')}  ${mass.map((m) => m.toFixed(2)).join(' ')}`);
     }

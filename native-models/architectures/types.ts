@@ -13,9 +13,8 @@ export interface ModelSpec {
   readonly imageTokenId: number;
   /** The placeholder a raw prompt uses for the image (e.g. "<image>"). */
   readonly imagePlaceholder: string;
-  readonly imageTokensPerImage: number;
-  /** Image-token grid (rows × cols) when tokens are spatial; the CLS token, if kept, comes first. */
-  readonly imageGrid: { readonly rows: number; readonly cols: number; readonly leadingTokens: number };
+  /** How the family lays out an image's tokens (the engine turns it into a per-image layout). */
+  readonly imageTokens: ImageTokenScheme;
   /** Input resolution of the vision tower. */
   readonly imageSize: { readonly height: number; readonly width: number };
   /** Keys further than this many positions back are masked (Mistral); undefined = none. */
@@ -27,6 +26,24 @@ export interface ModelSpec {
   /** Builds the graphs for a checkpoint whose tensor names are `checkpointNames`. */
   build(checkpointNames: readonly string[]): BuiltModel;
 }
+
+/**
+ * Every image gives the same tokens (LLaVA-1.5, VIP-LLaVA): `leadingTokens` without spatial extent (a
+ * kept CLS), then a rows × cols patch grid over the processed image, row by row. The only place a
+ * family states a token count up front; per-image token facts come from the engine's
+ * `imageTokenLayout(spec, processedImage)` (main/engine/analysis/imageTokens.ts), which every consumer
+ * reads, so a family whose count varies per image (LLaVA-NeXT) is one more member of this union.
+ */
+export interface FixedGridTokens {
+  readonly kind: 'fixed-grid';
+  /** leadingTokens + rows × cols */
+  readonly perImage: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly leadingTokens: number;
+}
+
+export type ImageTokenScheme = FixedGridTokens;
 
 export interface BuiltModel {
   readonly graphs: ModelGraphs;

@@ -50,8 +50,14 @@ describe('vipllava config', () => {
     expect(architectureFor('vipllava', 'config.json')).toBe(vipllava);
     const spec = parse(VIP_LLAVA_7B);
     expect(spec.modelType).toBe('vipllava');
-    expect(spec.imageTokensPerImage).toBe(576); // CLS always dropped
-    expect(spec.imageGrid).toEqual({ rows: 24, cols: 24, leadingTokens: 0 });
+    // CLS always dropped
+    expect(spec.imageTokens).toEqual({
+      kind: 'fixed-grid',
+      perImage: 576,
+      rows: 24,
+      cols: 24,
+      leadingTokens: 0,
+    });
     // hidden_states has 25 entries: −2 → 23, −5 → 20, −8 → 17, −11 → 14, 6 stays.
     expect(spec.summary.visionFeatureLayers).toBe('23,20,17,14,6');
     expect(spec.summary.projectorLayerNormEps).toBe(1e-5);

@@ -120,7 +120,8 @@ export interface SampleDetail {
   readonly image: { readonly width: number; readonly height: number };
   /** Per image token: the original-image pixels it covers (null: no spatial extent). */
   readonly tokenRects: readonly (Rect | null)[];
-  readonly grid: { readonly rows: number; readonly cols: number };
+  /** The grid the image tokens form (LLaVA-NeXT: its tile grid); null when they form none. */
+  readonly grid: { readonly rows: number; readonly cols: number } | null;
   readonly result: unknown;
   readonly metrics: readonly LayerMetricValue[];
   /**

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import type { ModelSpec } from '../../../native-models/architectures/types.ts';
 import { cropRgb, gridRectToPixels } from './crops.ts';
+import type { TokenGrid } from './imageTokens.ts';
 
-const spec = { imageGrid: { rows: 2, cols: 2, leadingTokens: 1 } } as ModelSpec;
+const spec: TokenGrid = { label: 'patches', rows: 2, cols: 2, cells: [1, 2, 3, 4], cellAspect: 1 };
 // CLS first, then 4 patches of a centre-cropped wide image (original x from 8 to 24).
 const rects = [
   null,

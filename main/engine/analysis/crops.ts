@@ -3,9 +3,9 @@
  * cells becomes a pixel rectangle of the original image (the union of those tokens' rectangles, so
  * resize, centre crop and padding are all accounted for), and that region is cut out.
  */
-import type { ModelSpec } from '../../../native-models/architectures/types.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { Rect, RgbImage } from '../image/index.ts';
+import type { TokenGrid } from './imageTokens.ts';
 
 export interface GridRect {
   readonly row0: number;
@@ -14,21 +14,25 @@ export interface GridRect {
   readonly col1: number;
 }
 
-/** Pixel rectangle (integer, outward-rounded, inside the image) covered by the grid cells of `cells`. */
+/**
+ * Pixel rectangle (integer, outward-rounded, inside the image) covered by the cells `cells` of `grid`,
+ * a grid of the image's token layout; `tokenRects` are that layout's rectangles.
+ */
 export function gridRectToPixels(
-  spec: ModelSpec,
+  grid: TokenGrid,
   tokenRects: readonly (Rect | null)[],
   cells: GridRect,
   image: { width: number; height: number },
 ): Rect {
-  const { cols, leadingTokens } = spec.imageGrid;
+  const { cols } = grid;
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
   for (let r = cells.row0; r < cells.row1; r++) {
     for (let c = cells.col0; c < cells.col1; c++) {
-      const rect = tokenRects[leadingTokens + r * cols + c];
+      const token = grid.cells[r * cols + c];
+      const rect = token === null || token === undefined ? null : tokenRects[token];
       if (!rect) continue;
       x0 = Math.min(x0, rect.x);
       y0 = Math.min(y0, rect.y);

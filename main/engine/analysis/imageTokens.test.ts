@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import type { ModelSpec } from '../../../native-models/architectures/types.ts';
 import { parsePreprocessorConfig, preprocessImage } from '../image/index.ts';
-import { attentionMassInBoxes, imageTokenRects } from './imageTokens.ts';
+import { attentionMassInBoxes, fixedGridLayout, imageTokenLayout } from './imageTokens.ts';
 
-const spec = { imageGrid: { rows: 2, cols: 2, leadingTokens: 0 } } as ModelSpec;
+const spec = {
+  imageTokens: { kind: 'fixed-grid', perImage: 4, rows: 2, cols: 2, leadingTokens: 0 },
+} as const;
 const clip = (extra: object = {}) =>
   parsePreprocessorConfig(
     {
@@ -16,11 +17,13 @@ const clip = (extra: object = {}) =>
     'test',
   );
 
-describe('imageTokenRects', () => {
+describe('fixed-grid image-token layout', () => {
   it('maps patches of a centre-cropped wide image back to its middle columns', () => {
     // 32×16 → resize to 16×8 (scale 2) → centre crop 8×8 at x = 4 → original x ∈ [8, 24).
     const image = preprocessImage({ width: 32, height: 16, data: new Uint8Array(32 * 16 * 3) }, clip());
-    const rects = imageTokenRects(spec, image);
+    const { count, rects, grids } = imageTokenLayout(spec, image);
+    expect(count).toBe(4);
+    expect(grids).toEqual([{ label: 'patches', rows: 2, cols: 2, cells: [0, 1, 2, 3], cellAspect: 1 }]);
     expect(rects[0]).toEqual({ x: 8, y: 0, width: 8, height: 8 });
     expect(rects[3]).toEqual({ x: 16, y: 8, width: 8, height: 8 });
   });
@@ -30,8 +33,10 @@ describe('imageTokenRects', () => {
     const image = preprocessImage({ width: 16, height: 4, data: new Uint8Array(16 * 4 * 3) }, clip(), {
       padToSquare: 'mean-color',
     });
-    const rects = imageTokenRects({ imageGrid: { rows: 4, cols: 4, leadingTokens: 1 } } as ModelSpec, image);
+    const { count, rects, grids } = fixedGridLayout({ rows: 4, cols: 4, leadingTokens: 1 }, image);
+    expect(count).toBe(17);
     expect(rects).toHaveLength(17);
+    expect(grids[0].cells[0]).toBe(1); // the grid starts after CLS
     expect(rects[0]).toBeNull(); // CLS
     expect(rects[1]).toBeNull(); // top row: padding
     expect(rects[5]?.y).toBeCloseTo(0, 9); // second row starts at the image's first row

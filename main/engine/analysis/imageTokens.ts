@@ -2,16 +2,74 @@
  * Where each image token sits in the original image. Attention overlays, box metrics and contrastive
  * crops all need it, and it must follow the processor's resize/crop/pad exactly, or a map drawn on a
  * non-square image lands on the wrong pixels.
+ *
+ * The layout belongs to one prepared image, not to the model: LLaVA-NeXT's count and arrangement
+ * depend on each image's size, so prompt expansion, analyses and figures all read it from here.
  */
-import type { ModelSpec } from '../../../native-models/architectures/types.ts';
+import type {
+  FixedGridTokens,
+  ImageTokenScheme,
+  ModelSpec,
+} from '../../../native-models/architectures/types.ts';
+import { FusionError } from '../../common/errors.ts';
 import { processedRectToOriginal, type ProcessedImage, type Rect } from '../image/index.ts';
 
 /**
- * Per image token, its rectangle in original-image pixels; null for tokens with no spatial extent
- * (a kept CLS token) or patches that show only padding.
+ * Image tokens that tile a rectangle of the picture (a patch grid). Heatmaps and crop selection work
+ * on it; tokens on no grid (a kept CLS, LLaVA-NeXT's image_newline) are in none.
  */
-export function imageTokenRects(spec: ModelSpec, image: ProcessedImage): (Rect | null)[] {
-  const { rows, cols, leadingTokens } = spec.imageGrid;
+export interface TokenGrid {
+  /** What the grid covers, e.g. "patches" (LLaVA-1.5), "base" or "tiles" (LLaVA-NeXT). */
+  readonly label: string;
+  readonly rows: number;
+  readonly cols: number;
+  /** Row-major rows × cols: the image token at each cell, null where none (cut by unpadding). */
+  readonly cells: readonly (number | null)[];
+  /** A cell's width ÷ height in the pixels the vision tower sees (crops keep their aspect with it). */
+  readonly cellAspect: number;
+}
+
+export interface ImageTokenLayout {
+  /** Image tokens this image puts in the decoder's sequence (its placeholder expands to this many). */
+  readonly count: number;
+  /**
+   * Per image token (length count), its rectangle in original-image pixels; null for tokens with no
+   * spatial extent (a kept CLS token, an image_newline) or patches that show only padding.
+   */
+  readonly rects: readonly (Rect | null)[];
+  /** The grids the tokens form, the primary one (crops, the sample's grid) first; may be empty. */
+  readonly grids: readonly TokenGrid[];
+}
+
+/** One layout builder per ImageTokenScheme kind (not per architecture). */
+const LAYOUTS: {
+  readonly [K in ImageTokenScheme['kind']]: (
+    scheme: Extract<ImageTokenScheme, { kind: K }>,
+    image: ProcessedImage,
+  ) => ImageTokenLayout;
+} = { 'fixed-grid': fixedGridLayout };
+
+/** The image-token layout `spec`'s family gives the prepared `image`. */
+export function imageTokenLayout(
+  spec: Pick<ModelSpec, 'imageTokens'>,
+  image: ProcessedImage,
+): ImageTokenLayout {
+  const scheme = spec.imageTokens;
+  const build = LAYOUTS[scheme.kind] as (s: ImageTokenScheme, i: ProcessedImage) => ImageTokenLayout;
+  if (!build)
+    throw new FusionError('BAD_CONFIG', `no image-token layout for scheme ${JSON.stringify(scheme.kind)}`);
+  return build(scheme, image);
+}
+
+/**
+ * LLaVA-1.5's layout: `leadingTokens` without extent, then rows × cols equal cells of the processed
+ * image, row by row, each mapped back through the processor's geometry.
+ */
+export function fixedGridLayout(
+  grid: Pick<FixedGridTokens, 'rows' | 'cols' | 'leadingTokens'>,
+  image: ProcessedImage,
+): ImageTokenLayout {
+  const { rows, cols, leadingTokens } = grid;
   const patchWidth = image.width / cols;
   const patchHeight = image.height / rows;
   const rects: (Rect | null)[] = new Array(leadingTokens).fill(null);
@@ -21,7 +79,12 @@ export function imageTokenRects(spec: ModelSpec, image: ProcessedImage): (Rect |
       rects.push(processedRectToOriginal(image.geometry, processed));
     }
   }
-  return rects;
+  const cells = Array.from({ length: rows * cols }, (_, i) => leadingTokens + i);
+  return {
+    count: rects.length,
+    rects,
+    grids: [{ label: 'patches', rows, cols, cells, cellAspect: patchWidth / patchHeight }],
+  };
 }
 
 /** Box as [x0, y0, x1, y1] in original-image pixels (the dataset convention). */

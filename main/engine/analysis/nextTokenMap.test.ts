@@ -9,7 +9,7 @@ import {
   type LlavaNextConfig,
   type Rect,
 } from '../image/index.ts';
-import { nextImageTokenMap, type NextTokenOptions } from './nextTokenMap.ts';
+import { nextImageTokenMap, nextTokenLayout, type NextTokenOptions } from './nextTokenMap.ts';
 
 const fixture = readLlavaNextSizes();
 
@@ -103,6 +103,29 @@ describe('LLaVA-NeXT token map layout and rectangles', () => {
     expect(firstRow[23].patch).toBe(1);
     expect(firstRow[24].patch).toBe(2);
     expect(map.tokens.at(-2)!.patch).toBe(4);
+  });
+
+  it('as an image-token layout: tile grid first (kept rows × cols), then the base; newlines on no grid', () => {
+    const map = nextImageTokenMap(llava16, CLIP_OPTIONS, 480, 640);
+    const layout = nextTokenLayout(map);
+    expect(layout.count).toBe(map.tokens.length);
+    expect(layout.rects).toEqual(map.tokens.map((t) => t.rect));
+    const [tiles, base] = layout.grids;
+    expect([tiles.label, tiles.rows, tiles.cols, base.label, base.rows, base.cols]).toEqual([
+      'tiles',
+      36,
+      48,
+      'base',
+      24,
+      24,
+    ]);
+    expect(base.cells).toEqual(Array.from({ length: 576 }, (_, i) => i));
+    // Cell (r, c) of the kept tile grid is token 576 + r * 49 + c: each row is 48 tiles and a newline.
+    expect(tiles.cells).toEqual(
+      Array.from({ length: 36 * 48 }, (_, i) => 576 + Math.floor(i / 48) * 49 + (i % 48)),
+    );
+    const onGrid = new Set([...tiles.cells, ...base.cells]);
+    map.tokens.forEach((t, i) => expect(onGrid.has(i)).toBe(t.kind !== 'newline'));
   });
 
   const SIZES: [number, number][] = [

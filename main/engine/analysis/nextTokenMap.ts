@@ -25,6 +25,7 @@ import {
   type Size,
   type UnpaddedGrid,
 } from '../image/index.ts';
+import type { ImageTokenLayout, TokenGrid } from './imageTokens.ts';
 
 export interface NextTokenOptions {
   /** vision_config.patch_size */
@@ -134,4 +135,33 @@ export function nextImageTokenMap(
     if (options.imageNewline) tokens.push({ kind: 'newline', patch: null, row, col: null, rect: null });
   }
   return { tokens, layout, side, featureGrid, unpadded };
+}
+
+/**
+ * The map as the engine's per-image layout: every token's rectangle (newlines null), the kept tile
+ * grid first (the finest view of the image, so crops are chosen on it), then the base grid. Patches
+ * are square in the tower's pixels, so both grids have cellAspect 1.
+ */
+export function nextTokenLayout(map: NextTokenMap): ImageTokenLayout {
+  const { tokens, side, unpadded } = map;
+  const tiles = new Array<number | null>(unpadded.rows * unpadded.cols).fill(null);
+  const base = new Array<number | null>(side * side).fill(null);
+  tokens.forEach((t, i) => {
+    if (t.kind === 'base' && t.col !== null) base[t.row * side + t.col] = i;
+    if (t.kind === 'tile' && t.col !== null) {
+      tiles[(t.row - unpadded.top) * unpadded.cols + (t.col - unpadded.left)] = i;
+    }
+  });
+  const grid = (label: string, rows: number, cols: number, cells: (number | null)[]): TokenGrid => ({
+    label,
+    rows,
+    cols,
+    cells,
+    cellAspect: 1,
+  });
+  return {
+    count: tokens.length,
+    rects: tokens.map((t) => t.rect),
+    grids: [grid('tiles', unpadded.rows, unpadded.cols, tiles), grid('base', side, side, base)],
+  };
 }

@@ -13,7 +13,6 @@
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { cropRgb, gridRectToPixels } from '../analysis/crops.ts';
-import { imageTokenRects } from '../analysis/imageTokens.ts';
 import type { Rect } from '../image/index.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { generate, type Generation } from '../inference/generate.ts';
@@ -94,14 +93,18 @@ async function answerWithCrop(
   return generate(model, withCrop, { maxNewTokens });
 }
 
-/** The pixel region of the grid cells `selectCrop` picks from a per-token score. */
-function cropRegion(model: LoadedModel, sample: PreparedSample, scores: ArrayLike<number>): Rect {
-  const { rows, cols, leadingTokens } = model.spec.imageGrid;
-  const spatial = Array.from(scores).slice(leadingTokens);
-  const { rect } = selectCrop(spatial, rows, cols, {
-    cellAspect: sample.image.width / cols / (sample.image.height / rows),
-  });
-  return gridRectToPixels(model.spec, imageTokenRects(model.spec, sample.image), rect, sample.source);
+/**
+ * The pixel region of the cells `selectCrop` picks from a per-token score, on the primary grid of the
+ * sample's image-token layout (cells without a token score 0, which selectCrop treats as no mass).
+ */
+function cropRegion(sample: PreparedSample, scores: ArrayLike<number>): Rect {
+  const { rects, grids } = sample.imageLayout;
+  const grid = grids[0];
+  if (!grid)
+    throw new FusionError('BAD_ARGUMENT', 'the image tokens form no grid, so there is no region to crop');
+  const spatial = grid.cells.map((token) => (token === null ? 0 : scores[token]));
+  const { rect } = selectCrop(spatial, grid.rows, grid.cols, { cellAspect: grid.cellAspect });
+  return gridRectToPixels(grid, rects, rect, sample.source);
 }
 
 export async function contrastSample(
@@ -125,7 +128,7 @@ export async function contrastSample(
     refined.mask = await generate(model, sample, { maxNewTokens, interventions: suppress });
   }
   if (methods.includes('crop')) {
-    crops.crop = cropRegion(model, sample, choice.ca);
+    crops.crop = cropRegion(sample, choice.ca);
     refined.crop = await answerWithCrop(model, sample, crops.crop, maxNewTokens);
   }
   if (methods.includes('vicrop')) {
@@ -135,7 +138,7 @@ export async function contrastSample(
       prompt: { kind: 'question', text: GENERIC_PROMPT },
     });
     const genericMaps = (await evolveSample(model, generic, [])).maps;
-    crops.vicrop = cropRegion(model, sample, relativeAttention(maps[layer], genericMaps[layer]));
+    crops.vicrop = cropRegion(sample, relativeAttention(maps[layer], genericMaps[layer]));
     refined.vicrop = await answerWithCrop(model, sample, crops.vicrop, maxNewTokens);
   }
   return {

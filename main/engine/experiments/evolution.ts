@@ -5,7 +5,7 @@
  * outside the box stay among the most attended at most layers ("persistent high-attention noise").
  */
 import type { Rect } from '../image/index.ts';
-import { attentionMassInBoxes, imageTokenRects, type Box } from '../analysis/imageTokens.ts';
+import { attentionMassInBoxes, type Box } from '../analysis/imageTokens.ts';
 import { forward, type PreparedSample } from '../inference/forward.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import {
@@ -70,7 +70,7 @@ export async function evolveSample(
   const rows = result.attentionRows.length;
   const perHead = result.attention.map((a) => meanOverRows(a, heads, rows));
   const maps = perHead.map((a) => headMeanMap(a, heads));
-  const tokenRects = imageTokenRects(model.spec, sample.image);
+  const tokenRects = sample.imageLayout.rects;
   const n = maps[0].length;
   const k = Math.max(1, Math.round((config.noiseTopFraction ?? 0.05) * n));
   const inside = tokenRects.map((rect) => insideAnyBox(rect, boxes));

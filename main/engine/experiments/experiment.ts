@@ -125,7 +125,7 @@ export async function runExperiment(
 ): Promise<ExperimentOutcome> {
   checkExperimentConfig(experiment, {
     layers: target.model.spec.decoder.layers,
-    imageTokensPerImage: target.model.spec.imageTokensPerImage,
+    imageTokensPerImage: target.model.spec.imageTokens.perImage,
   });
   const dataset = await openDataset(target.dataset, target.datasetOptions);
   const items = selectItems(dataset.items, target);

@@ -5,11 +5,12 @@
 import { FusionError } from '../../common/errors.ts';
 import type { AttentionRows, Intervention } from '../../common/interventions.ts';
 import { EMBED_IO, HEAD_IO, VISION_IO } from '../../../native-models/architectures/contract.ts';
+import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
 import { loadImage, preprocessImage, type ProcessedImage, type RgbImage } from '../image/index.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
 import { compileInterventions, type InterventionPlan } from './interventionPlan.ts';
-import { tokenizePrompt, type PromptSpec, type TokenizedPrompt } from './prompt.ts';
+import { encodePrompt, expandImageTokens, type PromptSpec, type TokenizedPrompt } from './prompt.ts';
 
 export type ImageSource = string | Uint8Array | RgbImage;
 
@@ -29,6 +30,10 @@ export interface PreparedSample extends TokenizedPrompt {
   /** That image as loaded (after EXIF orientation), for crops and overlays. */
   readonly source: RgbImage;
   readonly extraImages: readonly ProcessedImage[];
+  /** The first image's token layout: what its span's tokens are and where they lie in `source`. */
+  readonly imageLayout: ImageTokenLayout;
+  /** Every image's layout, in prompt order (imageTokenSpans[k] has imageLayouts[k].count tokens). */
+  readonly imageLayouts: readonly ImageTokenLayout[];
 }
 
 export interface ForwardOptions {
@@ -58,7 +63,8 @@ export interface ForwardResult {
 
 export async function prepareSample(model: LoadedModel, input: SampleInput): Promise<PreparedSample> {
   const extra = input.extraImages ?? [];
-  const tokens = tokenizePrompt(model, input.prompt, 1 + extra.length);
+  // The prompt is checked before any image is read, so a bad prompt fails fast.
+  const encoded = encodePrompt(model, input.prompt, 1 + extra.length);
   const load = async (source: ImageSource) => (isRgbImage(source) ? source : await loadImage(source));
   const preprocess = (rgb: RgbImage) => {
     const image = preprocessImage(rgb, model.imageConfig, { padToSquare: input.padToSquare ?? 'none' });
@@ -72,8 +78,23 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     return image;
   };
   const source = await load(input.image);
+  const image = preprocess(source);
   const extraImages = await Promise.all(extra.map(async (e) => preprocess(await load(e))));
-  return { ...tokens, prompt: input.prompt, image: preprocess(source), source, extraImages };
+  const imageLayouts = [image, ...extraImages].map((im) => imageTokenLayout(model.spec, im));
+  const tokens = expandImageTokens(
+    model.spec.imageTokenId,
+    encoded,
+    imageLayouts.map((l) => l.count),
+  );
+  return {
+    ...tokens,
+    prompt: input.prompt,
+    image,
+    source,
+    extraImages,
+    imageLayout: imageLayouts[0],
+    imageLayouts,
+  };
 }
 
 function isRgbImage(value: unknown): value is RgbImage {

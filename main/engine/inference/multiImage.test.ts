@@ -40,7 +40,8 @@ describe('two images in one prompt', () => {
       prompt: { kind: 'question', text: 'what color' },
     });
     expect(sample.text).toBe('USER: <image>\n<image>\nwhat color ASSISTANT:');
-    const n = model.spec.imageTokensPerImage;
+    const n = sample.imageLayout.count;
+    expect(sample.imageLayouts.map((l) => l.count)).toEqual([n, n]);
     const [first, second] = sample.imageTokenSpans;
     expect(sample.imageTokenSpan).toEqual(first);
     expect(first[1] - first[0]).toBe(n);

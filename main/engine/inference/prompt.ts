@@ -43,28 +43,74 @@ export function promptText(model: LoadedModel, prompt: PromptSpec, images = 1): 
   return LLAVA15_TEMPLATE.replace('<image>', placeholders).replace('{question}', prompt.text);
 }
 
-export function tokenizePrompt(model: LoadedModel, prompt: PromptSpec, images = 1): TokenizedPrompt {
+/** The prompt's text and token ids, each image placeholder once (checked against the image count). */
+export interface EncodedPrompt {
+  readonly text: string;
+  readonly inputIds: readonly number[];
+}
+
+export function encodePrompt(model: LoadedModel, prompt: PromptSpec, images = 1): EncodedPrompt {
   const { tokenizer, spec } = model;
   const text = promptText(model, prompt, images);
   const inputIds = tokenizer.encode(text);
-  const at = inputIds.flatMap((id, i) => (id === spec.imageTokenId ? [i] : []));
-  if (at.length === 0) {
+  const found = inputIds.filter((id) => id === spec.imageTokenId).length;
+  if (found === 0) {
     throw new FusionError(
       'BAD_PROMPT',
       `the prompt has no ${spec.imagePlaceholder} placeholder: ${JSON.stringify(text)}`,
     );
   }
-  if (at.length !== images) {
+  if (found !== images) {
     throw new FusionError(
       'BAD_PROMPT',
-      `the prompt has ${at.length} ${spec.imagePlaceholder} placeholders but ${images} image(s) were given`,
+      `the prompt has ${found} ${spec.imagePlaceholder} placeholders but ${images} image(s) were given`,
     );
   }
-  // Each placeholder becomes imageTokensPerImage tokens; later placeholders shift by the earlier growth.
-  const n = spec.imageTokensPerImage;
-  const expandedIds = inputIds.flatMap((id) =>
-    id === spec.imageTokenId ? new Array<number>(n).fill(id) : [id],
-  );
-  const imageTokenSpans = at.map((position, k): Span => [position + k * (n - 1), position + k * (n - 1) + n]);
-  return { text, inputIds, expandedIds, imageTokenSpan: imageTokenSpans[0], imageTokenSpans };
+  return { text, inputIds };
+}
+
+/**
+ * Expands the k-th placeholder into `imageTokenCounts[k]` image tokens (each image's own layout count:
+ * LLaVA-NeXT's varies with the image size); later placeholders shift by the earlier growth.
+ */
+export function expandImageTokens(
+  imageTokenId: number,
+  encoded: EncodedPrompt,
+  imageTokenCounts: readonly number[],
+): TokenizedPrompt {
+  const placeholders = encoded.inputIds.filter((id) => id === imageTokenId).length;
+  if (placeholders !== imageTokenCounts.length) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `the prompt has ${placeholders} image placeholder(s) but ${imageTokenCounts.length} token count(s) were given`,
+    );
+  }
+  const expandedIds: number[] = [];
+  const imageTokenSpans: Span[] = [];
+  for (const id of encoded.inputIds) {
+    if (id !== imageTokenId) {
+      expandedIds.push(id);
+      continue;
+    }
+    const n = imageTokenCounts[imageTokenSpans.length];
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        `image ${imageTokenSpans.length} needs a positive whole number of image tokens, got ${n}`,
+      );
+    }
+    imageTokenSpans.push([expandedIds.length, expandedIds.length + n]);
+    for (let i = 0; i < n; i++) expandedIds.push(id);
+  }
+  return { ...encoded, expandedIds, imageTokenSpan: imageTokenSpans[0], imageTokenSpans };
+}
+
+/** encodePrompt then expandImageTokens, one count per image. */
+export function tokenizePrompt(
+  model: LoadedModel,
+  prompt: PromptSpec,
+  imageTokenCounts: readonly number[],
+): TokenizedPrompt {
+  const encoded = encodePrompt(model, prompt, imageTokenCounts.length);
+  return expandImageTokens(model.spec.imageTokenId, encoded, imageTokenCounts);
 }

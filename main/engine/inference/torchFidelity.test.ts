@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { pixelsFromRecipe, type TorchFixture } from '../../../native-models/reference/torchFixture.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import { imageTokenLayout } from '../analysis/imageTokens.ts';
 import { identityGeometry } from '../image/geometry.ts';
 import { openModel } from '../model/openModel.ts';
 import { forward, type PreparedSample } from './forward.ts';
@@ -29,6 +30,14 @@ describe.each(files)('engine vs PyTorch fixture %s', (file) => {
       const model = await openModel(dir, { provider: 'cpu' });
       const size = fixture.pixels.size;
       // The fixture fixes pixel_values directly, so preprocessing is bypassed with an identity geometry.
+      const image = {
+        pixelValues: pixelsFromRecipe(fixture.pixels),
+        channels: 3 as const,
+        height: size,
+        width: size,
+        geometry: identityGeometry(size, size),
+      };
+      const layout = imageTokenLayout(model.spec, image);
       const sample: PreparedSample = {
         text: '',
         prompt: { kind: 'raw', text: '' },
@@ -38,13 +47,9 @@ describe.each(files)('engine vs PyTorch fixture %s', (file) => {
         imageTokenSpans: [fixture.imageTokenSpan],
         source: { width: size, height: size, data: new Uint8Array(size * size * 3) }, // unused: pixels are fixed
         extraImages: [],
-        image: {
-          pixelValues: pixelsFromRecipe(fixture.pixels),
-          channels: 3,
-          height: size,
-          width: size,
-          geometry: identityGeometry(size, size),
-        },
+        image,
+        imageLayout: layout,
+        imageLayouts: [layout],
       };
       expect(fixture.runs.length).toBeGreaterThanOrEqual(4);
       for (const run of fixture.runs) {

@@ -72,8 +72,13 @@ export class LoadedModel {
       parameterCount: this.weightFacts.parameters,
       executionProvider: this.provider.provider,
       providerFallbacks: this.provider.fallbackReasons,
-      imageTokensPerImage: this.spec.imageTokensPerImage,
-      imageGrid: this.spec.imageGrid,
+      // The fixed-grid facts the model view shows; a family with per-image layouts will report its own.
+      imageTokensPerImage: this.spec.imageTokens.perImage,
+      imageGrid: {
+        rows: this.spec.imageTokens.rows,
+        cols: this.spec.imageTokens.cols,
+        leadingTokens: this.spec.imageTokens.leadingTokens,
+      },
       summary: this.spec.summary,
     };
   }

@@ -14,7 +14,7 @@ import { evolutionMetricLabel, METHOD_LABELS } from '../../common/charts/labels.
 import { evenlySpacedLayers } from '../../common/charts/overlay.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { RunKind, RunRow } from '../../common/runs.ts';
-import { imageTokenRects } from '../analysis/imageTokens.ts';
+import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
 import { openDataset, type DatasetItem } from '../datasets/index.ts';
 import type { Refinement } from '../experiments/contrast.ts';
 import type { ContrastItemResult, EvolveItemResult } from '../experiments/kinds.ts';
@@ -124,12 +124,13 @@ function sweepFiles(files: Files, model: ReportModel, sweep: SweepSummary): void
 interface SampleView {
   readonly item: DatasetItem;
   readonly image: Awaited<ReturnType<typeof loadImage>>;
-  readonly tokenRects: ReturnType<typeof imageTokenRects>;
+  readonly tokenRects: ImageTokenLayout['rects'];
 }
 
 async function sampleView(model: ReportModel, item: DatasetItem): Promise<SampleView> {
   const image = await loadImage(item.imagePath);
-  return { item, image, tokenRects: imageTokenRects(model.spec, preprocessImage(image, model.imageConfig)) };
+  const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig));
+  return { item, image, tokenRects: layout.rects };
 }
 
 function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][] | undefined {
