@@ -35,7 +35,7 @@ type Listener = (event: ApiEvent) => void;
  */
 function checkStart(
   experiment: JobExperiment,
-  model: { layers: number; imageTokensPerImage: number },
+  model: { layers: number; imageTokensPerImage: number | null },
   sweepAvailable: () => boolean,
 ): void {
   if (experiment.kind === 'contrast') {

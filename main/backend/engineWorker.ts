@@ -133,7 +133,7 @@ const handlers: Handlers = {
     const model = await modelDescription(folder, info);
     const image = await loadImage(imagePath);
     // As the run prepared it (kinds.ts: no padding to a square), so tokenRects match the stored [layer][token].
-    const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig));
+    const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig);
     const grid = layout.grids[0];
     return {
       width: image.width,

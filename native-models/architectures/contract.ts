@@ -4,6 +4,8 @@
  * layers, attention read-outs, KV reuse) is written once.
  *
  *   vision:  pixel_values [B, 3, H, W]                    → image_features [B, N, D]
+ *            (any-resolution families: pixel_values [P, 3, S, S] (base + tiles) and
+ *             image_token_index [N] (int64)                → image_features [1, N, D])
  *   embed:   input_ids [1, T] (int64)                     → inputs_embeds [1, T, D]
  *   layer l: hidden_states [1, T, D], rope_cos/rope_sin [T, d],
  *            past_key/past_value [1, Hkv, P, d], attention_bias [1, 1, T, P+T],
@@ -31,7 +33,12 @@ export const LAYER_IO = {
   probs: 'attention_probs',
 } as const;
 
-export const VISION_IO = { pixels: 'pixel_values', features: 'image_features' } as const;
+export const VISION_IO = {
+  pixels: 'pixel_values',
+  features: 'image_features',
+  /** Any-resolution graphs only: row of [patch features…, image_newline] for each image token. */
+  tokenIndex: 'image_token_index',
+} as const;
 export const EMBED_IO = { ids: 'input_ids', embeds: 'inputs_embeds' } as const;
 export const HEAD_IO = { hidden: 'hidden_states', logits: 'logits' } as const;
 

@@ -27,7 +27,7 @@ import {
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
 import { TensorDataType } from '../onnx/encode.ts';
 import { VISION_IO } from './contract.ts';
-import type { Architecture, BuiltModel, ModelSpec } from './types.ts';
+import type { Architecture, BuiltModel, ImageTokenScheme, ModelSpec } from './types.ts';
 
 export interface LlavaConfig {
   readonly text: LlamaTextConfig;
@@ -98,7 +98,8 @@ export function parseFeatureLayers(
   });
 }
 
-function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
+/** llava's own keys on top of the backbone: projector bias, feature layer, select strategy. */
+export function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
   const c = ConfigReader.root(json, source);
   const backbone = parseLlavaBackbone(c, source);
   return {
@@ -109,21 +110,31 @@ function parseLlavaConfig(json: unknown, source: string): LlavaConfig {
   };
 }
 
+/** Where a llava-family checkpoint keeps each part (image_newline: LLaVA-NeXT only). */
+export interface LlavaKeyLayout {
+  readonly text: TextWeightNames;
+  readonly vision: string;
+  readonly projector: string;
+  readonly imageNewline: string;
+}
+
 /** The two key layouts found on the hub. */
 const LAYOUTS = {
   legacy: {
     text: { base: 'language_model.model', lmHead: 'language_model.lm_head.weight' },
     vision: 'vision_tower.vision_model',
     projector: 'multi_modal_projector',
+    imageNewline: 'image_newline',
   },
   modern: {
     text: { base: 'model.language_model', lmHead: 'lm_head.weight' },
     vision: 'model.vision_tower.vision_model',
     projector: 'model.multi_modal_projector',
+    imageNewline: 'model.image_newline',
   },
-} as const satisfies Record<string, { text: TextWeightNames; vision: string; projector: string }>;
+} as const satisfies Record<string, LlavaKeyLayout>;
 
-function detectLayout(names: readonly string[]) {
+function detectLayout(names: readonly string[]): LlavaKeyLayout {
   if (names.some((n) => n.startsWith('model.language_model.'))) return LAYOUTS.modern;
   if (names.some((n) => n.startsWith('language_model.'))) return LAYOUTS.legacy;
   throw new ModelFormatError(
@@ -134,14 +145,17 @@ function detectLayout(names: readonly string[]) {
 
 /**
  * pixel_values → CLIP hidden states of the feature layer(s) → (drop CLS) → [VIP: LayerNorm] → linear_1
- * → act → linear_2. Dropping CLS after the feature-axis concat equals transformers' VIP order (drop,
- * then concat): both act on the token axis only.
+ * → act → linear_2: the projected features [B, N, D]. Dropping CLS after the feature-axis concat
+ * equals transformers' VIP order (drop, then concat): both act on the token axis only.
  */
-function buildVision(cfg: LlavaConfig, visionPrefix: string, projectorPrefix: string): BuiltGraph {
-  const g = new GraphBuilder('vision');
-  const { imageSize } = cfg.vision;
-  const pixels = g.input(VISION_IO.pixels, TensorDataType.FLOAT, ['B', 3, imageSize, imageSize]);
-  const states = clipHiddenStates(g, cfg.vision, visionPrefix, pixels, cfg.featureLayers);
+export function projectedImageFeatures(
+  g: GraphBuilder,
+  cfg: LlavaConfig,
+  layout: LlavaKeyLayout,
+  pixels: string,
+): string {
+  const projectorPrefix = layout.projector;
+  const states = clipHiddenStates(g, cfg.vision, layout.vision, pixels, cfg.featureLayers);
   const selected = g.scope('feature_select', () => {
     const joined = states.length === 1 ? states[0] : g.op('Concat', states, { axis: -1 });
     // "default" drops the CLS token (transformers: image_features[:, 1:]).
@@ -151,7 +165,7 @@ function buildVision(cfg: LlavaConfig, visionPrefix: string, projectorPrefix: st
   });
   const inWidth = cfg.vision.hiddenSize * cfg.featureLayers.length;
   const D = cfg.text.hiddenSize;
-  const features = g.scope('multi_modal_projector', () => {
+  return g.scope('multi_modal_projector', () => {
     const eps = cfg.projectorLayerNormEps;
     const normed =
       eps === undefined
@@ -175,7 +189,15 @@ function buildVision(cfg: LlavaConfig, visionPrefix: string, projectorPrefix: st
       'linear_2',
     );
   });
-  g.output(features, VISION_IO.features, TensorDataType.FLOAT, ['B', 'N', D]);
+}
+
+/** The vision graph of the contract: one image per batch row, its features as they come. */
+function buildVision(cfg: LlavaConfig, layout: LlavaKeyLayout): BuiltGraph {
+  const g = new GraphBuilder('vision');
+  const { imageSize } = cfg.vision;
+  const pixels = g.input(VISION_IO.pixels, TensorDataType.FLOAT, ['B', 3, imageSize, imageSize]);
+  const features = projectedImageFeatures(g, cfg, layout, pixels);
+  g.output(features, VISION_IO.features, TensorDataType.FLOAT, ['B', 'N', cfg.text.hiddenSize]);
   return g.build();
 }
 
@@ -187,10 +209,16 @@ function isUnusedByDesign(name: string, cfg: LlavaConfig): boolean {
   return layer !== null && Number(layer[1]) >= Math.max(...cfg.featureLayers);
 }
 
-function buildLlava(cfg: LlavaConfig, names: readonly string[]): BuiltModel {
+/** What a llava variant may replace: its image-token scheme and its vision graph. */
+export interface LlavaVariant {
+  readonly imageTokens?: ImageTokenScheme;
+  readonly buildVision?: (cfg: LlavaConfig, layout: LlavaKeyLayout) => BuiltGraph;
+}
+
+function buildLlava(cfg: LlavaConfig, names: readonly string[], variant: LlavaVariant): BuiltModel {
   const layout = detectLayout(names);
   const graphs = {
-    vision: buildVision(cfg, layout.vision, layout.projector),
+    vision: (variant.buildVision ?? buildVision)(cfg, layout),
     embed: buildLlamaEmbed(cfg.text, layout.text),
     layers: Array.from({ length: cfg.text.layers }, (_, l) =>
       buildLlamaDecoderLayer(cfg.text, layout.text, l),
@@ -211,6 +239,7 @@ export function llavaSpec(
   modelType: string,
   architecture: string,
   extraSummary: Readonly<Record<string, string | number | boolean>> = {},
+  variant: LlavaVariant = {},
 ): ModelSpec {
   const side = cfg.vision.imageSize / cfg.vision.patchSize;
   const leadingTokens = cfg.selectStrategy === 'full' ? 1 : 0;
@@ -220,7 +249,7 @@ export function llavaSpec(
     decoder: cfg.text,
     imageTokenId: cfg.imageTokenId,
     imagePlaceholder: '<image>',
-    imageTokens: {
+    imageTokens: variant.imageTokens ?? {
       kind: 'fixed-grid',
       perImage: clipPatchCount(cfg.vision) + leadingTokens,
       rows: side,
@@ -246,7 +275,7 @@ export function llavaSpec(
       projectorActivation: cfg.projectorAct,
       ...extraSummary,
     },
-    build: (names) => buildLlava(cfg, names),
+    build: (names) => buildLlava(cfg, names, variant),
   };
 }
 

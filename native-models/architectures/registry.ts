@@ -1,11 +1,12 @@
 /** model_type → architecture module. Adding a family is one import and one line here. */
 import { ModelFormatError } from '../errors.ts';
 import { llava } from './llava.ts';
+import { llavaNext } from './llava_next.ts';
 import type { Architecture } from './types.ts';
 import { vipllava } from './vipllava.ts';
 
 const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  [llava, vipllava].map((a) => [a.modelType, a]),
+  [llava, llavaNext, vipllava].map((a) => [a.modelType, a]),
 );
 
 export const SUPPORTED_MODEL_TYPES = [...ARCHITECTURES.keys()];

@@ -43,7 +43,27 @@ export interface FixedGridTokens {
   readonly leadingTokens: number;
 }
 
-export type ImageTokenScheme = FixedGridTokens;
+/**
+ * LLaVA-NeXT's any-resolution tokens: the base image's side × side grid, then the tiles' features cut
+ * to the original aspect ratio with an image_newline after each row, so the count varies per image.
+ * The engine lays them out with nextImageTokenMap (main/engine/analysis/nextTokenMap.ts) from these
+ * facts and the processor config, which must agree with `pinpoints` and `tileSize`.
+ */
+export interface AnyresTokens {
+  readonly kind: 'anyres';
+  /** vision_config.patch_size; a tile gives (tileSize / patchSize)² features. */
+  readonly patchSize: number;
+  /** vision_config.image_size: the base image's and every tile's side. */
+  readonly tileSize: number;
+  readonly featureSelectStrategy: 'default' | 'full';
+  /** Tokens the vision tower emits before its patch grid (1: CLIP's CLS). */
+  readonly clsTokens: number;
+  readonly imageNewline: boolean;
+  /** config.json's image_grid_pinpoints as { height, width }. */
+  readonly pinpoints: readonly { readonly height: number; readonly width: number }[];
+}
+
+export type ImageTokenScheme = FixedGridTokens | AnyresTokens;
 
 export interface BuiltModel {
   readonly graphs: ModelGraphs;

@@ -547,8 +547,8 @@ describe('checkpoint variants', () => {
         ...options,
       });
       const variant = await ReferenceLlava.load(dir);
-      const out = variant.forward(input(prompt('What color is the square?', imageTokensPerImage)));
-      expect(out.imageFeatures).toHaveLength(imageTokensPerImage);
+      const out = variant.forward(input(prompt('What color is the square?', imageTokensPerImage!)));
+      expect(out.imageFeatures).toHaveLength(imageTokensPerImage!);
       expect(out.logits.every((row) => row.every(Number.isFinite))).toBe(true);
       outputs.push(out.logits.at(-1)![0]);
     }

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     for (const [variant, options] of Object.entries(TORCH_VARIANTS)) {
       const dir = join(root, variant);
       const { config, imageTokensPerImage } = await writeTinyLlava(dir, options);
+      if (imageTokensPerImage === null) throw new Error(`${variant}: a fixed-grid variant is needed here`);
       const inputIds = encodeTiny(
         tokenizer,
         `USER: ${IMAGE_TOKEN.repeat(imageTokensPerImage)}\n${TORCH_PROMPT} ASSISTANT:`,

@@ -9,11 +9,13 @@ export const LLAVA_KEY_LAYOUTS = {
     projector: 'multi_modal_projector.',
     text: 'language_model.model.',
     lmHead: 'language_model.lm_head.weight',
+    imageNewline: 'image_newline',
   },
   modern: {
     vision: 'model.vision_tower.vision_model.',
     projector: 'model.multi_modal_projector.',
     text: 'model.language_model.',
     lmHead: 'lm_head.weight',
+    imageNewline: 'model.image_newline',
   },
 } as const;

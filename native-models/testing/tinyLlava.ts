@@ -1,5 +1,5 @@
 /**
- * Tiny random LLaVA (or, with `vipllava`, VIP-LLaVA) checkpoints laid out exactly like a Hugging Face
+ * Tiny random LLaVA (or, with `vipllava`, VIP-LLaVA; with `llavaNext`, LLaVA-NeXT) checkpoints laid out exactly like a Hugging Face
  * llava-hf folder: config.json,
  * safetensors weights (single file or sharded with an index) under the legacy or the modern tensor
  * names, a real Llama-style tokenizer, and the processor files.
@@ -55,6 +55,12 @@ export interface TinyLlavaOptions {
   visionFeatureSelectStrategy?: 'default' | 'full';
   /** model_type vipllava: vision_feature_layers, a projector_layernorm, no select strategy (drops CLS). */
   vipllava?: boolean;
+  /**
+   * model_type llava_next: image_grid_pinpoints ([height, width], multiples of the vision image size;
+   * default 1×2, 2×1, 2×2, 3×1, 1×3 tiles), an image_newline tensor (omit it with `omitImageNewline`,
+   * to test the error) and a LlavaNextImageProcessor.
+   */
+  llavaNext?: { pinpoints?: [number, number][]; omitImageNewline?: boolean };
   /** VIP-LLaVA's projector_layernorm_eps (default 1e-5, as transformers). */
   projectorLayerNormEps?: number;
   projectorHiddenAct?: 'gelu' | 'gelu_pytorch_tanh' | 'quick_gelu' | 'silu' | 'relu';
@@ -239,7 +245,7 @@ const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as cons
 export async function writeTinyLlava(
   dir: string,
   options: TinyLlavaOptions,
-): Promise<{ config: object; imageTokenId: number; imageTokensPerImage: number }> {
+): Promise<{ config: object; imageTokenId: number; imageTokensPerImage: number | null }> {
   const vision = { ...TINY_VISION_DEFAULTS, ...options.vision };
   const textIn = { ...TINY_TEXT_DEFAULTS, ...options.text };
   const text: TinyTextOptions = { ...textIn, headDim: textIn.headDim ?? textIn.hiddenSize / textIn.heads };
@@ -251,6 +257,16 @@ export async function writeTinyLlava(
   if (text.heads % text.kvHeads !== 0) throw new RangeError('text heads must be a multiple of kvHeads');
   const shards = options.shards ?? 1;
   const vip = options.vipllava ?? false;
+  const next = options.llavaNext;
+  const tile = vision.imageSize;
+  const pinpoints = next?.pinpoints ?? [
+    [tile, 2 * tile],
+    [2 * tile, tile],
+    [2 * tile, 2 * tile],
+    [3 * tile, tile],
+    [tile, 3 * tile],
+  ];
+  if (next && vip) throw new RangeError('llavaNext and vipllava are different families');
   if (vip && options.visionFeatureSelectStrategy === 'full')
     throw new RangeError('VIP-LLaVA always drops the CLS token (no "full" strategy)');
   // VIP's list mixes a negative index, the embeddings (state 0) and a positive one, out of order.
@@ -288,26 +304,38 @@ export async function writeTinyLlava(
     torch_dtype: TORCH_DTYPE[options.dtype],
   };
   if (options.text?.headDim !== undefined) textConfig.head_dim = text.headDim;
-  const projectorConfig = vip
-    ? {
-        architectures: ['VipLlavaForConditionalGeneration'],
-        model_type: 'vipllava',
-        image_token_index: imageTokenId,
-        image_seq_length: imageTokensPerImage,
-        projector_hidden_act: projectorAct,
-        projector_layernorm_eps: options.projectorLayerNormEps ?? 1e-5,
-        vision_feature_layers: featureLayer,
-      }
-    : {
-        architectures: ['LlavaForConditionalGeneration'],
-        model_type: 'llava',
-        image_token_index: imageTokenId,
-        image_seq_length: imageTokensPerImage,
-        projector_hidden_act: projectorAct,
-        multimodal_projector_bias: true,
-        vision_feature_layer: featureLayer,
-        vision_feature_select_strategy: strategy,
-      };
+  const nextConfig = {
+    architectures: ['LlavaNextForConditionalGeneration'],
+    model_type: 'llava_next',
+    image_token_index: imageTokenId,
+    image_grid_pinpoints: pinpoints,
+    projector_hidden_act: projectorAct,
+    multimodal_projector_bias: true,
+    vision_feature_layer: featureLayer,
+    vision_feature_select_strategy: strategy,
+  };
+  const projectorConfig = next
+    ? nextConfig
+    : vip
+      ? {
+          architectures: ['VipLlavaForConditionalGeneration'],
+          model_type: 'vipllava',
+          image_token_index: imageTokenId,
+          image_seq_length: imageTokensPerImage,
+          projector_hidden_act: projectorAct,
+          projector_layernorm_eps: options.projectorLayerNormEps ?? 1e-5,
+          vision_feature_layers: featureLayer,
+        }
+      : {
+          architectures: ['LlavaForConditionalGeneration'],
+          model_type: 'llava',
+          image_token_index: imageTokenId,
+          image_seq_length: imageTokensPerImage,
+          projector_hidden_act: projectorAct,
+          multimodal_projector_bias: true,
+          vision_feature_layer: featureLayer,
+          vision_feature_select_strategy: strategy,
+        };
   const config = {
     ...projectorConfig,
     pad_token_id: padTokenId,
@@ -340,6 +368,13 @@ export async function writeTinyLlava(
     ),
     ...withNames(textParams(text, vocabSize), 'text.', prefixes.text),
   ];
+  if (next && !next.omitImageNewline) {
+    // transformers initialises it as randn(D) / sqrt(D); a larger scale keeps it visible in tests.
+    named.push({
+      name: prefixes.imageNewline,
+      param: { logical: 'image_newline', shape: [text.hiddenSize], std: 1 },
+    });
+  }
   if (!text.tieWordEmbeddings) {
     const std = 2 / Math.sqrt(text.hiddenSize);
     named.push({
@@ -387,8 +422,10 @@ export async function writeTinyLlava(
     transformers_version: '4.48.0',
   });
   await writeTokenizerFiles(dir, options.chatTemplate ?? false);
-  await writeProcessorFiles(dir, vision, strategy, options.imageProcessor ?? 'CLIPImageProcessor');
-  return { config, imageTokenId, imageTokensPerImage };
+  if (next) await writeNextProcessorFiles(dir, vision, strategy, pinpoints);
+  else await writeProcessorFiles(dir, vision, strategy, options.imageProcessor ?? 'CLIPImageProcessor');
+  // LLaVA-NeXT's count varies per image.
+  return { config, imageTokenId, imageTokensPerImage: next ? null : imageTokensPerImage };
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
@@ -448,14 +485,8 @@ async function writeTokenizerFiles(dir: string, chatTemplate: boolean): Promise<
   );
 }
 
-async function writeProcessorFiles(
-  dir: string,
-  vision: TinyVisionOptions,
-  strategy: 'default' | 'full',
-  processor: 'CLIPImageProcessor' | 'LlavaImageProcessor',
-): Promise<void> {
-  const size = vision.imageSize;
-  const preprocessor: Record<string, unknown> = {
+function clipPreprocessorFields(size: number): Record<string, unknown> {
+  return {
     crop_size: { height: size, width: size },
     do_center_crop: true,
     do_convert_rgb: true,
@@ -463,12 +494,45 @@ async function writeProcessorFiles(
     do_rescale: true,
     do_resize: true,
     image_mean: OPENAI_CLIP_MEAN,
-    image_processor_type: processor,
     image_std: OPENAI_CLIP_STD,
-    processor_class: 'LlavaProcessor',
     resample: 3,
     rescale_factor: 1 / 255,
     size: { shortest_edge: size },
+  };
+}
+
+async function writeNextProcessorFiles(
+  dir: string,
+  vision: TinyVisionOptions,
+  strategy: 'default' | 'full',
+  pinpoints: [number, number][],
+): Promise<void> {
+  await writeJson(join(dir, 'preprocessor_config.json'), {
+    ...clipPreprocessorFields(vision.imageSize),
+    do_pad: true,
+    image_grid_pinpoints: pinpoints,
+    image_processor_type: 'LlavaNextImageProcessor',
+    processor_class: 'LlavaNextProcessor',
+  });
+  await writeJson(join(dir, 'processor_config.json'), {
+    image_token: IMAGE_TOKEN,
+    num_additional_image_tokens: 1,
+    patch_size: vision.patchSize,
+    processor_class: 'LlavaNextProcessor',
+    vision_feature_select_strategy: strategy,
+  });
+}
+
+async function writeProcessorFiles(
+  dir: string,
+  vision: TinyVisionOptions,
+  strategy: 'default' | 'full',
+  processor: 'CLIPImageProcessor' | 'LlavaImageProcessor',
+): Promise<void> {
+  const preprocessor: Record<string, unknown> = {
+    ...clipPreprocessorFields(vision.imageSize),
+    image_processor_type: processor,
+    processor_class: 'LlavaProcessor',
   };
   // LlavaImageProcessor's reason to exist: pad to a square with the mean colour before resizing.
   if (processor === 'LlavaImageProcessor') preprocessor.do_pad = true;

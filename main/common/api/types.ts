@@ -47,7 +47,8 @@ export interface ModelView {
   readonly layers: number;
   readonly heads: number;
   readonly hiddenSize: number;
-  readonly imageTokensPerImage: number;
+  /** null when the count varies per image (LLaVA-NeXT); imageGrid is then the base image's grid. */
+  readonly imageTokensPerImage: number | null;
   readonly imageGrid: { readonly rows: number; readonly cols: number; readonly leadingTokens: number };
   /** Architecture facts for the model view (vision tower, projector, decoder). */
   readonly summary: Readonly<Record<string, string | number | boolean>>;

@@ -7,12 +7,20 @@
  * depend on each image's size, so prompt expansion, analyses and figures all read it from here.
  */
 import type {
+  AnyresTokens,
   FixedGridTokens,
   ImageTokenScheme,
   ModelSpec,
 } from '../../../native-models/architectures/types.ts';
 import { FusionError } from '../../common/errors.ts';
-import { processedRectToOriginal, type ProcessedImage, type Rect } from '../image/index.ts';
+import {
+  asLlavaNextConfig,
+  processedRectToOriginal,
+  type ImageProcessorConfig,
+  type ProcessedImage,
+  type Rect,
+} from '../image/index.ts';
+import { nextImageTokenMap, nextTokenLayout, type NextTokenMap } from './nextTokenMap.ts';
 
 /**
  * Image tokens that tile a rectangle of the picture (a patch grid). Heatmaps and crop selection work
@@ -46,19 +54,62 @@ const LAYOUTS: {
   readonly [K in ImageTokenScheme['kind']]: (
     scheme: Extract<ImageTokenScheme, { kind: K }>,
     image: ProcessedImage,
+    processor: ImageProcessorConfig | undefined,
   ) => ImageTokenLayout;
-} = { 'fixed-grid': fixedGridLayout };
+} = {
+  'fixed-grid': (scheme, image) => fixedGridLayout(scheme, image),
+  anyres: (scheme, image, processor) => nextTokenLayout(anyresTokenMap(scheme, image, processor)),
+};
 
-/** The image-token layout `spec`'s family gives the prepared `image`. */
+/**
+ * The image-token layout `spec`'s family gives the prepared `image`; any-resolution schemes also need
+ * the processor config `image` came from (its pinpoints and tile size lay out the tiles).
+ */
 export function imageTokenLayout(
   spec: Pick<ModelSpec, 'imageTokens'>,
   image: ProcessedImage,
+  processor?: ImageProcessorConfig,
 ): ImageTokenLayout {
   const scheme = spec.imageTokens;
-  const build = LAYOUTS[scheme.kind] as (s: ImageTokenScheme, i: ProcessedImage) => ImageTokenLayout;
+  const build = LAYOUTS[scheme.kind] as (
+    s: ImageTokenScheme,
+    i: ProcessedImage,
+    p: ImageProcessorConfig | undefined,
+  ) => ImageTokenLayout;
   if (!build)
     throw new FusionError('BAD_CONFIG', `no image-token layout for scheme ${JSON.stringify(scheme.kind)}`);
-  return build(scheme, image);
+  return build(scheme, image, processor);
+}
+
+/**
+ * LLaVA-NeXT's token map for a prepared image: which patch feature (or newline) each image token is.
+ * The model's pinpoints and tile size are checked against the processor's here.
+ */
+export function anyresTokenMap(
+  scheme: AnyresTokens,
+  image: ProcessedImage,
+  processor: ImageProcessorConfig | undefined,
+): NextTokenMap {
+  if (!processor || !image.anyres) {
+    throw new FusionError(
+      'BAD_CONFIG',
+      `an any-resolution model needs a LlavaNextImageProcessor, but the image was prepared by ${processor?.type ?? 'an unknown processor'}`,
+    );
+  }
+  const { height, width } = image.anyres.imageSize;
+  return nextImageTokenMap(
+    asLlavaNextConfig(processor),
+    {
+      patchSize: scheme.patchSize,
+      featureSelectStrategy: scheme.featureSelectStrategy,
+      clsTokens: scheme.clsTokens,
+      imageNewline: scheme.imageNewline,
+      modelPinpoints: scheme.pinpoints,
+      visionImageSize: scheme.tileSize,
+    },
+    height,
+    width,
+  );
 }
 
 /**

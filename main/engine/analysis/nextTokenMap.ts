@@ -165,3 +165,18 @@ export function nextTokenLayout(map: NextTokenMap): ImageTokenLayout {
     grids: [grid('tiles', unpadded.rows, unpadded.cols, tiles), grid('base', side, side, base)],
   };
 }
+
+/**
+ * For each token of the map, its row in the any-resolution vision graph's table: the P patches'
+ * side × side features flattened patch by patch, then the image_newline row (index P·side²). The
+ * graph gathers these rows, so the pack order has one source of truth: this map.
+ */
+export function nextFeatureIndex(map: NextTokenMap): BigInt64Array {
+  const { side, tokens } = map;
+  const perPatch = side * side;
+  const newline = map.layout.patches.length * perPatch;
+  return BigInt64Array.from(tokens, (t) => {
+    if (t.kind === 'newline' || t.patch === null || t.col === null) return BigInt(newline);
+    return BigInt(t.patch * perPatch + (t.row % side) * side + (t.col % side));
+  });
+}

@@ -93,7 +93,8 @@ export function selectItems<I extends { readonly id: string }>(
 /** The model facts a config is checked against before any item runs. */
 export interface ExperimentBounds {
   readonly layers: number;
-  readonly imageTokensPerImage: number;
+  /** null: the count varies per image, so tokens are checked against each sample's span instead. */
+  readonly imageTokensPerImage: number | null;
 }
 
 /**
@@ -105,13 +106,16 @@ export function checkExperimentConfig(experiment: ExperimentConfig, bounds: Expe
   const { layers, imageTokensPerImage } = bounds;
   if (experiment.kind === 'sweep') {
     sweepWindows(layers, experiment.config.window ?? 1);
+    const limit = imageTokensPerImage ?? Number.MAX_SAFE_INTEGER;
     const outside = (experiment.config.tokens ?? []).filter(
-      (t) => !Number.isInteger(t) || t < 0 || t >= imageTokensPerImage,
+      (t) => !Number.isInteger(t) || t < 0 || t >= limit,
     );
     if (outside.length > 0) {
       throw new FusionError(
         'BAD_ARGUMENT',
-        `sweep tokens must be image token indices within 0..${imageTokensPerImage - 1}, got ${outside.slice(0, 5).join(', ')}`,
+        imageTokensPerImage === null
+          ? `sweep tokens must be non-negative integer image token indices, got ${outside.slice(0, 5).join(', ')}`
+          : `sweep tokens must be image token indices within 0..${imageTokensPerImage - 1}, got ${outside.slice(0, 5).join(', ')}`,
       );
     }
   }
@@ -125,7 +129,7 @@ export async function runExperiment(
 ): Promise<ExperimentOutcome> {
   checkExperimentConfig(experiment, {
     layers: target.model.spec.decoder.layers,
-    imageTokensPerImage: target.model.spec.imageTokens.perImage,
+    imageTokensPerImage: target.model.info().imageTokensPerImage,
   });
   const dataset = await openDataset(target.dataset, target.datasetOptions);
   const items = selectItems(dataset.items, target);

@@ -5,9 +5,11 @@
 import { FusionError } from '../../common/errors.ts';
 import type { AttentionRows, Intervention } from '../../common/interventions.ts';
 import { EMBED_IO, HEAD_IO, VISION_IO } from '../../../native-models/architectures/contract.ts';
-import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
+import { anyresTokenMap, imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
+import { nextFeatureIndex } from '../analysis/nextTokenMap.ts';
 import { loadImage, preprocessImage, type ProcessedImage, type RgbImage } from '../image/index.ts';
 import type { LoadedModel } from '../model/openModel.ts';
+import type { TensorIn } from '../runtime/session.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
 import { compileInterventions, type InterventionPlan } from './interventionPlan.ts';
 import { encodePrompt, expandImageTokens, type PromptSpec, type TokenizedPrompt } from './prompt.ts';
@@ -69,18 +71,23 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
   const preprocess = (rgb: RgbImage) => {
     const image = preprocessImage(rgb, model.imageConfig, { padToSquare: input.padToSquare ?? 'none' });
     const { height, width } = model.spec.imageSize;
-    if (image.height !== height || image.width !== width) {
-      throw new FusionError(
-        'BAD_CONFIG',
-        `preprocessor_config.json produces ${image.width}×${image.height} images but the vision tower expects ${width}×${height}`,
-      );
+    // Any-resolution images reach the tower as base + tiles; every one must fit it.
+    for (const seen of image.anyres?.patches ?? [image]) {
+      if (seen.height !== height || seen.width !== width) {
+        throw new FusionError(
+          'BAD_CONFIG',
+          `preprocessor_config.json produces ${seen.width}×${seen.height} images but the vision tower expects ${width}×${height}`,
+        );
+      }
     }
     return image;
   };
   const source = await load(input.image);
   const image = preprocess(source);
   const extraImages = await Promise.all(extra.map(async (e) => preprocess(await load(e))));
-  const imageLayouts = [image, ...extraImages].map((im) => imageTokenLayout(model.spec, im));
+  const imageLayouts = [image, ...extraImages].map((im) =>
+    imageTokenLayout(model.spec, im, model.imageConfig),
+  );
   const tokens = expandImageTokens(
     model.spec.imageTokenId,
     encoded,
@@ -111,9 +118,7 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
   const D = model.spec.decoder.hiddenSize;
   const images = [sample.image, ...sample.extraImages];
   for (const [k, image] of images.entries()) {
-    const vision = await model.sessions.vision.run({
-      [VISION_IO.pixels]: { data: image.pixelValues, dims: [1, 3, image.height, image.width] },
-    });
+    const vision = await model.sessions.vision.run(visionInputs(model, image));
     const features = vision[VISION_IO.features].data;
     const [start, end] = sample.imageTokenSpans[k];
     if (features.length !== (end - start) * D) {
@@ -125,6 +130,23 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
     embeds.set(features, start * D);
   }
   return embeds;
+}
+
+/** The vision graph's inputs: the image, or for any-resolution models its patch stack and pack index. */
+function visionInputs(model: LoadedModel, image: ProcessedImage): Record<string, TensorIn> {
+  const scheme = model.spec.imageTokens;
+  if (scheme.kind !== 'anyres') {
+    return { [VISION_IO.pixels]: { data: image.pixelValues, dims: [1, 3, image.height, image.width] } };
+  }
+  const index = nextFeatureIndex(anyresTokenMap(scheme, image, model.imageConfig));
+  const patches = image.anyres?.patches ?? [];
+  const size = 3 * image.height * image.width;
+  const stack = new Float32Array(patches.length * size);
+  patches.forEach((p, i) => stack.set(p.pixelValues, i * size));
+  return {
+    [VISION_IO.pixels]: { data: stack, dims: [patches.length, 3, image.height, image.width] },
+    [VISION_IO.tokenIndex]: { data: index, dims: [index.length] },
+  };
 }
 
 function readoutPositions(rows: AttentionRows | undefined, sample: PreparedSample): number[] {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { architectureFor } from '../../../native-models/architectures/registry.ts';
-import type { ModelSpec } from '../../../native-models/architectures/types.ts';
+import type { ImageTokenScheme, ModelSpec } from '../../../native-models/architectures/types.ts';
 import type { BuiltGraph } from '../../../native-models/onnx/builder.ts';
 import {
   describeWeightProblems,
@@ -47,7 +47,8 @@ export interface ModelInfo {
   readonly parameterCount: number;
   readonly executionProvider: string;
   readonly providerFallbacks: readonly string[];
-  readonly imageTokensPerImage: number;
+  /** null when the count varies per image (LLaVA-NeXT); imageGrid is then the base image's grid. */
+  readonly imageTokensPerImage: number | null;
   readonly imageGrid: { rows: number; cols: number; leadingTokens: number };
   readonly summary: Readonly<Record<string, string | number | boolean>>;
 }
@@ -72,13 +73,7 @@ export class LoadedModel {
       parameterCount: this.weightFacts.parameters,
       executionProvider: this.provider.provider,
       providerFallbacks: this.provider.fallbackReasons,
-      // The fixed-grid facts the model view shows; a family with per-image layouts will report its own.
-      imageTokensPerImage: this.spec.imageTokens.perImage,
-      imageGrid: {
-        rows: this.spec.imageTokens.rows,
-        cols: this.spec.imageTokens.cols,
-        leadingTokens: this.spec.imageTokens.leadingTokens,
-      },
+      ...imageTokenFacts(this.spec.imageTokens),
       summary: this.spec.summary,
     };
   }
@@ -87,6 +82,16 @@ export class LoadedModel {
     const { vision, embed, layers, head } = this.sessions;
     await Promise.all([vision, embed, ...layers, head].map((s) => s.release()));
   }
+}
+
+/** The model-wide image-token facts the model view shows: per-image counts vary for any-resolution. */
+function imageTokenFacts(scheme: ImageTokenScheme): Pick<ModelInfo, 'imageTokensPerImage' | 'imageGrid'> {
+  if (scheme.kind === 'fixed-grid') {
+    const { perImage, rows, cols, leadingTokens } = scheme;
+    return { imageTokensPerImage: perImage, imageGrid: { rows, cols, leadingTokens } };
+  }
+  const side = scheme.tileSize / scheme.patchSize;
+  return { imageTokensPerImage: null, imageGrid: { rows: side, cols: side, leadingTokens: 0 } };
 }
 
 async function readJson(path: string, required: boolean): Promise<unknown> {

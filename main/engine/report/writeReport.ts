@@ -129,7 +129,7 @@ interface SampleView {
 
 async function sampleView(model: ReportModel, item: DatasetItem): Promise<SampleView> {
   const image = await loadImage(item.imagePath);
-  const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig));
+  const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig);
   return { item, image, tokenRects: layout.rects };
 }
 
