@@ -185,7 +185,12 @@ describe('parseLlavaConfig', () => {
     expect(error(() => parseLlavaConfig({ vision_config: { model_type: 'siglip_vision_model' } })).code).toBe(
       'UNSUPPORTED_MODEL',
     );
-    expect(error(() => parseLlavaConfig({ model_type: 'llava_next' })).code).toBe('UNSUPPORTED_MODEL');
+    expect(error(() => parseLlavaConfig({ model_type: 'llava_onevision' })).code).toBe('UNSUPPORTED_MODEL');
+    // llava_next is supported, but only with pinpoints made of whole tiles.
+    expect(parseLlavaConfig({ model_type: 'llava_next' }).imageGridPinpoints).toHaveLength(5);
+    expect(
+      error(() => parseLlavaConfig({ model_type: 'llava_next', image_grid_pinpoints: [[336, 500]] })).message,
+    ).toMatch(/image_grid_pinpoints \[\[336,500\]\] must be \[height, width\] pairs of multiples of 336/);
     const scaled = error(() =>
       parseLlavaConfig({ text_config: { rope_scaling: { rope_type: 'linear', factor: 2 } } }),
     );

@@ -45,8 +45,13 @@ export interface TextConfig {
 }
 
 export interface LlavaConfig {
-  /** "vipllava": feature layers from vision_feature_layers, CLS always dropped, projector LayerNorm. */
-  modelType?: 'vipllava';
+  /**
+   * "vipllava": feature layers from vision_feature_layers, CLS always dropped, projector LayerNorm.
+   * "llava_next": base + tiles packed with image_newline (llavaNext.ts), `imageGridPinpoints` set.
+   */
+  modelType?: 'vipllava' | 'llava_next';
+  /** LLaVA-NeXT's image_grid_pinpoints, [height, width]. */
+  imageGridPinpoints?: [number, number][];
   imageTokenIndex: number;
   projectorHiddenAct: string;
   projectorBias: boolean;
@@ -261,13 +266,15 @@ function parseText(raw: unknown): TextConfig {
 
 export function parseLlavaConfig(raw: unknown): LlavaConfig {
   const json = object(raw, 'the document');
-  if (json.model_type !== undefined && json.model_type !== 'llava' && json.model_type !== 'vipllava') {
+  const known = [undefined, 'llava', 'vipllava', 'llava_next'];
+  if (!known.includes(json.model_type as string | undefined)) {
     throw new ModelFormatError(
       'UNSUPPORTED_MODEL',
-      `config.json: model_type ${JSON.stringify(json.model_type)} is not "llava" or "vipllava"`,
+      `config.json: model_type ${JSON.stringify(json.model_type)} is not "llava", "vipllava" or "llava_next"`,
     );
   }
   const vip = json.model_type === 'vipllava';
+  const next = json.model_type === 'llava_next';
   const f = new Fields(json, '');
   const vision = parseVision(json.vision_config);
   const text = parseText(json.text_config);
@@ -295,6 +302,7 @@ export function parseLlavaConfig(raw: unknown): LlavaConfig {
   );
   return {
     ...(vip ? { modelType: 'vipllava' as const } : {}),
+    ...(next ? { modelType: 'llava_next' as const, imageGridPinpoints: pinpoints(json, vision) } : {}),
     imageTokenIndex,
     projectorHiddenAct: f.activation('projector_hidden_act', 'gelu'),
     // VipLlavaMultiModalProjector's linears always have biases.
@@ -306,6 +314,26 @@ export function parseLlavaConfig(raw: unknown): LlavaConfig {
     text,
     vision,
   };
+}
+
+/** LlavaNextConfig.image_grid_pinpoints (its default list), each a multiple of the tower's image size. */
+function pinpoints(json: Record<string, unknown>, vision: VisionConfig): [number, number][] {
+  const raw = json.image_grid_pinpoints ?? [
+    [336, 672],
+    [672, 336],
+    [672, 672],
+    [1008, 336],
+    [336, 1008],
+  ];
+  const size = vision.imageSize;
+  const ok = (p: unknown): p is [number, number] =>
+    Array.isArray(p) && p.length === 2 && p.every((v) => Number.isSafeInteger(v) && v > 0 && v % size === 0);
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every(ok)) {
+    throw badConfig(
+      `image_grid_pinpoints ${JSON.stringify(raw)} must be [height, width] pairs of multiples of ${size}`,
+    );
+  }
+  return raw.map(([h, w]) => [h, w]);
 }
 
 export async function readLlavaConfig(dir: string): Promise<LlavaConfig> {

@@ -1,5 +1,5 @@
 /**
- * A plain float64 LLaVA / VIP-LLaVA forward pass (CLIP ViT → projector → LLaMA/Mistral decoder), used only as the
+ * A plain float64 LLaVA / VIP-LLaVA / LLaVA-NeXT forward pass (CLIP ViT → projector → LLaMA/Mistral decoder), used only as the
  * test oracle for the ONNX graphs. Reads a Hugging Face llava folder (legacy or modern tensor names,
  * single-file or sharded), follows transformers' semantics, and applies FusionScope's interventions:
  *
@@ -18,6 +18,7 @@ import {
   type DecoderWeights,
   type LayerEdit,
 } from './decoder.ts';
+import { packImageFeatures } from './llavaNext.ts';
 import { argmax, matrix, type Matrix } from './math.ts';
 import {
   projectImageFeatures,
@@ -48,6 +49,11 @@ export interface ReferenceInput {
   interventions?: readonly ReferenceIntervention[];
   /** Query positions whose attention rows are read out; default the last position. */
   readoutRows?: readonly number[];
+  /**
+   * LLaVA-NeXT: the base image and tiles ([channels, S, S] each, base first, tiles row by row) and the
+   * original (height, width); `pixelValues` is then ignored.
+   */
+  anyres?: { patches: readonly (Float32Array | Float64Array)[]; originalSize: [number, number] };
 }
 
 export interface ReferenceOutput {
@@ -67,6 +73,8 @@ export interface ReferenceWeights {
   vision: VisionWeights;
   projector: ProjectorWeights;
   decoder: DecoderWeights;
+  /** LLaVA-NeXT's image_newline [text hidden size]. */
+  imageNewline?: Float64Array;
 }
 
 /** Reads tensors as float64, checking each shape against the one the config implies. */
@@ -184,7 +192,11 @@ async function loadWeights(store: WeightStore, config: LlavaConfig): Promise<Ref
     norm: await load.tensor(`${t}norm.weight`, [ht]),
     lmHead: tc.tieWordEmbeddings ? embedTokens : await load.matrix(layout.lmHead, tc.vocabSize, ht),
   };
-  return { vision, projector, decoder };
+  const imageNewline =
+    config.modelType === 'llava_next'
+      ? await load.tensor(layout === LLAVA_KEY_LAYOUTS.legacy ? 'image_newline' : 'model.image_newline', [ht])
+      : undefined;
+  return { vision, projector, decoder, imageNewline };
 }
 
 export class ReferenceLlava {
@@ -209,13 +221,31 @@ export class ReferenceLlava {
     return projectImageFeatures(this.config, states, this.weights.projector);
   }
 
+  /** LLaVA-NeXT: every patch through the tower and projector, then packed (llavaNext.ts). */
+  anyresFeatures(anyres: NonNullable<ReferenceInput['anyres']>): Float64Array[] {
+    const { imageGridPinpoints, vision } = this.config;
+    const newline = this.weights.imageNewline;
+    if (!imageGridPinpoints || !newline) throw new RangeError('not a llava_next checkpoint');
+    const size: [number, number] = [vision.imageSize, vision.imageSize];
+    const perPatch = anyres.patches.map((p) => this.imageFeatures(p, size));
+    return packImageFeatures(perPatch, anyres.originalSize, imageGridPinpoints, vision.imageSize, newline);
+  }
+
+  private featuresFor(input: ReferenceInput): Float64Array[] {
+    if (this.config.modelType === 'llava_next') {
+      if (!input.anyres) throw new RangeError('a llava_next checkpoint needs input.anyres');
+      return this.anyresFeatures(input.anyres);
+    }
+    return this.imageFeatures(input.pixelValues, input.imageSize);
+  }
+
   forward(input: ReferenceInput): ReferenceOutput {
-    return this.run(input, this.imageFeatures(input.pixelValues, input.imageSize));
+    return this.run(input, this.featuresFor(input));
   }
 
   /** Greedy decoding, recomputing the whole sequence each step; returns the new tokens (eos included). */
   generate(input: ReferenceInput, options: { maxNewTokens: number; eosTokenId?: number }): number[] {
-    const features = this.imageFeatures(input.pixelValues, input.imageSize);
+    const features = this.featuresFor(input);
     const eos = options.eosTokenId !== undefined ? [options.eosTokenId] : this.config.text.eosTokenIds;
     const ids = [...input.inputIds];
     const generated: number[] = [];

@@ -1,0 +1,246 @@
+/**
+ * LLaVA-NeXT: the ONNX engine (base + tile stack through the vision graph, gathered into token-map
+ * order with image_newline) against the float64 reference (native-models/reference/llavaNext.ts, its
+ * own select_best_resolution / unpad / pack) on tiny checkpoints, for square, wide, tall and extreme
+ * images. Tolerance 1e-4 relative, as fidelity.test.ts; the bad-config errors are checked at the end.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { EMBED_IO } from '../../../native-models/architectures/contract.ts';
+import { ReferenceLlava } from '../../../native-models/reference/llava.ts';
+import { maxRelativeError } from '../../../native-models/testing/compare.ts';
+import { writeTinyLlava, type TinyLlavaOptions } from '../../../native-models/testing/tinyLlava.ts';
+import type { Intervention } from '../../common/interventions.ts';
+import type { RgbImage } from '../image/index.ts';
+import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { embedSample, forward, prepareSample, type PreparedSample } from './forward.ts';
+import { generate } from './generate.ts';
+
+const TOLERANCE = 1e-4;
+
+function testImage(seed: number, width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = (s >>> 16) & 0xff;
+  }
+  return { width, height, data };
+}
+
+const VARIANTS: Array<{ name: string; options: TinyLlavaOptions }> = [
+  {
+    name: 'F32, legacy keys, default pinpoints (1x2, 2x1, 2x2, 3x1, 1x3 tiles)',
+    options: { seed: 21, dtype: 'F32', layout: 'legacy', llavaNext: {} },
+  },
+  {
+    name: 'F16, modern keys, 2 shards, MHA, pinpoints up to 3x3 tiles',
+    options: {
+      seed: 22,
+      dtype: 'F16',
+      layout: 'modern',
+      shards: 2,
+      text: { kvHeads: 4 },
+      llavaNext: {
+        pinpoints: [
+          [28, 28],
+          [56, 84],
+          [84, 56],
+          [84, 84],
+          [28, 84],
+        ],
+      },
+    },
+  },
+];
+
+/** [width, height]: square, wide, tall, and extreme both ways (150x3 and 2000x1 keep no tile row). */
+const SIZES: Array<[string, number, number]> = [
+  ['square 40x40', 40, 40],
+  ['wide 90x30', 90, 30],
+  ['tall 25x70', 25, 70],
+  ['extreme 150x3', 150, 3],
+  ['extreme 4x200', 4, 200],
+  ['extreme 2000x1', 2000, 1],
+];
+
+/** Interventions for an image of n tokens (subsets span the base grid, the tiles and the last token). */
+const INTERVENTIONS: Array<[string, (n: number) => Intervention[]]> = [
+  ['none', () => []],
+  ['knockout at layer 1, all image tokens', () => [{ mode: 'knockout', layers: [1] }]],
+  [
+    'knockout at layers 0 and 2, a token subset',
+    (n) => [{ mode: 'knockout', layers: [0, 2], tokens: [0, 3, n - 1] }],
+  ],
+  [
+    'hidden 0.1 at layers 0 and 2 on a subset',
+    (n) => [{ mode: 'hidden', layers: [0, 2], tokens: [1, Math.floor(n / 2), n - 2], scale: 0.1 }],
+  ],
+];
+
+describe.each(VARIANTS)('LLaVA-NeXT engine vs float64 reference: $name', ({ options }) => {
+  let dir: string;
+  let model: LoadedModel;
+  let reference: ReferenceLlava;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fusionscope-next-fidelity-'));
+    await writeTinyLlava(dir, options);
+    model = await openModel(dir, { provider: 'cpu' });
+    reference = await ReferenceLlava.load(dir);
+  });
+
+  afterAll(async () => {
+    await model?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const prepare = (width: number, height: number) =>
+    prepareSample(model, {
+      image: testImage(width * 7 + height, width, height),
+      prompt: { kind: 'question', text: 'what color is the shape left of the square' },
+    });
+  const referenceRun = (sample: PreparedSample, interventions: Intervention[] = []) => {
+    const anyres = sample.image.anyres!;
+    return reference.forward({
+      inputIds: [...sample.expandedIds],
+      pixelValues: sample.image.pixelValues,
+      imageSize: [sample.image.height, sample.image.width],
+      anyres: {
+        patches: anyres.patches.map((p) => p.pixelValues),
+        originalSize: [anyres.imageSize.height, anyres.imageSize.width],
+      },
+      interventions,
+    });
+  };
+
+  it.each(SIZES)('%s: token count and packed features (base, tiles, newlines) match', async (_, w, h) => {
+    const sample = await prepare(w, h);
+    const ref = referenceRun(sample);
+    expect(ref.imageTokenSpan).toEqual(sample.imageTokenSpan);
+    expect(ref.imageFeatures).toHaveLength(sample.imageLayout.count);
+    const embeds = await embedSample(model, sample);
+    const D = model.spec.decoder.hiddenSize;
+    const [start, end] = sample.imageTokenSpan;
+    const expected = new Float64Array((end - start) * D);
+    ref.imageFeatures.forEach((f, i) => expected.set(f, i * D));
+    expect(maxRelativeError(embeds.subarray(start * D, end * D), expected)).toBeLessThan(TOLERANCE);
+    expect(EMBED_IO.embeds).toBe('inputs_embeds');
+  });
+
+  describe.each(SIZES.slice(0, 5))('%s', (_, w, h) => {
+    let sample: PreparedSample;
+    beforeAll(async () => {
+      sample = await prepare(w, h);
+    });
+
+    it.each(INTERVENTIONS)('logits, attention and hidden states match: %s', async (_, make) => {
+      const interventions = make(sample.imageLayout.count);
+      const ours = await forward(model, sample, { interventions });
+      const ref = referenceRun(sample, interventions);
+      const last = sample.expandedIds.length - 1;
+      expect(maxRelativeError(ours.lastLogits, ref.logits[last])).toBeLessThan(TOLERANCE);
+      const [start, end] = sample.imageTokenSpan;
+      const { heads, layers } = model.spec.decoder;
+      const n = end - start;
+      for (let l = 0; l < layers; l++) {
+        const expected = new Float64Array(heads * n);
+        for (let hd = 0; hd < heads; hd++) expected.set(ref.attention[l][hd][0].subarray(start, end), hd * n);
+        expect(maxRelativeError(ours.attention[l], expected)).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(ours.hiddenStates[l], ref.hiddenStates[l][last])).toBeLessThan(TOLERANCE);
+      }
+    });
+  });
+
+  it('greedy generation yields the reference tokens', async () => {
+    const sample = await prepare(90, 30);
+    const anyres = sample.image.anyres!;
+    const ours = await generate(model, sample, { maxNewTokens: 4 });
+    const ref = reference.generate(
+      {
+        inputIds: [...sample.expandedIds],
+        pixelValues: sample.image.pixelValues,
+        imageSize: [sample.image.height, sample.image.width],
+        anyres: {
+          patches: anyres.patches.map((p) => p.pixelValues),
+          originalSize: [anyres.imageSize.height, anyres.imageSize.width],
+        },
+      },
+      { maxNewTokens: 4, eosTokenId: model.eosTokenIds[0] },
+    );
+    const eos = model.eosTokenIds[0];
+    expect(ours.tokenIds).toEqual(ref.at(-1) === eos ? ref.slice(0, -1) : ref);
+  });
+
+  it('reports a variable token count and the base grid in info()', () => {
+    expect(model.info()).toMatchObject({
+      modelType: 'llava_next',
+      imageTokensPerImage: null,
+      imageGrid: { rows: 4, cols: 4, leadingTokens: 0 },
+    });
+  });
+});
+
+describe('LLaVA-NeXT bad configs', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'fusionscope-next-bad-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  const base: TinyLlavaOptions = { seed: 23, dtype: 'F32', layout: 'modern', llavaNext: {} };
+  const image = testImage(1, 60, 30);
+  const question = { kind: 'question', text: 'what' } as const;
+
+  it('a checkpoint without image_newline fails to open, naming the tensor', async () => {
+    const dir = join(root, 'no-newline');
+    await writeTinyLlava(dir, { ...base, llavaNext: { omitImageNewline: true } });
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toThrow(
+      /1 weight problem\(s\):\n {2}missing tensor "model.image_newline" \(expected shape \[64\]\)/,
+    );
+  });
+
+  it('config.json pinpoints that are not whole tiles fail to open', async () => {
+    const dir = join(root, 'ragged');
+    await writeTinyLlava(dir, base);
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ ...config, image_grid_pinpoints: [[28, 50]] }),
+    );
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toThrow(
+      'config.json.image_grid_pinpoints[0] must be a [height, width] pair of multiples of vision_config.image_size (28), got [28,50]',
+    );
+  });
+
+  it('processor pinpoints that differ from the model’s, or a CLIP processor, are BAD_CONFIG on the first image', async () => {
+    const dir = join(root, 'mismatch');
+    await writeTinyLlava(dir, base);
+    const path = join(dir, 'preprocessor_config.json');
+    const processor = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...processor, image_grid_pinpoints: [[28, 56]] }));
+    const mismatched = await openModel(dir, { provider: 'cpu' });
+    try {
+      await expect(prepareSample(mismatched, { image, prompt: question })).rejects.toThrow(
+        /config.json image_grid_pinpoints \[\[28,56\],\[56,28\],.*\] differ from .*preprocessor_config.json's \[\[28,56\]\]/,
+      );
+    } finally {
+      await mismatched.close();
+    }
+    const { image_grid_pinpoints: _, ...clip } = processor;
+    await writeFile(path, JSON.stringify({ ...clip, image_processor_type: 'CLIPImageProcessor' }));
+    const withClip = await openModel(dir, { provider: 'cpu' });
+    try {
+      await expect(prepareSample(withClip, { image, prompt: question })).rejects.toThrow(
+        'an any-resolution model needs a LlavaNextImageProcessor, but the image was prepared by CLIPImageProcessor',
+      );
+    } finally {
+      await withClip.close();
+    }
+  });
+});
