@@ -16,10 +16,13 @@ import { fileURLToPath } from 'node:url';
 
 import { writeTinyLlava } from '../testing/tinyLlava.ts';
 import { IMAGE_TOKEN, buildTinyTokenizer, encodeTiny } from '../testing/tinyTokenizer.ts';
+import { selectBestResolution, unpadRange } from './llavaNext.ts';
 import {
+  TORCH_ANYRES_SIZES,
   TORCH_PROMPT,
   TORCH_RUNS,
   TORCH_VARIANTS,
+  patchRecipe,
   pixelRecipe,
   pixelsFromRecipe,
   type TorchFixture,
@@ -52,6 +55,21 @@ function format(value: unknown, indent = ''): string {
   return JSON.stringify(value);
 }
 
+/** An any-resolution variant's patches (1 + tiles, from its size and pinpoints) and token count. */
+function anyresInput(variant: string, config: object, size: number) {
+  const imageSize = TORCH_ANYRES_SIZES[variant];
+  if (!imageSize) return undefined;
+  const pinpoints = (config as { image_grid_pinpoints: [number, number][] }).image_grid_pinpoints;
+  const [h, w] = selectBestResolution(imageSize, pinpoints);
+  const tiles = (h / size) * (w / size);
+  const side = size / (config as { vision_config: { patch_size: number } }).vision_config.patch_size;
+  const kept = unpadRange(imageSize, (h / size) * side, (w / size) * side);
+  const rows = kept.rows[1] - kept.rows[0];
+  const tokens = side * side + rows * (kept.cols[1] - kept.cols[0] + 1);
+  const patches = Array.from({ length: 1 + tiles }, (_, i) => patchRecipe(size, i));
+  return { imageSize, patches, tokens };
+}
+
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'fusionscope-torch-fixtures-'));
   const outDir = join(here, 'fixtures');
@@ -61,17 +79,21 @@ async function main(): Promise<void> {
     for (const [variant, options] of Object.entries(TORCH_VARIANTS)) {
       const dir = join(root, variant);
       const { config, imageTokensPerImage } = await writeTinyLlava(dir, options);
-      if (imageTokensPerImage === null) throw new Error(`${variant}: a fixed-grid variant is needed here`);
-      const inputIds = encodeTiny(
-        tokenizer,
-        `USER: ${IMAGE_TOKEN.repeat(imageTokensPerImage)}\n${TORCH_PROMPT} ASSISTANT:`,
-      );
       const size = (config as { vision_config: { image_size: number } }).vision_config.image_size;
       const pixels = pixelRecipe(size);
+      const anyres = anyresInput(variant, config, size);
+      // The prompt needs the token count; torch_llava.py checks it against its own packing.
+      const count = imageTokensPerImage ?? anyres!.tokens;
+      const inputIds = encodeTiny(
+        tokenizer,
+        `USER: ${IMAGE_TOKEN.repeat(count)}\n${TORCH_PROMPT} ASSISTANT:`,
+      );
+      const recipes = anyres?.patches ?? [pixels];
       const request = {
         model: dir,
         input_ids: inputIds,
-        pixel_values: Array.from(pixelsFromRecipe(pixels)),
+        pixel_values: recipes.flatMap((r) => Array.from(pixelsFromRecipe(r))),
+        image_size: anyres?.imageSize,
         runs: Object.fromEntries(TORCH_RUNS.map((r) => [r.name, r.interventions])),
       };
       const requestFile = join(root, `${variant}.request.json`);
@@ -104,6 +126,7 @@ async function main(): Promise<void> {
         inputIds,
         imageTokenSpan: result.image_span,
         pixels,
+        anyres: anyres && { imageSize: anyres.imageSize, patches: anyres.patches },
         runs,
       };
       const file = join(outDir, `torch-${variant}.json`);

@@ -1,5 +1,5 @@
 /**
- * The TS float64 reference against an independent oracle: transformers' LLaVA and VIP-LLaVA forward re-implemented in
+ * The TS float64 reference against an independent oracle: transformers' LLaVA, LLaVA-NeXT and VIP-LLaVA forward re-implemented in
  * PyTorch float64 (torch_llava.py), stored in fixtures/torch-<variant>.json by make_torch_fixtures.ts.
  * This test needs no Python: it regenerates each checkpoint (deterministic from its options) and
  * compares ReferenceLlava's outputs with the stored ones.
@@ -75,6 +75,7 @@ it('has the PyTorch fixtures', () => {
     'bf16-gqa-modern',
     'f16-tied',
     'f32-mha-legacy',
+    'llava-next-bf16-modern',
     'vipllava-f16-modern',
   ]);
 });
@@ -104,6 +105,10 @@ describe.each(fixtures.map((f) => [f.variant, f] as const))('PyTorch oracle: %s'
       inputIds: fixture.inputIds,
       pixelValues: pixels,
       imageSize,
+      anyres: fixture.anyres && {
+        patches: fixture.anyres.patches.map(pixelsFromRecipe),
+        originalSize: fixture.anyres.imageSize,
+      },
       interventions: run.interventions,
     });
     expect(out.imageTokenSpan).toEqual(fixture.imageTokenSpan);

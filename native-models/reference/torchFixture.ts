@@ -92,7 +92,26 @@ export const TORCH_VARIANTS: Record<string, TinyLlavaOptions> = {
     projectorLayerNormEps: 1e-4,
     text: { heads: 4, kvHeads: 2 },
   },
+  // LLaVA-NeXT: a 30 x 70 image → pinpoint 28 x 84 (1 x 3 tiles), unpad keeps 10 of 12 feature
+  // columns, a newline after each of 4 rows: 16 + 44 tokens. BF16, modern names, GQA.
+  'llava-next-bf16-modern': {
+    seed: 505,
+    dtype: 'BF16',
+    layout: 'modern',
+    llavaNext: {},
+    vision: { hiddenAct: 'gelu' },
+    text: { heads: 4, kvHeads: 2 },
+  },
 };
+
+/** Any-resolution variants: the original image size (height, width) their patches stand for. */
+export const TORCH_ANYRES_SIZES: Record<string, [number, number]> = { 'llava-next-bf16-modern': [30, 70] };
+
+/** Patch i of an any-resolution input (0: base): the base recipe with its phase and offset shifted. */
+export function patchRecipe(size: number, i: number): PixelRecipe {
+  const base = pixelRecipe(size);
+  return { ...base, phase: base.phase + 0.3 * i, offset: base.offset + 0.05 * i };
+}
 
 export const TORCH_RUNS: ReadonlyArray<{ name: string; interventions: ReferenceIntervention[] }> = [
   { name: 'none', interventions: [] },
@@ -124,5 +143,7 @@ export interface TorchFixture {
   inputIds: number[];
   imageTokenSpan: [number, number];
   pixels: PixelRecipe;
+  /** LLaVA-NeXT: the original (height, width) and the recipe of every patch, base first. */
+  anyres?: { imageSize: [number, number]; patches: PixelRecipe[] };
   runs: TorchRun[];
 }

@@ -2,7 +2,10 @@
 """DEV TOOL — not shipped, not imported by the app, not needed by the test suite.
 
 An independent float64 PyTorch implementation of transformers' LlavaForConditionalGeneration forward
-pass (CLIP ViT -> LlavaMultiModalProjector -> LLaMA/Mistral decoder -> lm_head), and of
+pass (CLIP ViT -> LlavaMultiModalProjector -> LLaMA/Mistral decoder -> lm_head), of
+LlavaNextForConditionalGeneration's (model_type "llava_next": the tower and projector on base + tiles,
+then pack_image_features: select_best_resolution, the tile permute, unpad_image, an image_newline
+column, base first), and of
 VipLlavaForConditionalGeneration's (model_type "vipllava": several CLIP layers, each without its CLS
 row, concatenated -> VipLlavaMultiModalProjector, a LayerNorm before the same MLP), written from the
 semantics of transformers' modeling_clip / modeling_llava / modeling_vipllava / modeling_llama, with PyTorch's own kernels
@@ -31,6 +34,8 @@ Usage:
 
 Request:
   {"model": "<HF llava folder>", "input_ids": [int...], "pixel_values": [float... CHW, normalized],
+   "image_size"?: [height, width]   (llava_next: pixel_values is base + tiles, P x CHW, and this the
+                                     original image's size),
    "runs": {"<name>": [{"mode": "knockout"|"hidden", "layers": [int...], "tokens"?: [int...],
                          "scale"?: float}...], ...}}
 Result:
@@ -140,9 +145,13 @@ VIPLLAVA_DEFAULTS = dict(
 )
 
 
+# LlavaNextConfig.__init__'s default image_grid_pinpoints, [height, width].
+LLAVA_NEXT_PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
+
+
 def parse_config(raw):
     model_type = raw.get("model_type", "llava")
-    if model_type not in ("llava", "vipllava"):
+    if model_type not in ("llava", "vipllava", "llava_next"):
         raise SystemExit(f"unsupported model_type {model_type!r}")
     vision_raw = raw.get("vision_config")
     if vision_raw is None:
@@ -191,6 +200,11 @@ def parse_config(raw):
         llava = with_defaults(LLAVA_DEFAULTS, raw)
         llava["projector_layernorm_eps"] = None
     llava["model_type"] = model_type
+    if model_type == "llava_next":
+        llava["image_grid_pinpoints"] = raw.get("image_grid_pinpoints") or LLAVA_NEXT_PINPOINTS
+        for h, w_ in llava["image_grid_pinpoints"]:
+            if h % vision["image_size"] or w_ % vision["image_size"]:
+                raise SystemExit(f"pinpoint {[h, w_]} is not a multiple of {vision['image_size']}")
     if "image_token_index" not in raw and "image_token_id" in raw:
         llava["image_token_index"] = raw["image_token_id"]
     if llava["vision_feature_select_strategy"] not in ("default", "full"):
@@ -246,6 +260,7 @@ LEGACY_PREFIXES = (
     ("language_model.lm_head.", "lm_head."),
     ("vision_tower.", "model.vision_tower."),
     ("multi_modal_projector.", "model.multi_modal_projector."),
+    ("image_newline", "model.image_newline"),
 )
 
 
@@ -395,6 +410,54 @@ def image_features(cfg, w, pixel_values):
     return F.linear(x, w(p + "linear_2.weight", [t, t]), w.optional(p + "linear_2.bias", bias, [t]))
 
 
+def select_best_resolution(original_size, possible_resolutions):
+    """image_processing_utils.select_best_resolution: the pinpoint keeping the most original pixels,
+    ties broken by the least padding."""
+    original_height, original_width = original_size
+    best_fit = None
+    max_effective, min_wasted = 0, float("inf")
+    for height, width in possible_resolutions:
+        scale = min(width / original_width, height / original_height)
+        downscaled_width, downscaled_height = int(original_width * scale), int(original_height * scale)
+        effective = min(downscaled_width * downscaled_height, original_width * original_height)
+        wasted = width * height - effective
+        if effective > max_effective or (effective == max_effective and wasted < min_wasted):
+            max_effective, min_wasted = effective, wasted
+            best_fit = (height, width)
+    return best_fit
+
+
+def unpad_image(tensor, original_size):
+    """modeling_llava_next.unpad_image on [D, H, W]: drop the padded rows (or columns)."""
+    original_height, original_width = original_size
+    current_height, current_width = tensor.shape[1:]
+    if original_width / original_height > current_width / current_height:
+        new_height = int(round(original_height * (current_width / original_width), 7))
+        padding = (current_height - new_height) // 2
+        return tensor[:, padding : current_height - padding, :]
+    new_width = int(round(original_width * (current_height / original_height), 7))
+    padding = (current_width - new_width) // 2
+    return tensor[:, :, padding : current_width - padding]
+
+
+def pack_image_features(cfg, w, features, image_size):
+    """LlavaNextModel.pack_image_features for one image: features [P, side*side, D] of base + tiles."""
+    tile = cfg["vision"]["image_size"]
+    side = tile // cfg["vision"]["patch_size"]
+    height, width = select_best_resolution(image_size, cfg["image_grid_pinpoints"])
+    rows, cols = height // tile, width // tile
+    if features.shape[0] != 1 + rows * cols:
+        raise SystemExit(f"image {image_size} needs 1 + {rows}x{cols} patches, got {features.shape[0]}")
+    base = features[0]
+    x = features[1:].view(rows, cols, side, side, -1)
+    x = x.permute(4, 0, 2, 1, 3).contiguous().flatten(1, 2).flatten(2, 3)
+    x = unpad_image(x, image_size)
+    newline = w("model.image_newline", [x.shape[0]])
+    x = torch.cat((x, newline[:, None, None].expand(*x.shape[:-1], 1)), dim=-1)
+    x = x.flatten(1, 2).transpose(0, 1)
+    return torch.cat((base, x), dim=0)
+
+
 def rms_norm(x, weight, eps):
     return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
@@ -504,13 +567,21 @@ def main():
     w = Weights(load_state_dict(folder))
     v = cfg["vision"]
     size = v["image_size"]
-    pixels = torch.tensor(request["pixel_values"], dtype=DTYPE).view(v["num_channels"], size, size)
+    # llava_next: pixel_values holds base + tiles ([P, C, S, S] flattened) and image_size the original
+    # (height, width), as LlavaNextForConditionalGeneration's pixel_values[0] and image_sizes[0].
+    pixels = torch.tensor(request["pixel_values"], dtype=DTYPE).view(-1, v["num_channels"], size, size)
 
     ids = torch.tensor(request["input_ids"], dtype=torch.long)
     t = cfg["text"]
     if ids.numel() == 0 or int(ids.min()) < 0 or int(ids.max()) >= t["vocab_size"]:
         raise SystemExit("input_ids empty or outside the vocabulary")
-    features = image_features(cfg, w, pixels)
+    if cfg["model_type"] == "llava_next":
+        per_patch = torch.stack([image_features(cfg, w, p) for p in pixels])
+        features = pack_image_features(cfg, w, per_patch, tuple(request["image_size"]))
+    else:
+        if pixels.shape[0] != 1:
+            raise SystemExit("pixel_values must hold one image")
+        features = image_features(cfg, w, pixels[0])
     # LlavaModel: embed, then masked_scatter the image features into the image-token rows, in order.
     embeds = F.embedding(ids, w("model.language_model.embed_tokens.weight", [t["vocab_size"], t["hidden_size"]]))
     is_image = ids == cfg["image_token_index"]

@@ -9,13 +9,46 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { pixelsFromRecipe, type TorchFixture } from '../../../native-models/reference/torchFixture.ts';
+import {
+  pixelsFromRecipe,
+  type PixelRecipe,
+  type TorchFixture,
+} from '../../../native-models/reference/torchFixture.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import { imageTokenLayout } from '../analysis/imageTokens.ts';
 import { identityGeometry } from '../image/geometry.ts';
-import { openModel } from '../model/openModel.ts';
+import {
+  anyresLayout,
+  asLlavaNextConfig,
+  type AnyresImage,
+  type AnyresPatch,
+  type ProcessedImage,
+} from '../image/index.ts';
+import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { forward, type PreparedSample } from './forward.ts';
+
+/** The any-resolution input of a fixture: its patches in the processor's tile order. */
+function anyresImage(
+  model: LoadedModel,
+  input: NonNullable<TorchFixture['anyres']>,
+  patch: (recipe: PixelRecipe) => Omit<AnyresPatch, 'kind' | 'row' | 'col'>,
+): AnyresImage {
+  const [height, width] = input.imageSize;
+  const layout = anyresLayout(asLlavaNextConfig(model.imageConfig), height, width);
+  expect(layout.patches).toHaveLength(input.patches.length);
+  return {
+    imageSize: layout.imageSize,
+    bestResolution: layout.bestResolution,
+    grid: layout.grid,
+    patches: layout.patches.map((p, i) => ({
+      ...patch(input.patches[i]),
+      kind: p.kind,
+      row: p.row,
+      col: p.col,
+    })),
+  };
+}
 
 const FIXTURES = join(import.meta.dirname, '../../../native-models/reference/fixtures');
 
@@ -29,15 +62,18 @@ describe.each(files)('engine vs PyTorch fixture %s', (file) => {
       await writeTinyLlava(dir, fixture.options);
       const model = await openModel(dir, { provider: 'cpu' });
       const size = fixture.pixels.size;
-      // The fixture fixes pixel_values directly, so preprocessing is bypassed with an identity geometry.
-      const image = {
-        pixelValues: pixelsFromRecipe(fixture.pixels),
+      // The fixture fixes pixel_values directly, so preprocessing is bypassed with an identity geometry
+      // (for LLaVA-NeXT, one per patch; the tile grid is the processor's for the stated image size).
+      const patch = (recipe: PixelRecipe) => ({
+        pixelValues: pixelsFromRecipe(recipe),
         channels: 3 as const,
         height: size,
         width: size,
         geometry: identityGeometry(size, size),
-      };
-      const layout = imageTokenLayout(model.spec, image);
+      });
+      const anyres = fixture.anyres && anyresImage(model, fixture.anyres, patch);
+      const image: ProcessedImage = { ...patch(fixture.pixels), anyres };
+      const layout = imageTokenLayout(model.spec, image, model.imageConfig);
       const sample: PreparedSample = {
         text: '',
         prompt: { kind: 'raw', text: '' },
