@@ -8,74 +8,17 @@ import { basename, dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ApiEvent, ApiMethod, ApiParamsIn, ApiResults, JobView } from '../common/api/index.ts';
+import type { ApiEvent } from '../common/api/index.ts';
 import type { FusionError } from '../common/errors.ts';
 import { layersFromSweep } from '../engine/experiments/summaries.ts';
 import { crc32 } from '../engine/image/crc32.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { createBackend } from './index.ts';
 import { jsonSafe } from './jsonSafe.ts';
-import type { Backend } from './types.ts';
+import { session, type Session } from './testing.ts';
 
 /** Must match engineWorker.crash.testing.mjs. */
 const CRASH_MARKER = 'crash the engine worker after one sample';
-
-interface Session {
-  readonly backend: Backend;
-  readonly events: ApiEvent[];
-  ok<M extends ApiMethod>(method: M, params: ApiParamsIn<M>): Promise<ApiResults[M]>;
-  fails(method: unknown, params: unknown): Promise<{ code: string; message: string }>;
-  /** Resolves with the job once an event says it finished (past events included). */
-  finished(jobId: number): Promise<JobView>;
-  /** Resolves with the first event (past or future) `test` accepts. */
-  event<E extends ApiEvent>(test: (event: ApiEvent) => event is E): Promise<E>;
-}
-
-async function session(
-  workspace: string,
-  options: { preloadDemo?: boolean; engineWorker?: URL; demoModelFolder?: string } = {},
-) {
-  const backend = await createBackend({ workspace, mode: 'browser', provider: 'cpu', ...options });
-  const events: ApiEvent[] = [];
-  const waiters = new Set<(event: ApiEvent) => void>();
-  backend.onEvent((event) => {
-    events.push(event);
-    for (const waiter of waiters) waiter(event);
-  });
-  const event = <E extends ApiEvent>(test: (event: ApiEvent) => event is E) =>
-    new Promise<E>((resolve) => {
-      const seen = events.find(test);
-      if (seen) return resolve(seen);
-      const waiter = (e: ApiEvent) => {
-        if (test(e)) {
-          waiters.delete(waiter);
-          resolve(e);
-        }
-      };
-      waiters.add(waiter);
-    });
-  const s: Session = {
-    backend,
-    events,
-    async ok(method, params) {
-      const reply = await backend.call(method, params);
-      if (!reply.ok) throw new Error(`${method} failed: ${reply.error.code}: ${reply.error.message}`);
-      return reply.value as never;
-    },
-    async fails(method, params) {
-      const reply = await backend.call(method, params);
-      if (reply.ok) throw new Error(`${String(method)} should have failed`);
-      return reply.error;
-    },
-    finished: (jobId) =>
-      event(
-        (e): e is Extract<ApiEvent, { type: 'job' }> =>
-          e.type === 'job' && e.job.jobId === jobId && e.job.state === 'finished',
-      ).then((e) => e.job),
-    event,
-  };
-  return s;
-}
 
 let root: string;
 let app: Session;
