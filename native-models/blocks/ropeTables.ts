@@ -18,29 +18,61 @@ export type RopeScaling =
       readonly originalMaxPositions: number;
     };
 
+/**
+ * text_config's RoPE scaling: `rope_scaling` ({type | rope_type, …}) or transformers v5's
+ * `rope_parameters` (the same keys plus rope_theta). Types other than default, linear and llama3 are
+ * refused by name, never ignored: "dynamic" NTK is recomputed by transformers from the running
+ * sequence length on every forward (not one fixed table), and yarn/longrope also scale attention.
+ * llama3's keys are required, as transformers' rope validation has them.
+ */
 export function parseRopeScaling(c: ConfigReader): RopeScaling {
-  if (!c.has('rope_scaling')) return { type: 'default' };
-  const s = c.child('rope_scaling');
-  const type = s.has('rope_type') ? s.string('rope_type', 'default') : s.string('type', 'default');
+  if (c.has('partial_rotary_factor') && c.raw('partial_rotary_factor') !== 1) {
+    throw new ModelFormatError(
+      'UNSUPPORTED_MODEL',
+      `${c.path}.partial_rotary_factor ${JSON.stringify(c.raw('partial_rotary_factor'))} is not supported (only 1: every dimension rotates)`,
+    );
+  }
+  const key = ['rope_scaling', 'rope_parameters'].find((k) => c.has(k));
+  if (key === undefined) return { type: 'default' };
+  const s = c.child(key);
+  const typeKey = s.has('rope_type') ? 'rope_type' : 'type';
+  const type = s.string(typeKey, 'default');
+  const required = (name: string): number => {
+    if (!s.has(name)) s.fail(name, `present for rope_type "${type}"`);
+    return s.number(name, 0);
+  };
   switch (type) {
     case 'default':
       return { type: 'default' };
     case 'linear':
-      return { type: 'linear', factor: s.number('factor', 1) };
-    case 'llama3':
-      return {
-        type: 'llama3',
-        factor: s.number('factor', 8),
-        lowFreqFactor: s.number('low_freq_factor', 1),
-        highFreqFactor: s.number('high_freq_factor', 4),
-        originalMaxPositions: s.int('original_max_position_embeddings', 8192),
+      return { type: 'linear', factor: required('factor') };
+    case 'llama3': {
+      const scaling = {
+        type: 'llama3' as const,
+        factor: required('factor'),
+        lowFreqFactor: required('low_freq_factor'),
+        highFreqFactor: required('high_freq_factor'),
+        originalMaxPositions: required('original_max_position_embeddings'),
       };
+      if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
+        s.fail('high_freq_factor', `greater than low_freq_factor (${scaling.lowFreqFactor})`);
+      }
+      return scaling;
+    }
     default:
       throw new ModelFormatError(
         'UNSUPPORTED_MODEL',
-        `${s.path}.rope_type "${type}" is not supported (supported: default, linear, llama3)`,
+        `${s.path}.${typeKey} "${type}" is not supported (supported: default, linear, llama3)`,
       );
   }
+}
+
+/** rope_theta, or v5's rope_parameters.rope_theta when the top-level key is absent. */
+export function parseRopeTheta(c: ConfigReader): number {
+  if (!c.has('rope_theta') && c.child('rope_parameters').has('rope_theta')) {
+    return c.child('rope_parameters').number('rope_theta', 10000);
+  }
+  return c.number('rope_theta', 10000);
 }
 
 export function inverseFrequencies(headDim: number, theta: number, scaling: RopeScaling): Float32Array {
@@ -53,19 +85,21 @@ export function inverseFrequencies(headDim: number, theta: number, scaling: Rope
   if (scaling.type === 'linear') {
     for (let i = 0; i < half; i++) inv[i] = Math.fround(inv[i] / scaling.factor);
   } else if (scaling.type === 'llama3') {
-    // Llama 3.1 frequency bands: long wavelengths are slowed by `factor`, short ones kept, and the band
-    // between is interpolated (transformers' _compute_llama3_parameters).
+    // Llama 3.1 frequency bands (transformers' _compute_llama3_parameters, float32 like its tensors):
+    // long wavelengths are slowed by `factor`, short ones kept, and the band between is interpolated.
+    const f32 = Math.fround;
     const lowWavelen = scaling.originalMaxPositions / scaling.lowFreqFactor;
     const highWavelen = scaling.originalMaxPositions / scaling.highFreqFactor;
     for (let i = 0; i < half; i++) {
-      const wavelen = (2 * Math.PI) / inv[i];
+      const wavelen = f32((2 * Math.PI) / inv[i]);
       if (wavelen > lowWavelen) {
-        inv[i] = Math.fround(inv[i] / scaling.factor);
+        inv[i] = f32(inv[i] / scaling.factor);
       } else if (wavelen >= highWavelen) {
-        const smooth =
-          (scaling.originalMaxPositions / wavelen - scaling.lowFreqFactor) /
-          (scaling.highFreqFactor - scaling.lowFreqFactor);
-        inv[i] = Math.fround((1 - smooth) * (inv[i] / scaling.factor) + smooth * inv[i]);
+        const smooth = f32(
+          f32(f32(scaling.originalMaxPositions / wavelen) - scaling.lowFreqFactor) /
+            (scaling.highFreqFactor - scaling.lowFreqFactor),
+        );
+        inv[i] = f32(f32(f32(f32(1 - smooth) * inv[i]) / scaling.factor) + f32(smooth * inv[i]));
       }
     }
   }

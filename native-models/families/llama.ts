@@ -13,7 +13,7 @@ import {
 import { linear } from '../blocks/linear.ts';
 import { rmsNorm } from '../blocks/norms.ts';
 import type { RopeScaling } from '../blocks/ropeTables.ts';
-import { parseRopeScaling } from '../blocks/ropeTables.ts';
+import { parseRopeScaling, parseRopeTheta } from '../blocks/ropeTables.ts';
 import { EMBED_IO, HEAD_IO, LAYER_IO, type DecoderShape } from '../architectures/contract.ts';
 import { ModelFormatError } from '../errors.ts';
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
@@ -87,7 +87,7 @@ export function parseLlamaTextConfig(c: ConfigReader): LlamaTextConfig {
     intermediateSize: c.int('intermediate_size', d.intermediate),
     hiddenAct,
     rmsNormEps: c.number('rms_norm_eps', 1e-6),
-    ropeTheta: c.number('rope_theta', 10000),
+    ropeTheta: parseRopeTheta(c),
     ropeScaling: parseRopeScaling(c),
     attentionBias: c.bool('attention_bias', false),
     mlpBias: c.bool('mlp_bias', false),

@@ -75,6 +75,7 @@ describe('parseLlavaConfig', () => {
         hiddenAct: 'silu',
         rmsNormEps: 1e-5,
         ropeTheta: 10000,
+        ropeScaling: { type: 'default' },
         attentionBias: false,
         mlpBias: false,
         tieWordEmbeddings: false,
@@ -178,6 +179,36 @@ describe('parseLlavaConfig', () => {
     ).toBe(32);
   });
 
+  it('reads linear and llama3 RoPE scaling (rope_scaling or v5 rope_parameters); llama3 keys are required', () => {
+    // llama3-llava-next-8b-hf's text_config (Llama 3.1 scaling).
+    const llama3 = {
+      rope_type: 'llama3',
+      factor: 8.0,
+      low_freq_factor: 1.0,
+      high_freq_factor: 4.0,
+      original_max_position_embeddings: 8192,
+    };
+    const expected = {
+      type: 'llama3',
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    };
+    const text = parseLlavaConfig({ text_config: { rope_theta: 500000, rope_scaling: llama3 } }).text;
+    expect(text.ropeTheta).toBe(500000);
+    expect(text.ropeScaling).toEqual(expected);
+    const v5 = parseLlavaConfig({ text_config: { rope_parameters: { ...llama3, rope_theta: 500000 } } }).text;
+    expect([v5.ropeTheta, v5.ropeScaling]).toEqual([500000, expected]);
+    expect(
+      parseLlavaConfig({ text_config: { rope_scaling: { type: 'linear', factor: 2 } } }).text.ropeScaling,
+    ).toEqual({ type: 'linear', factor: 2 });
+    const { low_freq_factor: _, ...missing } = llama3;
+    expect(error(() => parseLlavaConfig({ text_config: { rope_scaling: missing } })).message).toMatch(
+      /text_config.rope_scaling.low_freq_factor must be a positive number \(got undefined\)/,
+    );
+  });
+
   it('rejects what the reference cannot run faithfully', () => {
     expect(error(() => parseLlavaConfig({ text_config: { model_type: 'qwen2' } })).code).toBe(
       'UNSUPPORTED_MODEL',
@@ -191,11 +222,22 @@ describe('parseLlavaConfig', () => {
     expect(
       error(() => parseLlavaConfig({ model_type: 'llava_next', image_grid_pinpoints: [[336, 500]] })).message,
     ).toMatch(/image_grid_pinpoints \[\[336,500\]\] must be \[height, width\] pairs of multiples of 336/);
-    const scaled = error(() =>
-      parseLlavaConfig({ text_config: { rope_scaling: { rope_type: 'linear', factor: 2 } } }),
+    // RoPE scalings other than default, linear and llama3 are refused by name, never ignored.
+    for (const key of ['rope_scaling', 'rope_parameters']) {
+      for (const scaling of [
+        { type: 'dynamic', factor: 2 },
+        { rope_type: 'yarn', factor: 4 },
+      ]) {
+        const refused = error(() => parseLlavaConfig({ text_config: { [key]: scaling } }));
+        expect(refused.code).toBe('UNSUPPORTED_MODEL');
+        expect(refused.message).toContain(
+          `text_config.${key}.rope_type "${'type' in scaling ? scaling.type : scaling.rope_type}" is not supported`,
+        );
+      }
+    }
+    expect(error(() => parseLlavaConfig({ text_config: { partial_rotary_factor: 0.5 } })).code).toBe(
+      'UNSUPPORTED_MODEL',
     );
-    expect(scaled.code).toBe('UNSUPPORTED_MODEL');
-    expect(scaled.message).toMatch(/rope_scaling type "linear"/);
     expect(error(() => parseLlavaConfig({ projector_hidden_act: 'tanh' })).message).toMatch(
       /projector_hidden_act "tanh" is not supported/,
     );

@@ -34,6 +34,7 @@ export interface TextConfig {
   hiddenAct: string;
   rmsNormEps: number;
   ropeTheta: number;
+  ropeScaling: RopeScalingConfig;
   /** q/k/v/o biases (Llama's attention_bias; always false for Mistral). */
   attentionBias: boolean;
   mlpBias: boolean;
@@ -185,32 +186,75 @@ function parseVision(raw: unknown): VisionConfig {
   };
 }
 
-function ropeTheta(json: Json, f: Fields): number {
-  const scaling = json.rope_scaling as Json | null | undefined;
-  const parameters = json.rope_parameters as Json | null | undefined; // transformers v5
-  for (const [key, value] of [
-    ['rope_scaling', scaling],
-    ['rope_parameters', parameters],
-  ] as const) {
-    if (value === null || value === undefined) continue;
-    const type = object(value, `text_config.${key}`).rope_type ?? value.type ?? 'default';
-    if (type !== 'default') {
-      throw new ModelFormatError(
-        'UNSUPPORTED_MODEL',
-        `config.json: text_config.${key} type ${JSON.stringify(type)} is not supported (only default RoPE)`,
-      );
-    }
-  }
+/**
+ * RoPE frequency scaling the reference implements (transformers' ROPE_INIT_FUNCTIONS): "linear"
+ * divides every inverse frequency by `factor`; "llama3" (Llama 3.1) divides only the long-wavelength
+ * ones and blends the band between. "dynamic" (NTK) is refused: transformers recomputes it from the
+ * running sequence length on every forward, so it is not one fixed table.
+ */
+export type RopeScalingConfig =
+  | { type: 'default' }
+  | { type: 'linear'; factor: number }
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
+
+/** rope_theta and rope_scaling, or transformers v5's rope_parameters holding both. */
+function ropeSettings(json: Json, f: Fields): { theta: number; scaling: RopeScalingConfig } {
   if (json.partial_rotary_factor !== undefined && json.partial_rotary_factor !== 1) {
     throw new ModelFormatError(
       'UNSUPPORTED_MODEL',
       'config.json: text_config.partial_rotary_factor must be 1',
     );
   }
-  if (json.rope_theta === undefined && parameters?.rope_theta !== undefined) {
-    return new Fields(parameters, 'text_config.rope_parameters.').positive('rope_theta', 10000);
+  const present = (['rope_scaling', 'rope_parameters'] as const).filter(
+    (key) => json[key] !== null && json[key] !== undefined,
+  );
+  if (present.length === 0) return { theta: f.positive('rope_theta', 10000), scaling: { type: 'default' } };
+  const key = present[0];
+  const where = `text_config.${key}.`;
+  const raw = object(json[key], `text_config.${key}`);
+  const type = raw.rope_type ?? raw.type ?? 'default';
+  const theta =
+    json.rope_theta === undefined && raw.rope_theta !== undefined
+      ? new Fields(raw, where).positive('rope_theta', 10000)
+      : f.positive('rope_theta', 10000);
+  // Required keys as transformers' rope validation has them: absent → an error, never a default.
+  const need = (name: string): number => {
+    const value = raw[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw badConfig(`${where}${name} must be a positive number (got ${JSON.stringify(value)})`);
+    }
+    return value;
+  };
+  switch (type) {
+    case 'default':
+      return { theta, scaling: { type: 'default' } };
+    case 'linear':
+      return { theta, scaling: { type: 'linear', factor: need('factor') } };
+    case 'llama3': {
+      const scaling = {
+        type: 'llama3' as const,
+        factor: need('factor'),
+        lowFreqFactor: need('low_freq_factor'),
+        highFreqFactor: need('high_freq_factor'),
+        originalMaxPositionEmbeddings: need('original_max_position_embeddings'),
+      };
+      if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
+        throw badConfig(`${where}high_freq_factor must exceed low_freq_factor`);
+      }
+      return { theta, scaling };
+    }
+    default:
+      throw new ModelFormatError(
+        'UNSUPPORTED_MODEL',
+        `config.json: ${where}rope_type ${JSON.stringify(type)} is not supported (default, linear, llama3)`,
+      );
   }
-  return f.positive('rope_theta', 10000);
 }
 
 /** LlamaConfig / MistralConfig defaults. */
@@ -243,6 +287,7 @@ function parseText(raw: unknown): TextConfig {
   const eosTokenIds = (Array.isArray(eos) ? eos : [eos]).filter((id) => id !== null) as number[];
   if (!eosTokenIds.every((id) => Number.isSafeInteger(id)))
     throw badConfig(`text_config.eos_token_id ${JSON.stringify(eos)} is invalid`);
+  const rope = ropeSettings(json, f);
   return {
     modelType,
     vocabSize: f.int('vocab_size', 32000),
@@ -254,7 +299,8 @@ function parseText(raw: unknown): TextConfig {
     headDim,
     hiddenAct: f.activation('hidden_act', 'silu'),
     rmsNormEps: f.positive('rms_norm_eps', 1e-6),
-    ropeTheta: ropeTheta(json, f),
+    ropeTheta: rope.theta,
+    ropeScaling: rope.scaling,
     attentionBias: mistral ? false : f.bool('attention_bias', false),
     mlpBias: mistral ? false : f.bool('mlp_bias', false),
     tieWordEmbeddings: f.bool('tie_word_embeddings', false),

@@ -89,7 +89,7 @@ function attention(
   readoutRows: readonly number[],
 ): { out: Vector[]; probabilities: Vector[][] } {
   const { heads, kvHeads, headDim } = config;
-  const inverseFrequencies = ropeInverseFrequencies(headDim, config.ropeTheta);
+  const inverseFrequencies = ropeInverseFrequencies(headDim, config.ropeTheta, config.ropeScaling);
   const headSlice = (t: Vector, h: number) => t.subarray(h * headDim, (h + 1) * headDim);
   const perHead = (t: Vector, count: number, position: number): Vector[] =>
     Array.from({ length: count }, (_, h) => rope(headSlice(t, h), position, inverseFrequencies));

@@ -54,6 +54,7 @@ describe('one decoder layer against the LLaMA equations', () => {
     hiddenAct: 'silu',
     rmsNormEps: 1e-6,
     ropeTheta: 50,
+    ropeScaling: { type: 'default' },
     attentionBias: true,
     mlpBias: false,
     tieWordEmbeddings: false,

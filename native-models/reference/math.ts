@@ -3,6 +3,7 @@
  * the equations. A vector is a Float64Array; a matrix is row-major `[rows, cols]`, the layout of a
  * PyTorch `nn.Linear` weight `[out_features, in_features]`.
  */
+import type { RopeScalingConfig } from './config.ts';
 
 export type Vector = Float64Array;
 
@@ -157,9 +158,31 @@ export function activation(name: string): (x: number) => number {
   return fn;
 }
 
-/** RoPE inverse frequencies θ^(−2i/d), i = 0 … d/2 − 1. */
-export function ropeInverseFrequencies(headDim: number, theta: number): Float64Array {
-  return Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / theta ** ((2 * i) / headDim));
+/** RoPE inverse frequencies θ^(−2i/d), i = 0 … d/2 − 1, then the config's scaling (float64). */
+export function ropeInverseFrequencies(
+  headDim: number,
+  theta: number,
+  scaling: RopeScalingConfig = { type: 'default' },
+): Float64Array {
+  const plain = Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / theta ** ((2 * i) / headDim));
+  if (scaling.type === 'default') return plain;
+  if (scaling.type === 'linear') return plain.map((f) => f / scaling.factor);
+  // Llama 3.1 ("llama3"): a frequency whose wavelength 2π/f is shorter than original/high_freq_factor
+  // keeps its speed, one longer than original/low_freq_factor runs `factor` times slower, and in
+  // between the two are mixed with weight s = (original/wavelength − low) / (high − low) on the fast one.
+  const {
+    factor,
+    lowFreqFactor: low,
+    highFreqFactor: high,
+    originalMaxPositionEmbeddings: original,
+  } = scaling;
+  return plain.map((f) => {
+    const wavelength = (2 * Math.PI) / f;
+    if (wavelength < original / high) return f;
+    if (wavelength > original / low) return f / factor;
+    const s = (original / wavelength - low) / (high - low);
+    return s * f + (1 - s) * (f / factor);
+  });
 }
 
 /**

@@ -158,6 +158,24 @@ describe('writeTinyLlava', () => {
     expect((await write({ visionFeatureSelectStrategy: 'full' })).imageTokensPerImage).toBe(17);
   });
 
+  it('writes a MistralConfig (sliding_window, no attention_bias) or a rope_scaling when asked', async () => {
+    const mistral = await write({ text: { modelType: 'mistral', slidingWindow: null } });
+    const textConfig = (config: object) => (config as { text_config: Record<string, unknown> }).text_config;
+    const text = textConfig(mistral.config);
+    expect(text).toMatchObject({ model_type: 'mistral', architectures: ['MistralForCausalLM'] });
+    expect(text.sliding_window).toBeNull();
+    expect('attention_bias' in text).toBe(false);
+    const windowed = await write({ text: { modelType: 'mistral', slidingWindow: 9 } });
+    expect(parseLlavaConfig(windowed.config).text).toMatchObject({ modelType: 'mistral', slidingWindow: 9 });
+    const scaling = { rope_type: 'linear', factor: 2 };
+    const scaled = await write({ text: { ropeScaling: scaling } });
+    expect(textConfig(scaled.config).rope_scaling).toEqual(scaling);
+    await expect(write({ text: { slidingWindow: 9 } })).rejects.toThrow(/Mistral option/);
+    await expect(write({ text: { modelType: 'mistral', attentionBias: true } })).rejects.toThrow(
+      /no attention biases/,
+    );
+  });
+
   it('uses the exact Hugging Face tensor names and shapes, in both layouts', async () => {
     const { dir, config } = await write();
     const vocab = (config as { text_config: { vocab_size: number } }).text_config.vocab_size;

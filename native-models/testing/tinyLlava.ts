@@ -28,6 +28,12 @@ export interface TinyTextOptions {
   tieWordEmbeddings: boolean;
   headDim: number;
   attentionBias: boolean;
+  /** text_config.model_type: llama (LlamaForCausalLM) or mistral (MistralForCausalLM, no biases). */
+  modelType: 'llama' | 'mistral';
+  /** Mistral's sliding_window (null: full attention, as llava-v1.6-mistral-7b-hf); default 4096. */
+  slidingWindow: number | null;
+  /** text_config.rope_scaling as written to config.json, e.g. Llama 3.1's {rope_type: "llama3", …}. */
+  ropeScaling: Record<string, unknown> | null;
 }
 
 export interface TinyVisionOptions {
@@ -69,7 +75,7 @@ export interface TinyLlavaOptions {
   chatTemplate?: boolean;
 }
 
-export const TINY_TEXT_DEFAULTS: Omit<TinyTextOptions, 'headDim'> = {
+export const TINY_TEXT_DEFAULTS: Omit<TinyTextOptions, 'headDim' | 'slidingWindow'> = {
   hiddenSize: 64,
   layers: 3,
   heads: 4,
@@ -79,6 +85,8 @@ export const TINY_TEXT_DEFAULTS: Omit<TinyTextOptions, 'headDim'> = {
   rmsNormEps: 1e-5,
   tieWordEmbeddings: false,
   attentionBias: false,
+  modelType: 'llama',
+  ropeScaling: null,
 };
 
 export const TINY_VISION_DEFAULTS: TinyVisionOptions = {
@@ -248,7 +256,15 @@ export async function writeTinyLlava(
 ): Promise<{ config: object; imageTokenId: number; imageTokensPerImage: number | null }> {
   const vision = { ...TINY_VISION_DEFAULTS, ...options.vision };
   const textIn = { ...TINY_TEXT_DEFAULTS, ...options.text };
-  const text: TinyTextOptions = { ...textIn, headDim: textIn.headDim ?? textIn.hiddenSize / textIn.heads };
+  const text: TinyTextOptions = {
+    ...textIn,
+    headDim: textIn.headDim ?? textIn.hiddenSize / textIn.heads,
+    slidingWindow: textIn.slidingWindow === undefined ? 4096 : textIn.slidingWindow,
+  };
+  const mistral = text.modelType === 'mistral';
+  if (mistral && text.attentionBias) throw new RangeError('Mistral has no attention biases');
+  if (!mistral && options.text?.slidingWindow !== undefined)
+    throw new RangeError('slidingWindow is a Mistral option (transformers’ Llama ignores it)');
   if (vision.imageSize % vision.patchSize !== 0)
     throw new RangeError('vision imageSize must be a multiple of patchSize');
   if (vision.hiddenSize % vision.heads !== 0)
@@ -283,8 +299,8 @@ export async function writeTinyLlava(
   const featureLayers = Array.isArray(featureLayer) ? featureLayer.length : 1;
 
   const textConfig: Record<string, unknown> = {
-    model_type: 'llama',
-    architectures: ['LlamaForCausalLM'],
+    model_type: text.modelType,
+    architectures: [mistral ? 'MistralForCausalLM' : 'LlamaForCausalLM'],
     vocab_size: vocabSize,
     hidden_size: text.hiddenSize,
     intermediate_size: text.intermediateSize,
@@ -295,8 +311,9 @@ export async function writeTinyLlava(
     max_position_embeddings: 4096,
     rms_norm_eps: text.rmsNormEps,
     rope_theta: text.ropeTheta,
-    rope_scaling: null,
-    attention_bias: text.attentionBias,
+    rope_scaling: text.ropeScaling,
+    // MistralConfig has no attention_bias; it has sliding_window instead.
+    ...(mistral ? { sliding_window: text.slidingWindow } : { attention_bias: text.attentionBias }),
     tie_word_embeddings: text.tieWordEmbeddings,
     bos_token_id: 1,
     eos_token_id: 2,

@@ -4,7 +4,7 @@
  * own select_best_resolution / unpad / pack) on tiny checkpoints, for square, wide, tall and extreme
  * images. Tolerance 1e-4 relative, as fidelity.test.ts; the bad-config errors are checked at the end.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,19 @@ function testImage(seed: number, width: number, height: number): RgbImage {
   return { width, height, data };
 }
 
+/**
+ * Llama 3.1's scaling with original_max_position_embeddings 64 instead of 8192, so that at head_dim
+ * 16 and rope_theta 500000 one frequency is kept (wavelength 6.3 < 16), one blended (32 in [16, 64])
+ * and six slowed 8x (wavelength > 64), within a few dozen positions.
+ */
+const LLAMA3_ROPE_SCALING = {
+  rope_type: 'llama3',
+  factor: 8.0,
+  low_freq_factor: 1.0,
+  high_freq_factor: 4.0,
+  original_max_position_embeddings: 64,
+};
+
 const VARIANTS: Array<{ name: string; options: TinyLlavaOptions }> = [
   {
     name: 'F32, legacy keys, default pinpoints (1x2, 2x1, 2x2, 3x1, 1x3 tiles)',
@@ -54,6 +67,37 @@ const VARIANTS: Array<{ name: string; options: TinyLlavaOptions }> = [
           [28, 84],
         ],
       },
+    },
+  },
+  // The text backbones of llava-v1.6-mistral-7b-hf and llama3-llava-next-8b-hf, in miniature.
+  {
+    name: 'BF16, Mistral text: GQA 8/2 heads, head_dim 16, rope_theta 1e6, sliding_window 30 (bites)',
+    options: {
+      seed: 24,
+      dtype: 'BF16',
+      layout: 'modern',
+      text: { modelType: 'mistral', heads: 8, kvHeads: 2, headDim: 16, ropeTheta: 1e6, slidingWindow: 30 },
+      llavaNext: {},
+    },
+  },
+  {
+    name: 'F32, Mistral text: sliding_window null (as llava-v1.6-mistral-7b-hf), GQA 4/1',
+    options: {
+      seed: 25,
+      dtype: 'F32',
+      layout: 'legacy',
+      text: { modelType: 'mistral', kvHeads: 1, ropeTheta: 1e6, slidingWindow: null },
+      llavaNext: {},
+    },
+  },
+  {
+    name: 'F16, Llama-3 text: rope_theta 500000, llama3 rope_scaling with all three frequency bands',
+    options: {
+      seed: 26,
+      dtype: 'F16',
+      layout: 'modern',
+      text: { headDim: 16, ropeTheta: 500000, ropeScaling: LLAMA3_ROPE_SCALING },
+      llavaNext: {},
     },
   },
 ];
@@ -175,6 +219,60 @@ describe.each(VARIANTS)('LLaVA-NeXT engine vs float64 reference: $name', ({ opti
     const eos = model.eosTokenIds[0];
     expect(ours.tokenIds).toEqual(ref.at(-1) === eos ? ref.slice(0, -1) : ref);
   });
+
+  const window = options.text?.slidingWindow;
+  it.runIf(typeof window === 'number')(
+    'the sliding window bites: the last row sees only the newest image tokens',
+    async () => {
+      const sample = await prepare(90, 30);
+      const last = sample.expandedIds.length - 1;
+      const [start, end] = sample.imageTokenSpan;
+      expect(last - start).toBeGreaterThanOrEqual(window as number);
+      expect(last - (end - 1)).toBeLessThan(window as number);
+      const { attention } = await forward(model, sample);
+      const n = end - start;
+      const hidden = last - (window as number) + 1 - start; // image tokens this far behind are masked
+      for (const layer of attention) {
+        for (let i = 0; i < n; i++) {
+          if (i < hidden) expect(layer[i]).toBe(0);
+          else expect(layer[i]).toBeGreaterThan(0);
+        }
+      }
+    },
+  );
+
+  it.runIf(options.text?.ropeScaling !== undefined)(
+    'rope_scaling matters: the engine follows the scaled reference, far from the unscaled one',
+    async () => {
+      const plainDir = `${dir}-plain`;
+      await cp(dir, plainDir, { recursive: true });
+      try {
+        const config = JSON.parse(await readFile(join(plainDir, 'config.json'), 'utf8'));
+        config.text_config.rope_scaling = null;
+        await writeFile(join(plainDir, 'config.json'), JSON.stringify(config));
+        const plain = await ReferenceLlava.load(plainDir);
+        const sample = await prepare(90, 30);
+        const last = sample.expandedIds.length - 1;
+        const ours = await forward(model, sample);
+        const input = {
+          inputIds: [...sample.expandedIds],
+          pixelValues: sample.image.pixelValues,
+          imageSize: [sample.image.height, sample.image.width] as [number, number],
+          anyres: {
+            patches: sample.image.anyres!.patches.map((p) => p.pixelValues),
+            originalSize: [sample.image.anyres!.imageSize.height, sample.image.anyres!.imageSize.width] as [
+              number,
+              number,
+            ],
+          },
+        };
+        expect(maxRelativeError(ours.lastLogits, referenceRun(sample).logits[last])).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(ours.lastLogits, plain.forward(input).logits[last])).toBeGreaterThan(1e-2);
+      } finally {
+        await rm(plainDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('reports a variable token count and the base grid in info()', () => {
     expect(model.info()).toMatchObject({
