@@ -2,7 +2,7 @@
  * The app under test, once per Playwright worker: in the `browser` project a browser-mode server
  * (`main/web/serve.ts`, fresh workspace) opened in Debian's Chromium; in the `electron` project the
  * desktop app through Playwright's Electron support — skipped, with the reason, when no Electron
- * binary is installed. Specs only see a `page` showing the app and the folder of a second model.
+ * binary is installed. Specs only see a `page` showing the app and the folders of two more models.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { test as base, _electron, chromium, type ElectronApplication, type Page } from '@playwright/test';
 
 import { makeControlModel } from './makeControlModel.ts';
+import { makeLlavaNextModel } from './makeLlavaNextModel.ts';
 import { CHROMIUM_PATH, REPO_ROOT } from './paths.ts';
 
 const SERVER_URL = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/;
@@ -24,6 +25,8 @@ export interface AppUnderTest {
   readonly mode: 'browser' | 'electron';
   /** A second model folder (the demo's weights shuffled) for the compare story. */
   readonly controlModel: string;
+  /** A tiny LLaVA-NeXT checkpoint (image-token count varies per image) for the model-family story. */
+  readonly llavaNextModel: string;
   readonly workspace: string;
   /** Console errors and uncaught exceptions the page reported so far. */
   readonly pageErrors: string[];
@@ -98,7 +101,8 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
       const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-e2e-'));
       const workspace = join(scratch, 'workspace');
       const controlModel = join(scratch, 'control-model');
-      await makeControlModel(controlModel);
+      const llavaNextModel = join(scratch, 'llava-next-tiny');
+      await Promise.all([makeControlModel(controlModel), makeLlavaNextModel(llavaNextModel)]);
       try {
         if (electron && 'path' in electron) {
           const app = await _electron.launch({
@@ -112,6 +116,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
               page,
               mode,
               controlModel,
+              llavaNextModel,
               workspace,
               electronApp: app,
               pageErrors: watchErrors(page),
@@ -131,7 +136,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
           const page = await context.newPage();
           const pageErrors = watchErrors(page);
           await page.goto(server.url);
-          await use({ page, mode, controlModel, workspace, pageErrors });
+          await use({ page, mode, controlModel, llavaNextModel, workspace, pageErrors });
         } finally {
           await browser.close();
           server.child.kill('SIGTERM');

@@ -1,0 +1,127 @@
+/**
+ * Issue 6 in the app: a LLaVA-NeXT checkpoint (tiny, random) opened from its folder, described in the
+ * Models view (its image-token count varies per image), then chosen in each analysis view's model
+ * picker to run the masking sweep, attention evolution and contrastive attention on the demo data.
+ * Its 88 image tokens (4 × 4 base, 8 rows of 8 tile tokens, an image_newline after each row) form no
+ * single square grid; the overlay draws each token's own rectangle of the image. The model is closed
+ * at the end, so the stories after this one see the demo model alone.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Locator, Page } from '@playwright/test';
+
+import { expect, test } from '../support/app.ts';
+import { SCREENSHOT_DIR } from '../support/paths.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+const LAYERS = 4;
+
+async function screenshot(page: Page, project: string, view: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  for (const dismiss of await page.locator('[data-notice] [data-action=dismiss-notice]').all())
+    await dismiss.click();
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${project}-llava-next-${view}.png`), fullPage: false });
+}
+
+async function open(page: Page, view: string): Promise<Locator> {
+  await page.locator(`[data-nav=${view}]`).click();
+  const root = page.locator(`section[data-view=${view}]`);
+  await expect(root).toBeVisible();
+  return root;
+}
+
+/**
+ * Picks the model in the view's picker, starts a run of 4 items and waits until the view shows that
+ * run finished (the model has no earlier run of this kind, so the newest run is this one).
+ */
+async function runOnModel(root: Locator, modelId: string, action: string): Promise<void> {
+  await root.locator('[data-field=model]').selectOption(modelId);
+  await root.locator('[data-field=run-limit]').fill('4');
+  await root.locator(`[data-action=${action}]`).click();
+  // "#12 · 4 items · mode knockout …", with no "(running)" after it.
+  await expect(root.locator('[data-field=run] option:checked')).toHaveText(/^#\d+ · 4 items( · [^()]*)?$/, {
+    timeout: 60_000,
+  });
+}
+
+let modelId: string;
+
+test('models: a LLaVA-NeXT folder opens and says its token count varies per image', async ({ app }, info) => {
+  const root = await open(app.page, 'models');
+  // The demo model is preloaded; the new card joins it.
+  await expect(root.locator('[data-model-card]').first()).toBeVisible({ timeout: 60_000 });
+  await root.locator('[data-field=model-folder]').fill(app.llavaNextModel);
+  await root.locator('[data-action=open-model]').click();
+  const card = root.locator('[data-model-card]', { hasText: 'llava_next' });
+  await expect(card).toBeVisible({ timeout: 60_000 });
+  modelId = (await card.getAttribute('data-model-id'))!;
+  await card.click();
+  const details = root.locator(`[data-model-details][data-model-id="${modelId}"]`);
+  await expect(details.locator('[data-fact=model-type]')).toHaveText('llava_next');
+  await expect(details.locator('[data-fact=layers]')).toHaveText(String(LAYERS));
+  await expect(details.locator('[data-fact=image-tokens]')).toHaveText('varies per image (up to 88)');
+  await expect(details.locator('[data-fact=image-grid]')).toHaveText('4 × 4');
+  await expect(details.locator('[data-fact=tile-size]')).toHaveText('28 px');
+  await expect(details.locator('[data-fact=tile-grids]')).toHaveText('1×2, 2×1, 2×2, 3×1, 1×3');
+  await expect(details.locator('[data-note=variable-tokens]')).toBeVisible();
+  await screenshot(app.page, info.project.name, 'models');
+});
+
+test('fusion: the sweep masks each of its layers and draws the curve', async ({ app }) => {
+  const root = await open(app.page, 'fusion');
+  await runOnModel(root, modelId, 'run-sweep');
+  await expect(root.locator('[data-chart=fusion-curve] svg').first()).toBeVisible();
+});
+
+test('attention: the overlay of 88 tokens lands on the image and follows the slider', async ({
+  app,
+}, info) => {
+  const root = await open(app.page, 'attention');
+  await runOnModel(root, modelId, 'run-evolve');
+  const overlay = root.locator('[data-panel=attention-overlay]');
+  await expect(overlay).toBeVisible();
+  // One cell per placed token: 16 base + 64 tile tokens (the 8 newlines have no rectangle), each inside
+  // the image's own pixel frame (the overlay's viewBox), whatever the layout.
+  const cells = await overlay
+    .locator('svg.attention-overlay')
+    .first()
+    .evaluate((svg) => {
+      const frame = svg.getAttribute('viewBox')!.split(' ').map(Number);
+      const rects = [...svg.querySelectorAll('g[shape-rendering=crispEdges] > rect')].map((r) =>
+        ['x', 'y', 'width', 'height'].map((k) => Number(r.getAttribute(k))),
+      );
+      return { frame, rects };
+    });
+  expect(cells.frame).toEqual([0, 0, 64, 64]);
+  expect(cells.rects).toHaveLength(16 + 64);
+  for (const [x, y, w, h] of cells.rects) {
+    expect(Math.min(x, y, w, h)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(x + w, y + h)).toBeLessThanOrEqual(64);
+  }
+  const slider = root.locator('[data-field=layer]');
+  await slider.fill('0');
+  await expect(overlay).toHaveAttribute('data-layer', '0');
+  const first = await overlay.innerHTML();
+  await slider.fill(String(LAYERS - 1));
+  await expect(overlay).toHaveAttribute('data-layer', String(LAYERS - 1));
+  expect(await overlay.innerHTML()).not.toBe(first);
+  await screenshot(app.page, info.project.name, 'attention');
+});
+
+test('contrastive: pre, final and contrastive maps with the layers from its sweep', async ({ app }) => {
+  const root = await open(app.page, 'contrastive');
+  await runOnModel(root, modelId, 'run-contrast');
+  for (const panel of ['pre', 'final', 'ca'])
+    await expect(root.locator(`[data-panel=${panel}]`)).toBeVisible();
+});
+
+test('the model closes, leaving the demo model selected, and the page logged no errors', async ({ app }) => {
+  const root = await open(app.page, 'models');
+  await root.locator(`[data-model-card][data-model-id="${modelId}"]`).click();
+  await root.locator('[data-action=close-model]').click();
+  await expect(root.locator(`[data-model-card][data-model-id="${modelId}"]`)).toHaveCount(0);
+  await expect(root.locator('[data-model-details]')).toContainText('demo');
+  expect(app.pageErrors).toEqual([]);
+});

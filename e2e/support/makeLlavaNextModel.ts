@@ -1,0 +1,11 @@
+/**
+ * A tiny random LLaVA-NeXT checkpoint for the model-family story: any-resolution tiles (pinpoints of
+ * 1×2, 2×1, 2×2, 3×1 and 1×3 tiles of 28 px), so a 64 px demo image makes 88 image tokens — a 4 × 4
+ * base grid, then 8 rows of 8 tile tokens each closed by an image_newline — not one square grid.
+ * 4 decoder layers keep every run on the demo dataset to a second or two.
+ */
+import { writeTinyLlava } from '../../native-models/testing/tinyLlava.ts';
+
+export async function makeLlavaNextModel(target: string, seed = 62): Promise<void> {
+  await writeTinyLlava(target, { seed, dtype: 'F16', layout: 'modern', llavaNext: {}, text: { layers: 4 } });
+}
