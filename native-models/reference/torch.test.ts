@@ -76,6 +76,7 @@ it('has the PyTorch fixtures', () => {
     'f16-tied',
     'f32-mha-legacy',
     'llava-next-bf16-modern',
+    'llava-next-llama3-f16',
     'vipllava-f16-modern',
   ]);
 });

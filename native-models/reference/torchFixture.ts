@@ -102,10 +102,36 @@ export const TORCH_VARIANTS: Record<string, TinyLlavaOptions> = {
     vision: { hiddenAct: 'gelu' },
     text: { heads: 4, kvHeads: 2 },
   },
+  // LLaVA-NeXT on a Llama-3 text model (llama3-llava-next-8b-hf in miniature): rope_theta 500000 and
+  // Llama 3.1's rope_scaling with original_max_position_embeddings 64, so that at head_dim 16 one
+  // frequency is kept, one blended and six slowed 8x. A 70 x 30 image → pinpoint 84 x 28 (3 x 1
+  // tiles); F16, legacy names, MQA.
+  'llava-next-llama3-f16': {
+    seed: 606,
+    dtype: 'F16',
+    layout: 'legacy',
+    llavaNext: {},
+    text: {
+      heads: 4,
+      kvHeads: 1,
+      headDim: 16,
+      ropeTheta: 500000,
+      ropeScaling: {
+        rope_type: 'llama3',
+        factor: 8.0,
+        low_freq_factor: 1.0,
+        high_freq_factor: 4.0,
+        original_max_position_embeddings: 64,
+      },
+    },
+  },
 };
 
 /** Any-resolution variants: the original image size (height, width) their patches stand for. */
-export const TORCH_ANYRES_SIZES: Record<string, [number, number]> = { 'llava-next-bf16-modern': [30, 70] };
+export const TORCH_ANYRES_SIZES: Record<string, [number, number]> = {
+  'llava-next-bf16-modern': [30, 70],
+  'llava-next-llama3-f16': [70, 30],
+};
 
 /** Patch i of an any-resolution input (0: base): the base recipe with its phase and offset shifted. */
 export function patchRecipe(size: number, i: number): PixelRecipe {

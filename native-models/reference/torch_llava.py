@@ -12,6 +12,8 @@ semantics of transformers' modeling_clip / modeling_llava / modeling_vipllava / 
 (F.conv2d, F.layer_norm, F.linear, matmul, softmax, F.gelu, ...). It is the second oracle for
 FusionScope's TypeScript float64 reference (native-models/reference/llava.ts): the two share no code,
 so a misunderstanding in one shows up as a disagreement in native-models/reference/torch.test.ts.
+RoPE follows modeling_rope_utils for rope_scaling (or v5 rope_parameters) types default, linear and
+llama3 (Llama 3.1's frequency bands); any other type is refused, never ignored.
 
 Needs only torch and numpy (Debian's python3-torch 1.13 is enough): no transformers, no safetensors
 package. The safetensors format (8-byte little-endian header length, JSON header, raw little-endian
@@ -47,11 +49,13 @@ Result:
 """
 
 import json
+import math
 import os
 import struct
 import sys
 
 import numpy as np
+
 import torch
 import torch.nn.functional as F
 
@@ -179,12 +183,14 @@ def parse_config(raw):
         text["num_key_value_heads"] = text["num_attention_heads"]
     if text.get("head_dim") is None:
         text["head_dim"] = text["hidden_size"] // text["num_attention_heads"]
-    for key in ("rope_scaling", "rope_parameters"):
+    text["rope"] = {"rope_type": "default"}
+    for key in ("rope_parameters", "rope_scaling"):  # rope_scaling wins when both are present
         scaling = text.get(key)
         if scaling:
             kind = scaling.get("rope_type", scaling.get("type", "default"))
-            if kind != "default":
-                raise SystemExit(f"unsupported {key} type {kind!r} (only default RoPE)")
+            if kind not in ("default", "linear", "llama3"):
+                raise SystemExit(f"unsupported {key} type {kind!r} (default, linear, llama3)")
+            text["rope"] = dict(scaling, rope_type=kind)
     if "rope_theta" not in text_raw and (text.get("rope_parameters") or {}).get("rope_theta") is not None:
         text["rope_theta"] = text["rope_parameters"]["rope_theta"]
     if text.get("partial_rotary_factor", 1) != 1:
@@ -467,6 +473,26 @@ def rotate_half(x):
     return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
 
 
+def rope_inverse_frequencies(rope, theta, head_dim):
+    """transformers' ROPE_INIT_FUNCTIONS for default, linear and llama3 (Llama 3.1), in float64."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=DTYPE) / head_dim))
+    kind = rope["rope_type"]
+    if kind == "linear":
+        return inv_freq / rope["factor"]
+    if kind != "llama3":
+        return inv_freq
+    # Wavelengths below original/high_freq_factor keep their frequency, those above
+    # original/low_freq_factor are divided by factor, and the band between mixes the two linearly
+    # in original/wavelength.
+    factor, low, high = rope["factor"], rope["low_freq_factor"], rope["high_freq_factor"]
+    original = rope["original_max_position_embeddings"]
+    wavelength = 2 * math.pi / inv_freq
+    weight = ((original / wavelength - low) / (high - low)).clamp(0.0, 1.0)
+    blended = weight * inv_freq + (1 - weight) * inv_freq / factor
+    out = torch.where(wavelength > original / low, inv_freq / factor, blended)
+    return torch.where(wavelength < original / high, inv_freq, out)
+
+
 def decoder(cfg, w, embeds, span, interventions):
     """LlamaModel on inputs_embeds (+ lm_head at the last position), with the interventions."""
     t = cfg["text"]
@@ -477,8 +503,9 @@ def decoder(cfg, w, embeds, span, interventions):
     layers = t["num_hidden_layers"]
     p = "model.language_model."
 
-    # Default RoPE: inv_freq = theta^(-2i/d); cos/sin of position * inv_freq, repeated for both halves.
-    inv_freq = 1.0 / (t["rope_theta"] ** (torch.arange(0, head_dim, 2, dtype=DTYPE) / head_dim))
+    # RoPE: inv_freq = theta^(-2i/d), scaled as the config says; cos/sin of position * inv_freq,
+    # repeated for both halves.
+    inv_freq = rope_inverse_frequencies(t["rope"], t["rope_theta"], head_dim)
     freqs = torch.outer(torch.arange(n, dtype=DTYPE), inv_freq)
     angles = torch.cat([freqs, freqs], dim=-1)
     cos, sin = angles.cos(), angles.sin()  # [n, head_dim]
