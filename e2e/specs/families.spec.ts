@@ -6,31 +6,14 @@
  * single square grid; the overlay draws each token's own rectangle of the image. The model is closed
  * at the end, so the stories after this one see the demo model alone.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
-import type { Locator, Page } from '@playwright/test';
+import type { Locator } from '@playwright/test';
 
 import { expect, test } from '../support/app.ts';
-import { SCREENSHOT_DIR } from '../support/paths.ts';
+import { openView, screenshot } from '../support/views.ts';
 
 test.describe.configure({ mode: 'serial' });
 
 const LAYERS = 4;
-
-async function screenshot(page: Page, project: string, view: string): Promise<void> {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  for (const dismiss of await page.locator('[data-notice] [data-action=dismiss-notice]').all())
-    await dismiss.click();
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${project}-llava-next-${view}.png`), fullPage: false });
-}
-
-async function open(page: Page, view: string): Promise<Locator> {
-  await page.locator(`[data-nav=${view}]`).click();
-  const root = page.locator(`section[data-view=${view}]`);
-  await expect(root).toBeVisible();
-  return root;
-}
 
 /**
  * Picks the model in the view's picker, starts a run of 4 items and waits until the view shows that
@@ -49,7 +32,7 @@ async function runOnModel(root: Locator, modelId: string, action: string): Promi
 let modelId: string;
 
 test('models: a LLaVA-NeXT folder opens and says its token count varies per image', async ({ app }, info) => {
-  const root = await open(app.page, 'models');
+  const root = await openView(app.page, 'models');
   // The demo model is preloaded; the new card joins it.
   await expect(root.locator('[data-model-card]').first()).toBeVisible({ timeout: 60_000 });
   await root.locator('[data-field=model-folder]').fill(app.llavaNextModel);
@@ -66,11 +49,11 @@ test('models: a LLaVA-NeXT folder opens and says its token count varies per imag
   await expect(details.locator('[data-fact=tile-size]')).toHaveText('28 px');
   await expect(details.locator('[data-fact=tile-grids]')).toHaveText('1×2, 2×1, 2×2, 3×1, 1×3');
   await expect(details.locator('[data-note=variable-tokens]')).toBeVisible();
-  await screenshot(app.page, info.project.name, 'models');
+  await screenshot(app.page, `${info.project.name}-llava-next-models`);
 });
 
 test('fusion: the sweep masks each of its layers and draws the curve', async ({ app }) => {
-  const root = await open(app.page, 'fusion');
+  const root = await openView(app.page, 'fusion');
   await runOnModel(root, modelId, 'run-sweep');
   await expect(root.locator('[data-chart=fusion-curve] svg').first()).toBeVisible();
 });
@@ -78,7 +61,7 @@ test('fusion: the sweep masks each of its layers and draws the curve', async ({ 
 test('attention: the overlay of 88 tokens lands on the image and follows the slider', async ({
   app,
 }, info) => {
-  const root = await open(app.page, 'attention');
+  const root = await openView(app.page, 'attention');
   await runOnModel(root, modelId, 'run-evolve');
   const overlay = root.locator('[data-panel=attention-overlay]');
   await expect(overlay).toBeVisible();
@@ -107,18 +90,18 @@ test('attention: the overlay of 88 tokens lands on the image and follows the sli
   await slider.fill(String(LAYERS - 1));
   await expect(overlay).toHaveAttribute('data-layer', String(LAYERS - 1));
   expect(await overlay.innerHTML()).not.toBe(first);
-  await screenshot(app.page, info.project.name, 'attention');
+  await screenshot(app.page, `${info.project.name}-llava-next-attention`);
 });
 
 test('contrastive: pre, final and contrastive maps with the layers from its sweep', async ({ app }) => {
-  const root = await open(app.page, 'contrastive');
+  const root = await openView(app.page, 'contrastive');
   await runOnModel(root, modelId, 'run-contrast');
   for (const panel of ['pre', 'final', 'ca'])
     await expect(root.locator(`[data-panel=${panel}]`)).toBeVisible();
 });
 
 test('the model closes, leaving the demo model selected, and the page logged no errors', async ({ app }) => {
-  const root = await open(app.page, 'models');
+  const root = await openView(app.page, 'models');
   await root.locator(`[data-model-card][data-model-id="${modelId}"]`).click();
   await root.locator('[data-action=close-model]').click();
   await expect(root.locator(`[data-model-card][data-model-id="${modelId}"]`)).toHaveCount(0);

@@ -4,31 +4,13 @@
  * contrastive attention, compare with a second model, look at the run history, export figures. Each
  * view is screenshotted into e2e/artifacts/screenshots/.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
 import type { Page } from '@playwright/test';
 
 import { expect, test } from '../support/app.ts';
 import { parseSvg, pdfFacts, pngSize, saveExport } from '../support/files.ts';
-import { SCREENSHOT_DIR } from '../support/paths.ts';
+import { openView, screenshot } from '../support/views.ts';
 
 test.describe.configure({ mode: 'serial' });
-
-async function screenshot(page: Page, project: string, view: string): Promise<void> {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  // Toasts from earlier steps would cover the view's header.
-  for (const dismiss of await page.locator('[data-notice] [data-action=dismiss-notice]').all())
-    await dismiss.click();
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${project}-${view}.png`), fullPage: false });
-}
-
-async function open(page: Page, view: string) {
-  await page.locator(`[data-nav=${view}]`).click();
-  const root = page.locator(`section[data-view=${view}]`);
-  await expect(root).toBeVisible();
-  return root;
-}
 
 /** Starts a run from a view's form and waits until its job has finished. */
 async function runAndWait(page: Page, root: ReturnType<Page['locator']>, action: string, limit: number) {
@@ -43,7 +25,7 @@ async function runAndWait(page: Page, root: ReturnType<Page['locator']>, action:
 }
 
 test('models: the demo model is loaded and described', async ({ app }, info) => {
-  const root = await open(app.page, 'models');
+  const root = await openView(app.page, 'models');
   const demo = root.locator('[data-model-card]').first();
   await expect(demo).toBeVisible();
   await demo.click();
@@ -51,11 +33,11 @@ test('models: the demo model is loaded and described', async ({ app }, info) => 
   await expect(details).toContainText('llava');
   await expect(details).toContainText('8'); // decoder layers
   await expect(details).toContainText(/cpu/i); // execution provider
-  await screenshot(app.page, info.project.name, 'models');
+  await screenshot(app.page, `${info.project.name}-models`);
 });
 
 test('datasets: the demo test split is imported and browsable with boxes', async ({ app }, info) => {
-  const root = await open(app.page, 'datasets');
+  const root = await openView(app.page, 'datasets');
   await expect(root.locator('[data-dataset-row]').first()).toBeVisible();
   await root.locator('[data-dataset-row]').first().click();
   const items = root.locator('[data-item]');
@@ -63,11 +45,11 @@ test('datasets: the demo test split is imported and browsable with boxes', async
   expect(await items.count()).toBeGreaterThan(4);
   await expect(items.first().locator('img')).toHaveJSProperty('complete', true);
   await expect(root.locator('[data-item] rect').first()).toBeAttached();
-  await screenshot(app.page, info.project.name, 'datasets');
+  await screenshot(app.page, `${info.project.name}-datasets`);
 });
 
 test('fusion: a masking sweep draws the curve with fusion and review layers', async ({ app }, info) => {
-  const root = await open(app.page, 'fusion');
+  const root = await openView(app.page, 'fusion');
   await runAndWait(app.page, root, 'run-sweep', 24);
   const chart = root.locator('[data-chart=fusion-curve]');
   await expect(chart.locator('svg').first()).toBeVisible();
@@ -78,11 +60,11 @@ test('fusion: a masking sweep draws the curve with fusion and review layers', as
   if (await layerButton.count()) await layerButton.click();
   else await chart.locator('svg path').nth(5).click({ force: true });
   await expect(root.locator('[data-table=layer-samples] tbody tr').first()).toBeVisible();
-  await screenshot(app.page, info.project.name, 'fusion');
+  await screenshot(app.page, `${info.project.name}-fusion`);
 });
 
 test('attention: the overlay follows the layer slider, the head and play', async ({ app }, info) => {
-  const root = await open(app.page, 'attention');
+  const root = await openView(app.page, 'attention');
   await runAndWait(app.page, root, 'run-evolve', 12);
   const overlay = root.locator('[data-panel=attention-overlay]');
   await expect(overlay).toBeVisible();
@@ -98,7 +80,7 @@ test('attention: the overlay follows the layer slider, the head and play', async
   await expect(overlay).not.toHaveAttribute('data-layer', '7');
   await root.locator('[data-action=play]').click();
   await expect(root.locator('[data-chart=evolution] svg').first()).toBeVisible();
-  await screenshot(app.page, info.project.name, 'attention');
+  await screenshot(app.page, `${info.project.name}-attention`);
 
   const pdf = await saveExport(app, 'attention.pdf', async () => {
     const menu = root.locator('[data-export-for=attention-overlay]');
@@ -111,7 +93,7 @@ test('attention: the overlay follows the layer slider, the head and play', async
 test('contrastive: pre, final and contrastive maps with baseline and refined answers', async ({
   app,
 }, info) => {
-  const root = await open(app.page, 'contrastive');
+  const root = await openView(app.page, 'contrastive');
   await runAndWait(app.page, root, 'run-contrast', 12);
   for (const panel of ['pre', 'final', 'ca'])
     await expect(root.locator(`[data-panel=${panel}]`)).toBeVisible();
@@ -119,35 +101,35 @@ test('contrastive: pre, final and contrastive maps with baseline and refined ans
   const methods = root.locator('[data-table=contrast-methods] tbody tr');
   await expect(methods).toHaveCount(4); // no refinement, mask, crop, ViCrop
   await expect(root.locator('[data-table=contrast-samples] tbody tr').first()).toBeVisible();
-  await screenshot(app.page, info.project.name, 'contrastive');
+  await screenshot(app.page, `${info.project.name}-contrastive`);
 });
 
 test('compare: two models side by side on normalised depth', async ({ app }, info) => {
-  const models = await open(app.page, 'models');
+  const models = await openView(app.page, 'models');
   await models.locator('[data-field=model-folder]').fill(app.controlModel);
   await models.locator('[data-action=open-model]').click();
   await expect(models.locator('[data-model-card]')).toHaveCount(2, { timeout: 60_000 });
 
-  const root = await open(app.page, 'compare');
+  const root = await openView(app.page, 'compare');
   const boxes = root.locator('[data-compare-model]');
   await expect(boxes).toHaveCount(2);
   for (const box of await boxes.all()) await box.check();
   await runAndWait(app.page, root, 'run-compare', 12);
   await expect(root.locator('[data-chart=compare-fusion] svg').first()).toBeVisible();
   await expect(root.locator('[data-panel=compare-sample]')).toHaveCount(2);
-  await screenshot(app.page, info.project.name, 'compare');
+  await screenshot(app.page, `${info.project.name}-compare`);
 });
 
 test('runs: the history lists every finished run', async ({ app }, info) => {
-  const root = await open(app.page, 'runs');
+  const root = await openView(app.page, 'runs');
   const done = root.locator('[data-run-row][data-status=done]');
   await expect(done.first()).toBeVisible();
   expect(await done.count()).toBeGreaterThanOrEqual(5); // sweep, evolve, contrast, compare's sweeps and evolves
-  await screenshot(app.page, info.project.name, 'runs');
+  await screenshot(app.page, `${info.project.name}-runs`);
 });
 
 test('export: the fusion curve as PNG at 1× and 2×, SVG and PDF', async ({ app }) => {
-  const root = await open(app.page, 'fusion');
+  const root = await openView(app.page, 'fusion');
   const chart = root.locator('[data-chart=fusion-curve]');
   await expect(chart.locator('svg').first()).toBeVisible();
   const exportAs = (kind: string, file: string) =>
