@@ -6,7 +6,7 @@
 import { activation, assertActivation } from '../blocks/activations.ts';
 import { linear } from '../blocks/linear.ts';
 import { layerNorm } from '../blocks/norms.ts';
-import { inverseFrequencies, ropeTables } from '../blocks/ropeTables.ts';
+import { describeRopeScaling, inverseFrequencies, ropeTables } from '../blocks/ropeTables.ts';
 import { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
 import {
@@ -267,6 +267,9 @@ export function llavaSpec(
       attentionHeads: cfg.text.heads,
       keyValueHeads: cfg.text.kvHeads,
       vocabSize: cfg.text.vocabSize,
+      ropeTheta: cfg.text.ropeTheta,
+      ropeScaling: describeRopeScaling(cfg.text.ropeScaling),
+      slidingWindow: cfg.text.slidingWindow ?? 'none',
       visionLayers: cfg.vision.layers,
       visionFeatureLayers: cfg.featureLayers.join(','),
       visionFeatureSelectStrategy: cfg.selectStrategy,

@@ -76,6 +76,60 @@ describe('llava_next config', () => {
     });
   });
 
+  it('reads Mistral with sliding_window null as full attention, and a set window as given', () => {
+    expect(parse(LLAVA_V16_MISTRAL)).toMatchObject({
+      slidingWindow: undefined,
+      decoder: { modelType: 'mistral', heads: 32, kvHeads: 8, ropeTheta: 1e6 },
+      summary: { ropeScaling: 'default', slidingWindow: 'none' },
+    });
+    const windowed = { ...LLAVA_V16_MISTRAL.text_config, sliding_window: 4096 };
+    expect(parse({ ...LLAVA_V16_MISTRAL, text_config: windowed }).slidingWindow).toBe(4096);
+  });
+
+  it('reads a Llama-3 text model with llama3 RoPE scaling, and refuses RoPE types it does not implement', () => {
+    const llama3 = {
+      ...LLAVA_V16_MISTRAL,
+      text_config: {
+        model_type: 'llama',
+        vocab_size: 128256,
+        hidden_size: 4096,
+        intermediate_size: 14336,
+        num_key_value_heads: 8,
+        rope_theta: 500000.0,
+        rope_scaling: {
+          rope_type: 'llama3',
+          factor: 8.0,
+          low_freq_factor: 1.0,
+          high_freq_factor: 4.0,
+          original_max_position_embeddings: 8192,
+        },
+      },
+    };
+    const spec = parse(llama3);
+    expect(spec.decoder).toMatchObject({
+      modelType: 'llama',
+      vocabSize: 128256,
+      kvHeads: 8,
+      ropeTheta: 500000,
+    });
+    expect(spec.summary).toMatchObject({
+      textModel: 'llama',
+      ropeScaling: 'llama3 ×8 (low 1, high 4, original 8192)',
+      slidingWindow: 'none',
+    });
+    // Scaled tables differ from plain ones where the long wavelengths have turned.
+    const [scaled, plain] = [
+      spec,
+      parse({ ...llama3, text_config: { ...llama3.text_config, rope_scaling: null } }),
+    ].map((s) => s.ropeTables([5000]).cos);
+    expect(scaled).not.toEqual(plain);
+    for (const rope_scaling of [{ type: 'dynamic', factor: 2 }, { rope_type: 'longrope' }]) {
+      expect(() => parse({ ...llama3, text_config: { ...llama3.text_config, rope_scaling } })).toThrow(
+        /config.json.text_config.rope_scaling.(rope_)?type "(dynamic|longrope)" is not supported \(supported: default, linear, llama3\)/,
+      );
+    }
+  });
+
   it("defaults image_grid_pinpoints to LlavaNextConfig's", () => {
     const { image_grid_pinpoints: _, ...rest } = LLAVA_V16_MISTRAL;
     const spec = parse(rest);

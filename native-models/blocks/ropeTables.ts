@@ -67,6 +67,18 @@ export function parseRopeScaling(c: ConfigReader): RopeScaling {
   }
 }
 
+/** One line for model summaries, e.g. "llama3 ×8 (low 1, high 4, original 8192)". */
+export function describeRopeScaling(scaling: RopeScaling): string {
+  switch (scaling.type) {
+    case 'default':
+      return 'default';
+    case 'linear':
+      return `linear ×${scaling.factor}`;
+    case 'llama3':
+      return `llama3 ×${scaling.factor} (low ${scaling.lowFreqFactor}, high ${scaling.highFreqFactor}, original ${scaling.originalMaxPositions})`;
+  }
+}
+
 /** rope_theta, or v5's rope_parameters.rope_theta when the top-level key is absent. */
 export function parseRopeTheta(c: ConfigReader): number {
   if (!c.has('rope_theta') && c.child('rope_parameters').has('rope_theta')) {
