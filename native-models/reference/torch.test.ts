@@ -77,6 +77,7 @@ it('has the PyTorch fixtures', () => {
     'f32-mha-legacy',
     'llava-next-bf16-modern',
     'llava-next-llama3-f16',
+    'llava-next-mistral-f32',
     'vipllava-f16-modern',
   ]);
 });

@@ -125,12 +125,24 @@ export const TORCH_VARIANTS: Record<string, TinyLlavaOptions> = {
       },
     },
   },
+  // LLaVA-NeXT on a Mistral text model (llava-v1.6-mistral-7b-hf in miniature, with a window): GQA
+  // 8/2, rope_theta 1e6, sliding_window 40 on a 40 x 90 image → pinpoint 28 x 84 (1 x 3 tiles), so the
+  // last position sees only the newest image tokens; F32, modern names, 2 shards.
+  'llava-next-mistral-f32': {
+    seed: 707,
+    dtype: 'F32',
+    layout: 'modern',
+    shards: 2,
+    llavaNext: {},
+    text: { modelType: 'mistral', heads: 8, kvHeads: 2, headDim: 8, ropeTheta: 1e6, slidingWindow: 40 },
+  },
 };
 
 /** Any-resolution variants: the original image size (height, width) their patches stand for. */
 export const TORCH_ANYRES_SIZES: Record<string, [number, number]> = {
   'llava-next-bf16-modern': [30, 70],
   'llava-next-llama3-f16': [70, 30],
+  'llava-next-mistral-f32': [40, 90],
 };
 
 /** Patch i of an any-resolution input (0: base): the base recipe with its phase and offset shifted. */
