@@ -3,8 +3,9 @@
  * Models view (its image-token count varies per image), then chosen in each analysis view's model
  * picker to run the masking sweep, attention evolution and contrastive attention on the demo data.
  * Its 88 image tokens (4 × 4 base, 8 rows of 8 tile tokens, an image_newline after each row) form no
- * single square grid; the overlay draws each token's own rectangle of the image. The model is closed
- * at the end, so the stories after this one see the demo model alone.
+ * single square grid; the overlay draws each token's own rectangle of the image. Then the same three
+ * analyses on a VIP-LLaVA checkpoint (multi-layer features, layer-normed projector). Each model is
+ * closed at the end, so the stories after these see the demo model alone.
  */
 import type { Locator } from '@playwright/test';
 
@@ -106,5 +107,42 @@ test('the model closes, leaving the demo model selected, and the page logged no 
   await root.locator('[data-action=close-model]').click();
   await expect(root.locator(`[data-model-card][data-model-id="${modelId}"]`)).toHaveCount(0);
   await expect(root.locator('[data-model-details]')).toContainText('demo');
+  expect(app.pageErrors).toEqual([]);
+});
+
+let vipModelId: string;
+
+test('VIP-LLaVA: opens from its folder and runs the sweep, evolution and contrast', async ({ app }) => {
+  const models = await openView(app.page, 'models');
+  await models.locator('[data-field=model-folder]').fill(app.vipLlavaModel);
+  await models.locator('[data-action=open-model]').click();
+  const card = models.locator('[data-model-card]', { hasText: 'vipllava' });
+  await expect(card).toBeVisible({ timeout: 60_000 });
+  vipModelId = (await card.getAttribute('data-model-id'))!;
+  await card.click();
+  const details = models.locator(`[data-model-details][data-model-id="${vipModelId}"]`);
+  await expect(details.locator('[data-fact=model-type]')).toHaveText('vipllava');
+  await expect(details.locator('[data-fact=layers]')).toHaveText(String(LAYERS));
+
+  const fusion = await openView(app.page, 'fusion');
+  await runOnModel(fusion, vipModelId, 'run-sweep');
+  await expect(fusion.locator('[data-chart=fusion-curve] svg').first()).toBeVisible();
+
+  const attention = await openView(app.page, 'attention');
+  await runOnModel(attention, vipModelId, 'run-evolve');
+  const overlay = attention.locator('[data-panel=attention-overlay]');
+  await expect(overlay).toBeVisible();
+  // 16 image tokens on a 4 × 4 grid over the 64 px image.
+  await expect(overlay.locator('svg.attention-overlay g[shape-rendering=crispEdges] > rect')).toHaveCount(16);
+
+  const contrastive = await openView(app.page, 'contrastive');
+  await runOnModel(contrastive, vipModelId, 'run-contrast');
+  for (const panel of ['pre', 'final', 'ca'])
+    await expect(contrastive.locator(`[data-panel=${panel}]`)).toBeVisible();
+
+  const back = await openView(app.page, 'models');
+  await back.locator(`[data-model-card][data-model-id="${vipModelId}"]`).click();
+  await back.locator('[data-action=close-model]').click();
+  await expect(back.locator(`[data-model-card][data-model-id="${vipModelId}"]`)).toHaveCount(0);
   expect(app.pageErrors).toEqual([]);
 });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test as base, _electron, chromium, type ElectronApplication, type Page } from '@playwright/test';
 
 import { makeControlModel } from './makeControlModel.ts';
-import { makeLlavaNextModel } from './makeLlavaNextModel.ts';
+import { makeLlavaNextModel, makeVipLlavaModel } from './familyModels.ts';
 import { CHROMIUM_PATH, REPO_ROOT } from './paths.ts';
 
 const SERVER_URL = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/;
@@ -27,6 +27,8 @@ export interface AppUnderTest {
   readonly controlModel: string;
   /** A tiny LLaVA-NeXT checkpoint (image-token count varies per image) for the model-family story. */
   readonly llavaNextModel: string;
+  /** A tiny random VIP-LLaVA checkpoint. */
+  readonly vipLlavaModel: string;
   readonly workspace: string;
   /** Console errors and uncaught exceptions the page reported so far. */
   readonly pageErrors: string[];
@@ -102,7 +104,12 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
       const workspace = join(scratch, 'workspace');
       const controlModel = join(scratch, 'control-model');
       const llavaNextModel = join(scratch, 'llava-next-tiny');
-      await Promise.all([makeControlModel(controlModel), makeLlavaNextModel(llavaNextModel)]);
+      const vipLlavaModel = join(scratch, 'vip-llava-tiny');
+      await Promise.all([
+        makeControlModel(controlModel),
+        makeLlavaNextModel(llavaNextModel),
+        makeVipLlavaModel(vipLlavaModel),
+      ]);
       try {
         if (electron && 'path' in electron) {
           const app = await _electron.launch({
@@ -117,6 +124,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
               mode,
               controlModel,
               llavaNextModel,
+              vipLlavaModel,
               workspace,
               electronApp: app,
               pageErrors: watchErrors(page),
@@ -136,7 +144,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
           const page = await context.newPage();
           const pageErrors = watchErrors(page);
           await page.goto(server.url);
-          await use({ page, mode, controlModel, llavaNextModel, workspace, pageErrors });
+          await use({ page, mode, controlModel, llavaNextModel, vipLlavaModel, workspace, pageErrors });
         } finally {
           await browser.close();
           server.child.kill('SIGTERM');

@@ -10,8 +10,9 @@ import { SCREENSHOT_DIR } from './paths.ts';
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   // Toasts from earlier steps would cover the view's header.
+  // Info toasts also expire by themselves: one may be gone before its button is clicked.
   for (const dismiss of await page.locator('[data-notice] [data-action=dismiss-notice]').all())
-    await dismiss.click();
+    await dismiss.click({ timeout: 1000 }).catch(() => undefined);
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: false });
 }
 
