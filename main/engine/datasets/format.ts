@@ -57,6 +57,25 @@ export const stem = (path: string): string => basename(path, extname(path));
 export const matching = (source: DatasetSource, test: RegExp): string[] =>
   source.entries.filter((name) => test.test(name));
 
+/** `matchName` for a format told by one file-name pattern: the opened file, or a folder entry. */
+export function matchFileName(pattern: RegExp): DatasetFormat['matchName'] {
+  return (source) => {
+    const name = source.isDirectory ? source.entries.find((n) => pattern.test(n)) : basename(source.path);
+    return name !== undefined && pattern.test(name) ? `file name "${name}"` : null;
+  };
+}
+
+/** `matchShape` for a JSON document `{data: [...]}` whose first entry has all of `keys`. */
+export function matchDataList(keys: readonly string[]): NonNullable<DatasetFormat['matchShape']> {
+  return (shape) => {
+    if (shape.kind !== 'document' || !isObject(shape.value) || !Array.isArray(shape.value.data)) return null;
+    const first: unknown = shape.value.data[0];
+    return isObject(first) && keys.every((key) => key in first)
+      ? `an object with a "data" list of {${keys.join(', ')}}`
+      : null;
+  };
+}
+
 /**
  * The file a reader works on: the opened file itself, or the single folder entry matching `test`
  * (several are refused rather than guessed between).

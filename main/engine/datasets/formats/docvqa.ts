@@ -6,7 +6,15 @@
 import { basename } from 'node:path';
 
 import { compact, idOf, isObject, nonEmptyString, rankAnswers, stringList } from '../fields.ts';
-import { type DatasetFormat, newSink, pickFile, requireList, stem } from '../format.ts';
+import {
+  type DatasetFormat,
+  matchDataList,
+  matchFileName,
+  newSink,
+  pickFile,
+  requireList,
+  stem,
+} from '../format.ts';
 
 const FILE = /^(train|val|test)_v1\.0(_withQT)?\.json$/i;
 const SHAPE = 'an object with a "data" list of {questionId, question, image, answers} (DocVQA)';
@@ -14,17 +22,8 @@ const SHAPE = 'an object with a "data" list of {questionId, question, image, ans
 export const docvqa: DatasetFormat = {
   name: 'docvqa',
   summary: 'DocVQA: {split}_v1.0.json {data: [{questionId, question, image, answers}]}',
-  matchName(source) {
-    const name = source.isDirectory ? source.entries.find((n) => FILE.test(n)) : basename(source.path);
-    return name !== undefined && FILE.test(name) ? `file name "${name}"` : null;
-  },
-  matchShape(shape) {
-    if (shape.kind !== 'document' || !isObject(shape.value) || !Array.isArray(shape.value.data)) return null;
-    const first: unknown = shape.value.data[0];
-    return isObject(first) && 'questionId' in first && 'image' in first
-      ? 'an object with a "data" list of {questionId, image}'
-      : null;
-  },
+  matchName: matchFileName(FILE),
+  matchShape: matchDataList(['questionId', 'image']),
   async read(source) {
     const file = pickFile(source, FILE, 'DocVQA file');
     const doc = await source.files.document(file);

@@ -3,10 +3,17 @@
  * image_id, answers: [10 strings], image_classes?, set_name?}]}`, images `train_images/{image_id}.jpg`
  * (val shares train's images) or `test_images/`. Scored with VQA soft accuracy.
  */
-import { basename } from 'node:path';
 
 import { annotatorAnswers, compact, idOf, isObject, nonEmptyString, rankAnswers } from '../fields.ts';
-import { type DatasetFormat, newSink, pickFile, requireList, stem } from '../format.ts';
+import {
+  type DatasetFormat,
+  matchDataList,
+  matchFileName,
+  newSink,
+  pickFile,
+  requireList,
+  stem,
+} from '../format.ts';
 
 const FILE = /^TextVQA_.*\.json$/i;
 const SHAPE = 'an object with a "data" list of {question_id, question, image_id, answers} (TextVQA)';
@@ -14,17 +21,8 @@ const SHAPE = 'an object with a "data" list of {question_id, question, image_id,
 export const textvqa: DatasetFormat = {
   name: 'textvqa',
   summary: 'TextVQA: TextVQA_*.json {data: [{question_id, image_id, question, answers}]}',
-  matchName(source) {
-    const name = source.isDirectory ? source.entries.find((n) => FILE.test(n)) : basename(source.path);
-    return name !== undefined && FILE.test(name) ? `file name "${name}"` : null;
-  },
-  matchShape(shape) {
-    if (shape.kind !== 'document' || !isObject(shape.value) || !Array.isArray(shape.value.data)) return null;
-    const first: unknown = shape.value.data[0];
-    return isObject(first) && 'question_id' in first && 'image_id' in first
-      ? 'an object with a "data" list of {question_id, image_id}'
-      : null;
-  },
+  matchName: matchFileName(FILE),
+  matchShape: matchDataList(['question_id', 'image_id']),
   async read(source) {
     const file = pickFile(source, FILE, 'TextVQA file');
     const data = requireList(file, await source.files.document(file), 'data', SHAPE);
