@@ -13,7 +13,7 @@ import { maxRelativeError } from '../../native-models/testing/compare.ts';
 import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from './demo.ts';
 import { openDataset, type DatasetItem } from './datasets/index.ts';
 import { forward, planFor, prepareSample } from './inference/forward.ts';
-import { decodeGreedy } from './inference/generate.ts';
+import { decodeGreedy, prefilledState } from './inference/generate.ts';
 import { openModel, type LoadedModel } from './model/openModel.ts';
 
 interface Reference {
@@ -82,12 +82,7 @@ describe('demo model: engine vs PyTorch', () => {
       });
       const result = await forward(model, sample, { attentionRows: [] });
       worst = Math.max(worst, maxRelativeError(result.lastLogits, expected.last_logits));
-      const state = {
-        lastLogits: result.lastLogits,
-        past: result.present,
-        length: sample.expandedIds.length,
-        plan: planFor(model, sample),
-      };
+      const state = prefilledState(sample, result.lastLogits, result.present, planFor(model, sample));
       const answer = await decodeGreedy(model, state, reference.max_new_tokens);
       if (JSON.stringify(answer.tokenIds) === JSON.stringify(expected.answer_ids)) same++;
     }

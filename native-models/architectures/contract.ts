@@ -6,6 +6,11 @@
  *   vision:  pixel_values [B, 3, H, W]                    → image_features [B, N, D]
  *            (any-resolution families: pixel_values [P, 3, S, S] (base + tiles) and
  *             image_token_index [N] (int64)                → image_features [1, N, D])
+ *            (Qwen2-VL / 2.5-VL: pixel_values [N, C·T·P·P] (flattened patches), vision_rope_cos/sin
+ *             [N, dv] and for 2.5 the window inputs     → image_features [1, N / merge², D])
+ *            (InstructBLIP: pixel_values [1, 3, S, S], qformer_input_ids [1, Tq] (int64)
+ *                                                      → image_features [1, Q, D],
+ *                                                        qformer_cross_attention [C, Hq, Q, 1 + patches])
  *   embed:   input_ids [1, T] (int64)                     → inputs_embeds [1, T, D]
  *   layer l: hidden_states [1, T, D], rope_cos/rope_sin [T, d],
  *            past_key/past_value [1, Hkv, P, d], attention_bias [1, 1, T, P+T],
@@ -38,6 +43,17 @@ export const VISION_IO = {
   features: 'image_features',
   /** Any-resolution graphs only: row of [patch features…, image_newline] for each image token. */
   tokenIndex: 'image_token_index',
+  /** Qwen: the vision tower's 2-D rotary tables [N, dv], in the order the tower sees the patches. */
+  ropeCos: 'vision_rope_cos',
+  ropeSin: 'vision_rope_sin',
+  /** Qwen2.5-VL: merged-token order into windows [N / merge²], its inverse, the window mask [1, 1, N, N]. */
+  windowIndex: 'vision_window_index',
+  windowRestore: 'vision_window_restore',
+  windowBias: 'vision_window_bias',
+  /** InstructBLIP: the instruction through the Q-Former's tokenizer [1, Tq]. */
+  qformerIds: 'qformer_input_ids',
+  /** InstructBLIP: each cross-attention layer's probabilities [C, Hq, Q, 1 + patches] (CLS first). */
+  qformerCrossAttention: 'qformer_cross_attention',
 } as const;
 export const EMBED_IO = { ids: 'input_ids', embeds: 'inputs_embeds' } as const;
 export const HEAD_IO = { hidden: 'hidden_states', logits: 'logits' } as const;

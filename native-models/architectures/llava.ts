@@ -29,6 +29,9 @@ import { TensorDataType } from '../onnx/encode.ts';
 import { VISION_IO } from './contract.ts';
 import type { Architecture, BuiltModel, ImageTokenScheme, ModelSpec } from './types.ts';
 
+/** LLaVA-1.5's conversation format, for tokenizers without a chat template. */
+export const LLAVA15_QUESTION_TEMPLATE = 'USER: {images}\n{question} ASSISTANT:';
+
 export interface LlavaConfig {
   readonly text: LlamaTextConfig;
   readonly vision: ClipVisionConfig;
@@ -249,6 +252,10 @@ export function llavaSpec(
     decoder: cfg.text,
     imageTokenId: cfg.imageTokenId,
     imagePlaceholder: '<image>',
+    imagePlacement: 'placeholder',
+    imageMarkup: '<image>',
+    questionTemplate: LLAVA15_QUESTION_TEMPLATE,
+    positionScheme: 'sequential',
     imageTokens: variant.imageTokens ?? {
       kind: 'fixed-grid',
       perImage: clipPatchCount(cfg.vision) + leadingTokens,
@@ -258,7 +265,7 @@ export function llavaSpec(
     },
     imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
     slidingWindow: cfg.text.slidingWindow,
-    ropeTables: (positions) => ropeTables(positions, inverse),
+    ropeTables: (streams) => ropeTables(streams[0], inverse),
     summary: {
       architecture,
       textModel: cfg.text.modelType,

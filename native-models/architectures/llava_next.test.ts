@@ -121,7 +121,7 @@ describe('llava_next config', () => {
     const [scaled, plain] = [
       spec,
       parse({ ...llama3, text_config: { ...llama3.text_config, rope_scaling: null } }),
-    ].map((s) => s.ropeTables([5000]).cos);
+    ].map((s) => s.ropeTables([[5000]]).cos);
     expect(scaled).not.toEqual(plain);
     for (const rope_scaling of [{ type: 'dynamic', factor: 2 }, { rope_type: 'longrope' }]) {
       expect(() => parse({ ...llama3, text_config: { ...llama3.text_config, rope_scaling } })).toThrow(

@@ -11,16 +11,43 @@ export interface ModelSpec {
   readonly decoder: DecoderShape;
   /** Token id that marks image positions in the expanded sequence. */
   readonly imageTokenId: number;
-  /** The placeholder a raw prompt uses for the image (e.g. "<image>"). */
+  /** The token a raw prompt marks each image with (e.g. "<image>", Qwen's "<|image_pad|>"). */
   readonly imagePlaceholder: string;
+  /**
+   * Where an image's tokens go: at its placeholder (LLaVA, Qwen), or before the whole prompt, BOS
+   * included, with no placeholder in the text (InstructBLIP's query tokens; a placeholder is an error).
+   */
+  readonly imagePlacement: 'placeholder' | 'prefix';
+  /**
+   * The prompt for a question when the tokenizer carries no chat template: `{images}` (the images'
+   * markup, one `imageMarkup` per image, joined by newlines) and `{question}`.
+   */
+  readonly questionTemplate: string;
+  /** One image's markup in a prompt (LLaVA "<image>", Qwen "<|vision_start|><|image_pad|><|vision_end|>"). */
+  readonly imageMarkup: string;
+  /**
+   * How rotary positions are assigned: 'sequential' (token i at i) or 'mrope' (Qwen2-VL: temporal,
+   * height and width streams; an image's tokens take their grid coordinates, text resumes after the
+   * largest, see main/engine/inference/positions.ts).
+   */
+  readonly positionScheme: 'sequential' | 'mrope';
   /** How the family lays out an image's tokens (the engine turns it into a per-image layout). */
   readonly imageTokens: ImageTokenScheme;
   /** Input resolution of the vision tower. */
   readonly imageSize: { readonly height: number; readonly width: number };
   /** Keys further than this many positions back are masked (Mistral); undefined = none. */
   readonly slidingWindow: number | undefined;
-  /** cos/sin tables [positions, headDim] for the decoder graphs. */
-  ropeTables(positions: readonly number[]): { cos: Float32Array; sin: Float32Array };
+  /**
+   * cos/sin tables [rows, headDim] for the decoder graphs. `streams` holds one position array per
+   * stream, each `rows` long: one stream for 1-D RoPE; three (temporal, height, width) for M-RoPE,
+   * where one stream means text-only rows (all three equal).
+   */
+  ropeTables(streams: RotaryPositions): { cos: Float32Array; sin: Float32Array };
+  /**
+   * Vision-graph inputs a family derives from an image's patch grid (Qwen: the vision tower's 2-D
+   * rotary tables and window order); only 'merged-patches' families have it.
+   */
+  visionGridInputs?(grid: PatchGrid): Record<string, GraphTensor>;
   /** Human-readable facts for `fusionscope info` and the app's model view. */
   readonly summary: Readonly<Record<string, string | number | boolean>>;
   /** Builds the graphs for a checkpoint whose tensor names are `checkpointNames`. */
@@ -63,7 +90,47 @@ export interface AnyresTokens {
   readonly pinpoints: readonly { readonly height: number; readonly width: number }[];
 }
 
-export type ImageTokenScheme = FixedGridTokens | AnyresTokens;
+/**
+ * Qwen2-VL / Qwen2.5-VL: the processor resizes each image to its own multiple of patch × merge pixels
+ * (smart_resize), the tower sees its patches, and every merge × merge block of patches becomes one
+ * token, so an image gives (h / merge) × (w / merge) tokens in raster order.
+ */
+export interface MergedPatchTokens {
+  readonly kind: 'merged-patches';
+  readonly patchSize: number;
+  readonly mergeSize: number;
+  readonly temporalPatchSize: number;
+}
+
+/**
+ * InstructBLIP: `count` learned query tokens from the Q-Former, which has read the image and the
+ * instruction. They have no place in the image; overlays go through the Q-Former's cross-attention
+ * to the `rows × cols` patch grid of the `imageSize` input (see main/engine/analysis/queryTokens.ts).
+ */
+export interface QueryTokens {
+  readonly kind: 'queries';
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+export type ImageTokenScheme = FixedGridTokens | AnyresTokens | MergedPatchTokens | QueryTokens;
+
+/** Position streams, each as long as the rows they position (see ModelSpec.ropeTables). */
+export type RotaryPositions = readonly (readonly number[])[];
+
+/** An image's patch grid as the vision tower sees it: temporal × height × width patches. */
+export interface PatchGrid {
+  readonly t: number;
+  readonly h: number;
+  readonly w: number;
+}
+
+/** A tensor handed to a graph: float32 or int64 data with its dims. */
+export interface GraphTensor {
+  readonly data: Float32Array | BigInt64Array;
+  readonly dims: readonly number[];
+}
 
 export interface BuiltModel {
   readonly graphs: ModelGraphs;

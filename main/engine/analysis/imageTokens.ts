@@ -10,6 +10,7 @@ import type {
   AnyresTokens,
   FixedGridTokens,
   ImageTokenScheme,
+  MergedPatchTokens,
   ModelSpec,
 } from '../../../native-models/architectures/types.ts';
 import { FusionError } from '../../common/errors.ts';
@@ -59,6 +60,9 @@ const LAYOUTS: {
 } = {
   'fixed-grid': (scheme, image) => fixedGridLayout(scheme, image),
   anyres: (scheme, image, processor) => nextTokenLayout(anyresTokenMap(scheme, image, processor)),
+  'merged-patches': (scheme, image) => mergedPatchLayout(scheme, image),
+  // Query tokens cover no pixels; overlays go through the Q-Former's cross-attention instead.
+  queries: (scheme) => ({ count: scheme.count, rects: new Array(scheme.count).fill(null), grids: [] }),
 };
 
 /**
@@ -136,6 +140,32 @@ export function fixedGridLayout(
     rects,
     grids: [{ label: 'patches', rows, cols, cells, cellAspect: patchWidth / patchHeight }],
   };
+}
+
+/**
+ * Qwen2-VL's layout: the processor resized the image to h × w patches; each merge × merge block is one
+ * token, raster order, so the grid is (h / merge) × (w / merge) cells of the resized image.
+ */
+function mergedPatchLayout(scheme: MergedPatchTokens, image: ProcessedImage): ImageTokenLayout {
+  const patches = image.patches;
+  if (!patches) {
+    throw new FusionError(
+      'BAD_CONFIG',
+      'a merged-patch model (Qwen2-VL) needs its own image processor (Qwen2VLImageProcessor), which gives flattened patches',
+    );
+  }
+  const { mergeSize } = scheme;
+  if (patches.h % mergeSize !== 0 || patches.w % mergeSize !== 0) {
+    throw new FusionError(
+      'BAD_CONFIG',
+      `the image's ${patches.h}×${patches.w} patch grid is not divisible by the merge size ${mergeSize}`,
+    );
+  }
+  const layout = fixedGridLayout(
+    { rows: patches.h / mergeSize, cols: patches.w / mergeSize, leadingTokens: 0 },
+    image,
+  );
+  return { ...layout, grids: layout.grids.map((g) => ({ ...g, label: 'merged patches' })) };
 }
 
 /** Box as [x0, y0, x1, y1] in original-image pixels (the dataset convention). */

@@ -14,7 +14,8 @@ import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { runDecoder, sliceKV, type LayerKV } from '../inference/decoder.ts';
 import { decoderContext, forward, logitsFor, planFor, type PreparedSample } from '../inference/forward.ts';
-import { decodeGreedy, type Generation } from '../inference/generate.ts';
+import { decodeGreedy, prefilledState, type Generation } from '../inference/generate.ts';
+import { rowPositions } from '../inference/positions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import type { SweepConfig } from '../../common/analysis.ts';
 export type { SweepConfig } from '../../common/analysis.ts';
@@ -76,7 +77,7 @@ export async function sweepSample(
     imageAttention: base.imageAttention,
     answer: await decodeGreedy(
       model,
-      { lastLogits: base.lastLogits, past: cache.pass.present, length, plan: planFor(model, sample) },
+      prefilledState(sample, base.lastLogits, cache.pass.present, planFor(model, sample)),
       maxNewTokens,
       options.signal,
     ),
@@ -97,12 +98,12 @@ export async function sweepSample(
     const interventions = [interventionFor(config, layers)];
     if (options.strategy === 'naive') {
       const full = await forward(model, sample, { interventions, attentionRows: [], signal: options.signal });
-      const state = {
-        lastLogits: full.lastLogits,
-        past: full.present,
-        length,
-        plan: planFor(model, sample, interventions),
-      };
+      const state = prefilledState(
+        sample,
+        full.lastLogits,
+        full.present,
+        planFor(model, sample, interventions),
+      );
       const answer = await decodeGreedy(model, state, maxNewTokens, options.signal);
       masked.push({ layers, lastLogits: full.lastLogits, answer });
       continue;
@@ -120,6 +121,7 @@ export async function sweepSample(
       startLayer: start,
       hidden: inputs.subarray(firstChanged * D),
       offset: firstChanged,
+      ropePositions: rowPositions(sample.positions, firstChanged, length - firstChanged),
       past: prefixCache(firstChanged),
       plan,
       readoutRows: [length - 1 - firstChanged],
@@ -130,7 +132,7 @@ export async function sweepSample(
     const past = cache.pass.present.map((kv, layer) => (layer < start ? kv : pass.present[layer]));
     const answer = await decodeGreedy(
       model,
-      { lastLogits, past, length, plan },
+      prefilledState(sample, lastLogits, past, plan),
       maxNewTokens,
       options.signal,
     );

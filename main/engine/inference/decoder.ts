@@ -6,6 +6,7 @@
  * recomputes only what an intervention can change (see docs/ARCHITECTURE.md).
  */
 import { LAYER_IO, type DecoderShape } from '../../../native-models/architectures/contract.ts';
+import type { RotaryPositions } from '../../../native-models/architectures/types.ts';
 import type { Session } from '../runtime/session.ts';
 import type { InterventionPlan } from './interventionPlan.ts';
 
@@ -23,8 +24,8 @@ export interface DecoderPassInput {
   readonly hidden: Float32Array;
   /** Absolute position of the first row; keys/values of earlier positions come from `past`. */
   readonly offset: number;
-  /** Rotary positions of the rows (default offset..offset+rows-1). */
-  readonly ropePositions?: readonly number[];
+  /** Rotary positions of the rows, per stream (default one stream, offset..offset+rows-1). */
+  readonly ropePositions?: RotaryPositions;
   /** Per layer (indexed by layer): cache covering at least positions 0..offset-1. */
   readonly past: readonly (LayerKV | undefined)[];
   readonly plan: InterventionPlan;
@@ -52,7 +53,7 @@ export interface DecoderLoopContext {
   readonly shape: DecoderShape;
   readonly layers: readonly Session[];
   readonly slidingWindow: number | undefined;
-  ropeTables(positions: readonly number[]): { cos: Float32Array; sin: Float32Array };
+  ropeTables(streams: RotaryPositions): { cos: Float32Array; sin: Float32Array };
 }
 
 export async function runDecoder(
@@ -63,7 +64,7 @@ export async function runDecoder(
   const D = shape.hiddenSize;
   const rows = input.hidden.length / D;
   const total = input.offset + rows;
-  const positions = input.ropePositions ?? Array.from({ length: rows }, (_, i) => input.offset + i);
+  const positions = input.ropePositions ?? [Array.from({ length: rows }, (_, i) => input.offset + i)];
   const { cos, sin } = ctx.ropeTables(positions);
   const readout = BigInt64Array.from(input.readoutRows.map((r) => BigInt(r)));
   const plainBias = attentionBias(input.offset, rows, ctx.slidingWindow, undefined, 0);

@@ -210,7 +210,7 @@ describe.each(VARIANTS)('engine vs float64 reference: $name', ({ options }) => {
       startLayer: 0,
       hidden: embeds.slice(end * D),
       offset: start,
-      ropePositions: Array.from({ length: total - end }, (_, i) => end + i),
+      ropePositions: [Array.from({ length: total - end }, (_, i) => end + i)],
       past: prefix.present,
       plan: none,
       readoutRows: [0],

@@ -5,14 +5,14 @@
 import { FusionError } from '../../common/errors.ts';
 import type { AttentionRows, Intervention } from '../../common/interventions.ts';
 import { EMBED_IO, HEAD_IO, VISION_IO } from '../../../native-models/architectures/contract.ts';
-import { anyresTokenMap, imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
-import { nextFeatureIndex } from '../analysis/nextTokenMap.ts';
+import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
 import { loadImage, preprocessImage, type ProcessedImage, type RgbImage } from '../image/index.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import type { TensorIn } from '../runtime/session.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
 import { compileInterventions, type InterventionPlan } from './interventionPlan.ts';
+import { samplePositions, type SamplePositions } from './positions.ts';
 import { encodePrompt, expandImageTokens, type PromptSpec, type TokenizedPrompt } from './prompt.ts';
+import { visionInputs } from './visionInputs.ts';
 
 export type ImageSource = string | Uint8Array | RgbImage;
 
@@ -36,6 +36,10 @@ export interface PreparedSample extends TokenizedPrompt {
   readonly imageLayout: ImageTokenLayout;
   /** Every image's layout, in prompt order (imageTokenSpans[k] has imageLayouts[k].count tokens). */
   readonly imageLayouts: readonly ImageTokenLayout[];
+  /** Rotary positions of expandedIds (M-RoPE families: three streams). */
+  readonly positions: SamplePositions;
+  /** Query-token families (InstructBLIP): the prompt text through the Q-Former's tokenizer. */
+  readonly qformerInputIds?: readonly number[];
 }
 
 export interface ForwardOptions {
@@ -71,8 +75,9 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
   const preprocess = (rgb: RgbImage) => {
     const image = preprocessImage(rgb, model.imageConfig, { padToSquare: input.padToSquare ?? 'none' });
     const { height, width } = model.spec.imageSize;
-    // Any-resolution images reach the tower as base + tiles; every one must fit it.
-    for (const seen of image.anyres?.patches ?? [image]) {
+    // Any-resolution images reach the tower as base + tiles; every one must fit it. Patch families
+    // (Qwen) take any size their processor makes.
+    for (const seen of image.patches ? [] : (image.anyres?.patches ?? [image])) {
       if (seen.height !== height || seen.width !== width) {
         throw new FusionError(
           'BAD_CONFIG',
@@ -101,6 +106,8 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     extraImages,
     imageLayout: imageLayouts[0],
     imageLayouts,
+    positions: samplePositions(model.spec, tokens.expandedIds.length, tokens.imageTokenSpans, imageLayouts),
+    qformerInputIds: model.qformerTokenizer?.encode(encoded.text),
   };
 }
 
@@ -118,7 +125,13 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
   const D = model.spec.decoder.hiddenSize;
   const images = [sample.image, ...sample.extraImages];
   for (const [k, image] of images.entries()) {
-    const vision = await model.sessions.vision.run(visionInputs(model, image));
+    const vision = await model.sessions.vision.run(
+      visionInputs(image, {
+        spec: model.spec,
+        imageConfig: model.imageConfig,
+        qformerInputIds: sample.qformerInputIds,
+      }),
+    );
     const features = vision[VISION_IO.features].data;
     const [start, end] = sample.imageTokenSpans[k];
     if (features.length !== (end - start) * D) {
@@ -130,23 +143,6 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
     embeds.set(features, start * D);
   }
   return embeds;
-}
-
-/** The vision graph's inputs: the image, or for any-resolution models its patch stack and pack index. */
-function visionInputs(model: LoadedModel, image: ProcessedImage): Record<string, TensorIn> {
-  const scheme = model.spec.imageTokens;
-  if (scheme.kind !== 'anyres') {
-    return { [VISION_IO.pixels]: { data: image.pixelValues, dims: [1, 3, image.height, image.width] } };
-  }
-  const index = nextFeatureIndex(anyresTokenMap(scheme, image, model.imageConfig));
-  const patches = image.anyres?.patches ?? [];
-  const size = 3 * image.height * image.width;
-  const stack = new Float32Array(patches.length * size);
-  patches.forEach((p, i) => stack.set(p.pixelValues, i * size));
-  return {
-    [VISION_IO.pixels]: { data: stack, dims: [patches.length, 3, image.height, image.width] },
-    [VISION_IO.tokenIndex]: { data: index, dims: [index.length] },
-  };
 }
 
 function readoutPositions(rows: AttentionRows | undefined, sample: PreparedSample): number[] {
@@ -208,6 +204,7 @@ export async function forward(
     startLayer: 0,
     hidden: embeds,
     offset: 0,
+    ropePositions: sample.positions.streams,
     past: [],
     plan,
     readoutRows: positions,

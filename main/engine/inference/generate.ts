@@ -7,6 +7,7 @@ import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { runDecoder, type LayerKV } from './decoder.ts';
+import { rowPositions, type SamplePositions } from './positions.ts';
 import { argmax, decoderContext, embedSample, logitsFor, planFor, type PreparedSample } from './forward.ts';
 import type { InterventionPlan } from './interventionPlan.ts';
 
@@ -30,6 +31,8 @@ export interface PrefilledState {
   readonly past: readonly (LayerKV | undefined)[];
   /** Prompt length. */
   readonly length: number;
+  /** The prompt's rotary positions (generated tokens continue from them). */
+  readonly positions: SamplePositions;
   readonly plan: InterventionPlan;
 }
 
@@ -37,6 +40,16 @@ function checkMaxNewTokens(maxNewTokens: number): void {
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
     throw new FusionError('BAD_ARGUMENT', `maxNewTokens must be a positive integer, got ${maxNewTokens}`);
   }
+}
+
+/** The state after `sample`'s prompt ran through the decoder with `plan`. */
+export function prefilledState(
+  sample: PreparedSample,
+  lastLogits: Float32Array,
+  past: readonly (LayerKV | undefined)[],
+  plan: InterventionPlan,
+): PrefilledState {
+  return { lastLogits, past, length: sample.expandedIds.length, positions: sample.positions, plan };
 }
 
 /** Greedy tokens after a prefilled prompt; interventions in `plan` hold at every step. */
@@ -67,6 +80,7 @@ export async function decodeGreedy(
       startLayer: 0,
       hidden: embedded[EMBED_IO.embeds].data,
       offset,
+      ropePositions: rowPositions(state.positions, offset, 1),
       past,
       plan: state.plan,
       readoutRows: [0],
@@ -96,6 +110,7 @@ export async function generate(
     startLayer: 0,
     hidden: await embedSample(model, sample),
     offset: 0,
+    ropePositions: sample.positions.streams,
     past: [],
     plan,
     readoutRows: [length - 1],
@@ -104,7 +119,7 @@ export async function generate(
   const lastLogits = await logitsFor(model, prefill.hidden, [length - 1]);
   return decodeGreedy(
     model,
-    { lastLogits, past: prefill.present, length, plan },
+    prefilledState(sample, lastLogits, prefill.present, plan),
     maxNewTokens,
     options.signal,
   );

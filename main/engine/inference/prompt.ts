@@ -1,6 +1,6 @@
 /**
  * Prompt → token ids with the image span marked. A question gets the model's own template (its chat
- * template when the tokenizer carries one, else LLaVA-1.5's `USER: <image>\n{q} ASSISTANT:`); a raw
+ * template when the tokenizer carries one, else the family's `questionTemplate`); a raw
  * prompt is used verbatim, with the tokenizer's post-processing (BOS) still applied, as transformers'
  * processor does.
  */
@@ -24,13 +24,12 @@ export interface TokenizedPrompt {
   readonly imageTokenSpans: readonly Span[];
 }
 
-export const LLAVA15_TEMPLATE = 'USER: <image>\n{question} ASSISTANT:';
-
 /** The prompt text; a question with several images lists them all before the text, in order. */
 export function promptText(model: LoadedModel, prompt: PromptSpec, images = 1): string {
   if (prompt.kind === 'raw') return prompt.text;
   const { tokenizer, spec } = model;
-  if (tokenizer.chatTemplate) {
+  // A prefix family's chat template would ask for image parts it has no placeholder for.
+  if (tokenizer.chatTemplate && spec.imagePlacement === 'placeholder') {
     const parts = Array.from({ length: images }, () => ({ type: 'image' as const }));
     return tokenizer.applyChatTemplate(
       [{ role: 'user', content: [...parts, { type: 'text', text: prompt.text }] }],
@@ -39,11 +38,15 @@ export function promptText(model: LoadedModel, prompt: PromptSpec, images = 1): 
       },
     );
   }
-  const placeholders = Array.from({ length: images }, () => spec.imagePlaceholder).join('\n');
-  return LLAVA15_TEMPLATE.replace('<image>', placeholders).replace('{question}', prompt.text);
+  const markup = Array.from({ length: images }, () => spec.imageMarkup).join('\n');
+  // Function replacers: a question may contain "$&" and friends.
+  return spec.questionTemplate.replace('{images}', () => markup).replace('{question}', () => prompt.text);
 }
 
-/** The prompt's text and token ids, each image placeholder once (checked against the image count). */
+/**
+ * The prompt's text and token ids, each image placeholder once (checked against the image count); a
+ * prefix family's ids start with one placeholder per image, in front of BOS, as its processor does.
+ */
 export interface EncodedPrompt {
   readonly text: string;
   readonly inputIds: readonly number[];
@@ -52,8 +55,17 @@ export interface EncodedPrompt {
 export function encodePrompt(model: LoadedModel, prompt: PromptSpec, images = 1): EncodedPrompt {
   const { tokenizer, spec } = model;
   const text = promptText(model, prompt, images);
-  const inputIds = tokenizer.encode(text);
-  const found = inputIds.filter((id) => id === spec.imageTokenId).length;
+  const textIds = tokenizer.encode(text);
+  const found = textIds.filter((id) => id === spec.imageTokenId).length;
+  if (spec.imagePlacement === 'prefix') {
+    if (found > 0 || text.includes(spec.imagePlaceholder)) {
+      throw new FusionError(
+        'BAD_PROMPT',
+        `${spec.modelType} places its image tokens before the prompt; the prompt must not contain ${spec.imagePlaceholder}: ${JSON.stringify(text)}`,
+      );
+    }
+    return { text, inputIds: [...Array.from({ length: images }, () => spec.imageTokenId), ...textIds] };
+  }
   if (found === 0) {
     throw new FusionError(
       'BAD_PROMPT',
@@ -66,7 +78,7 @@ export function encodePrompt(model: LoadedModel, prompt: PromptSpec, images = 1)
       `the prompt has ${found} ${spec.imagePlaceholder} placeholders but ${images} image(s) were given`,
     );
   }
-  return { text, inputIds };
+  return { text, inputIds: textIds };
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type ProcessedImage,
 } from '../image/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { samplePositions } from './positions.ts';
 import { forward, type PreparedSample } from './forward.ts';
 
 /** The any-resolution input of a fixture: its patches in the processor's tile order. */
@@ -86,6 +87,7 @@ describe.each(files)('engine vs PyTorch fixture %s', (file) => {
         image,
         imageLayout: layout,
         imageLayouts: [layout],
+        positions: samplePositions(model.spec, fixture.inputIds.length, [fixture.imageTokenSpan], [layout]),
       };
       expect(fixture.runs.length).toBeGreaterThanOrEqual(4);
       for (const run of fixture.runs) {

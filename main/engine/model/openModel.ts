@@ -63,6 +63,8 @@ export class LoadedModel {
     readonly sessions: ModelSessions,
     readonly eosTokenIds: readonly number[],
     private readonly weightFacts: { dtype: string; parameters: number },
+    /** Query-token families (InstructBLIP): the Q-Former's own tokenizer, from qformer_tokenizer/. */
+    readonly qformerTokenizer?: Tokenizer,
   ) {}
 
   info(): ModelInfo {
@@ -89,6 +91,17 @@ function imageTokenFacts(scheme: ImageTokenScheme): Pick<ModelInfo, 'imageTokens
   if (scheme.kind === 'fixed-grid') {
     const { perImage, rows, cols, leadingTokens } = scheme;
     return { imageTokensPerImage: perImage, imageGrid: { rows, cols, leadingTokens } };
+  }
+  if (scheme.kind === 'queries') {
+    // The grid the Q-Former's cross-attention (and so the overlays) is drawn on.
+    return {
+      imageTokensPerImage: scheme.count,
+      imageGrid: { rows: scheme.rows, cols: scheme.cols, leadingTokens: 0 },
+    };
+  }
+  if (scheme.kind === 'merged-patches') {
+    // Varies per image; no grid to show before an image is prepared.
+    return { imageTokensPerImage: null, imageGrid: { rows: 0, cols: 0, leadingTokens: 0 } };
   }
   const side = scheme.tileSize / scheme.patchSize;
   return { imageTokensPerImage: null, imageGrid: { rows: side, cols: side, leadingTokens: 0 } };
@@ -136,6 +149,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
   const spec = architectureFor(modelType, configPath).parse(config, 'config.json');
   const tokenizer = await Tokenizer.fromFolder(folder);
   checkImageToken(spec, tokenizer);
+  const qformerTokenizer = spec.imageTokens.kind === 'queries' ? await qformerTokenizerOf(folder) : undefined;
   const imageConfig = await loadPreprocessorConfig(folder);
   const store = await WeightStore.open(folder);
   try {
@@ -187,14 +201,29 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       { vision, embed, layers: rest, head },
       await eosTokenIds(folder, tokenizer),
       weightFacts(store),
+      qformerTokenizer,
     );
   } finally {
     await store.close();
   }
 }
 
+async function qformerTokenizerOf(folder: string): Promise<Tokenizer> {
+  try {
+    return await Tokenizer.fromFolder(join(folder, 'qformer_tokenizer'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new FusionError(
+      'MISSING_FILE',
+      `${folder}: the Q-Former's tokenizer (qformer_tokenizer/) could not be loaded: ${reason}`,
+    );
+  }
+}
+
 function checkImageToken(spec: ModelSpec, tokenizer: Tokenizer): void {
   const id = tokenizer.tokenToId(spec.imagePlaceholder);
+  // A prefix family's ids never come from the text; older checkpoints' tokenizers lack the token.
+  if (spec.imagePlacement === 'prefix' && id === undefined) return;
   if (id !== spec.imageTokenId) {
     throw new FusionError(
       'BAD_CONFIG',

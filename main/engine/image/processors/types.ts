@@ -34,6 +34,25 @@ export interface ProcessedImage {
    * (also given by the fields above), then the tiles row by row. Absent for single-image processors.
    */
   readonly anyres?: AnyresImage;
+  /**
+   * Patch processors (Qwen2VLImageProcessor): the image as the tower takes it, flattened patches. The
+   * fields above then describe the resized image (height, width = h, w patches × patch size).
+   */
+  readonly patches?: FlattenedPatches;
+}
+
+/**
+ * transformers' Qwen2-VL pixel_values for one image: t × h × w patches of patchWidth = channels ×
+ * temporal patch × patch × patch values each, rows ordered (t, h / merge, w / merge, merge, merge)
+ * so every merge × merge block is consecutive; image_grid_thw is [t, h, w].
+ */
+export interface FlattenedPatches {
+  readonly t: number;
+  readonly h: number;
+  readonly w: number;
+  readonly patchWidth: number;
+  /** [t·h·w, patchWidth] row-major. */
+  readonly values: Float32Array;
 }
 
 /** One image of an any-resolution input, as transformers' pixel_values[0][i]. */
