@@ -1,12 +1,14 @@
 /** model_type → architecture module. Adding a family is one import and one line here. */
 import { ModelFormatError } from '../errors.ts';
+import { instructBlip } from './instructblip.ts';
 import { llava } from './llava.ts';
 import { llavaNext } from './llava_next.ts';
 import type { Architecture } from './types.ts';
 import { vipllava } from './vipllava.ts';
+import { qwen25Vl, qwen2Vl } from './qwen2_vl.ts';
 
 const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  [llava, llavaNext, vipllava].map((a) => [a.modelType, a]),
+  [llava, llavaNext, vipllava, qwen2Vl, qwen25Vl, instructBlip].map((a) => [a.modelType, a]),
 );
 
 export const SUPPORTED_MODEL_TYPES = [...ARCHITECTURES.keys()];

@@ -158,10 +158,11 @@ describe('parsePreprocessorConfig', () => {
   });
 
   it('names unknown processor types and lists the supported ones', () => {
-    const error = parseError({ image_processor_type: 'Qwen2VLImageProcessor' });
+    const error = parseError({ image_processor_type: 'SiglipImageProcessor' });
     expect(error.message).toBe(
-      'preprocessor_config.json: image_processor_type "Qwen2VLImageProcessor" is not supported ' +
-        '(supported: CLIPImageProcessor, LlavaImageProcessor, LlavaNextImageProcessor)',
+      'preprocessor_config.json: image_processor_type "SiglipImageProcessor" is not supported ' +
+        '(supported: CLIPImageProcessor, LlavaImageProcessor, LlavaNextImageProcessor, ' +
+        'Qwen2VLImageProcessor, BlipImageProcessor)',
     );
     expect(parseError({ size: 224 }).message).toMatch(/no image_processor_type/);
     expect(parseError([1, 2]).message).toBe('preprocessor_config.json: expected a JSON object, got an array');

@@ -3,15 +3,19 @@
  * use. A new processor (LlavaNext, Qwen2-VL, ...) is a new file exporting an ImageProcessorDefinition,
  * added to PROCESSORS below.
  */
+import { blipImageProcessor } from './blip.ts';
 import { clipImageProcessor } from './clip.ts';
 import { llavaImageProcessor } from './llava.ts';
 import { llavaNextImageProcessor } from './llavaNext.ts';
+import { qwen2VlImageProcessor } from './qwen2vl.ts';
 import type { ImageProcessorDefinition } from './types.ts';
 
 const PROCESSORS: readonly ImageProcessorDefinition[] = [
   clipImageProcessor,
   llavaImageProcessor,
   llavaNextImageProcessor,
+  qwen2VlImageProcessor,
+  blipImageProcessor,
 ];
 
 const BY_TYPE = new Map<string, ImageProcessorDefinition>();
