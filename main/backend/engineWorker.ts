@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { FusionError, errorToResult, type Result } from '../common/errors.ts';
-import { imageTokenLayout } from '../engine/analysis/imageTokens.ts';
+import { displayCells, imageTokenLayout } from '../engine/analysis/imageTokens.ts';
 import { contrastLayers } from '../engine/experiments/contrastLayers.ts';
 import { runExperiment, type ExperimentConfig } from '../engine/experiments/experiment.ts';
 import { loadImage, preprocessImage } from '../engine/image/index.ts';
@@ -133,7 +133,9 @@ const handlers: Handlers = {
     const model = await modelDescription(folder, info);
     const image = await loadImage(imagePath);
     // As the run prepared it (kinds.ts: no padding to a square), so tokenRects match the stored [layer][token].
-    const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig);
+    const layout = displayCells(
+      imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig),
+    );
     const grid = layout.grids[0];
     return {
       width: image.width,

@@ -34,6 +34,7 @@ export function modelView(id: string, facts: ModelFacts): ModelView {
     hiddenSize: facts.hiddenSize,
     imageTokensPerImage: info.imageTokensPerImage,
     imageGrid: info.imageGrid,
+    imageTokenScheme: info.imageTokenScheme,
     summary: info.summary,
   };
 }

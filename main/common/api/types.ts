@@ -50,6 +50,12 @@ export interface ModelView {
   /** null when the count varies per image (LLaVA-NeXT); imageGrid is then the base image's grid. */
   readonly imageTokensPerImage: number | null;
   readonly imageGrid: { readonly rows: number; readonly cols: number; readonly leadingTokens: number };
+  /**
+   * How image tokens are laid out: a fixed patch grid (LLaVA-1.5), any-resolution tiles (LLaVA-NeXT),
+   * merged patches at the image's own resolution (Qwen2-VL; imageGrid is then 0 × 0), or Q-Former
+   * queries (InstructBLIP; imageGrid is the patch grid overlays are drawn on).
+   */
+  readonly imageTokenScheme: 'fixed-grid' | 'anyres' | 'merged-patches' | 'queries';
   /** Architecture facts for the model view (vision tower, projector, decoder). */
   readonly summary: Readonly<Record<string, string | number | boolean>>;
 }
@@ -119,14 +125,18 @@ export interface SampleDetail {
   readonly kind: RunKind;
   readonly item: ItemView;
   readonly image: { readonly width: number; readonly height: number };
-  /** Per image token: the original-image pixels it covers (null: no spatial extent). */
+  /**
+   * Per display cell, the original-image pixels it covers (null: no spatial extent). Cells are the
+   * image tokens, except for query tokens (InstructBLIP), drawn on the vision patches through the
+   * Q-Former's cross-attention.
+   */
   readonly tokenRects: readonly (Rect | null)[];
   /** The grid the image tokens form (LLaVA-NeXT: its tile grid); null when they form none. */
   readonly grid: { readonly rows: number; readonly cols: number } | null;
   readonly result: unknown;
   readonly metrics: readonly LayerMetricValue[];
   /**
-   * Stored arrays by name, as nested arrays: evolve → maps [layer][token] (head mean) and, when
+   * Stored arrays by name, as nested arrays over display cells ("token" below): evolve → maps [layer][token] (head mean) and, when
    * recorded, per_head [layer][head][token]; contrast → ca [token], pre [token], final [token];
    * sweep → baseline_attention [layer][token].
    */

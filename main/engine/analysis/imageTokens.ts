@@ -48,6 +48,44 @@ export interface ImageTokenLayout {
   readonly rects: readonly (Rect | null)[];
   /** The grids the tokens form, the primary one (crops, the sample's grid) first; may be empty. */
   readonly grids: readonly TokenGrid[];
+  /**
+   * Tokens with no place in the image (InstructBLIP's queries) are drawn on these cells instead (the
+   * vision tower's patch grid); `projection` says how each token's attention spreads over them.
+   */
+  readonly display?: DisplayCells;
+  /** [count, cells] row-major, rows summing to 1; set once the Q-Former has run (see queryTokens.ts). */
+  readonly projection?: Float32Array;
+}
+
+/** Where maps are drawn: one rectangle per cell and the grid the cells form. */
+export interface DisplayCells {
+  readonly rects: readonly (Rect | null)[];
+  readonly grids: readonly TokenGrid[];
+}
+
+/** The cells a layout's maps are drawn on, measured and cropped over: the tokens' own, or `display`. */
+export function displayCells(layout: ImageTokenLayout): DisplayCells {
+  return layout.display ?? layout;
+}
+
+/**
+ * A map over image tokens as a map over display cells: itself for tokens with a place in the image,
+ * Σ_q map[q] · projection[q, ·] for query tokens (the attention the queries pass on to the patches).
+ */
+export function toDisplayMap(layout: ImageTokenLayout, map: ArrayLike<number>): Float64Array {
+  const { projection, display } = layout;
+  if (!display) return Float64Array.from(map);
+  if (!projection) {
+    throw new FusionError('BAD_ARGUMENT', 'query tokens need the Q-Former cross-attention to be drawn');
+  }
+  const cells = display.rects.length;
+  const out = new Float64Array(cells);
+  for (let q = 0; q < layout.count; q++) {
+    const weight = map[q];
+    if (weight === 0) continue;
+    for (let c = 0; c < cells; c++) out[c] += weight * projection[q * cells + c];
+  }
+  return out;
 }
 
 /** One layout builder per ImageTokenScheme kind (not per architecture). */
@@ -61,8 +99,14 @@ const LAYOUTS: {
   'fixed-grid': (scheme, image) => fixedGridLayout(scheme, image),
   anyres: (scheme, image, processor) => nextTokenLayout(anyresTokenMap(scheme, image, processor)),
   'merged-patches': (scheme, image) => mergedPatchLayout(scheme, image),
-  // Query tokens cover no pixels; overlays go through the Q-Former's cross-attention instead.
-  queries: (scheme) => ({ count: scheme.count, rects: new Array(scheme.count).fill(null), grids: [] }),
+  // Query tokens cover no pixels; maps are drawn on the patch grid through the Q-Former's
+  // cross-attention (the projection arrives with the vision pass, queryTokens.ts).
+  queries: (scheme, image) => ({
+    count: scheme.count,
+    rects: new Array<null>(scheme.count).fill(null),
+    grids: [],
+    display: fixedGridLayout({ rows: scheme.rows, cols: scheme.cols, leadingTokens: 0 }, image),
+  }),
 };
 
 /**

@@ -85,6 +85,16 @@ export async function traceCommand(flags: Flags): Promise<void> {
       inputIds: sample.inputIds,
       expandedLength: sample.expandedIds.length,
       imageTokenSpan: sample.imageTokenSpan,
+      ...(sample.qformerInputIds ? { qformerInputIds: sample.qformerInputIds } : {}),
+      ...(sample.positions.streams.length > 1
+        ? {
+            mropePositionIds: {
+              temporal: [...sample.positions.streams[0]],
+              height: [...sample.positions.streams[1]],
+              width: [...sample.positions.streams[2]],
+            },
+          }
+        : {}),
       interventions,
       lastLogits: Array.from(result.lastLogits),
       topTokens: top,

@@ -13,6 +13,7 @@
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { cropRgb, gridRectToPixels } from '../analysis/crops.ts';
+import { displayCells, toDisplayMap } from '../analysis/imageTokens.ts';
 import type { Rect } from '../image/index.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { generate, type Generation } from '../inference/generate.ts';
@@ -95,14 +96,15 @@ async function answerWithCrop(
 
 /**
  * The pixel region of the cells `selectCrop` picks from a per-token score, on the primary grid of the
- * sample's image-token layout (cells without a token score 0, which selectCrop treats as no mass).
+ * sample's display cells (cells without a token score 0, which selectCrop treats as no mass).
  */
 function cropRegion(sample: PreparedSample, scores: ArrayLike<number>): Rect {
-  const { rects, grids } = sample.imageLayout;
+  const { rects, grids } = displayCells(sample.imageLayout);
   const grid = grids[0];
   if (!grid)
     throw new FusionError('BAD_ARGUMENT', 'the image tokens form no grid, so there is no region to crop');
-  const spatial = grid.cells.map((token) => (token === null ? 0 : scores[token]));
+  const shown = toDisplayMap(sample.imageLayout, scores);
+  const spatial = grid.cells.map((cell) => (cell === null ? 0 : shown[cell]));
   const { rect } = selectCrop(spatial, grid.rows, grid.cols, { cellAspect: grid.cellAspect });
   return gridRectToPixels(grid, rects, rect, sample.source);
 }

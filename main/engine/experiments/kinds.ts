@@ -3,6 +3,7 @@
  * result, per-layer metrics (for curves across samples) and large arrays (attention maps, CA).
  */
 import type { ArrayOutput, LayerMetricValue, SampleOutput } from '../../common/runs.ts';
+import { toDisplayMap } from '../analysis/imageTokens.ts';
 import type { DatasetItem } from '../datasets/types.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { generate } from '../inference/generate.ts';
@@ -90,14 +91,14 @@ export async function sweepItem(
       maskedAnswers: sweep.masked.map((m) => m.answer.text),
     },
     metrics,
-    arrays: [
-      {
-        name: 'baseline_attention',
-        data: stack(sweep.baseline.imageAttention),
-        shape: [sweep.baseline.imageAttention.length, sweep.baseline.imageAttention[0]?.length ?? 0],
-      },
-    ],
+    arrays: [displayArray('baseline_attention', sample, sweep.baseline.imageAttention)],
   };
+}
+
+/** Per-layer maps over image tokens, stored on the display cells (what the app and reports draw). */
+function displayArray(name: string, sample: PreparedSample, maps: readonly ArrayLike<number>[]): ArrayOutput {
+  const drawn = maps.map((m) => toDisplayMap(sample.imageLayout, m));
+  return { name, data: stack(drawn), shape: [drawn.length, drawn[0]?.length ?? 0] };
 }
 
 export async function evolveItem(
@@ -117,13 +118,13 @@ export async function evolveItem(
     result: { noiseTokens: evo.noise.map((t) => ({ token: t.token, persistence: t.persistence })) },
     metrics,
     arrays: [
-      { name: 'maps', data: stack(evo.maps), shape: [evo.maps.length, evo.maps[0].length] },
+      displayArray('maps', sample, evo.maps),
       ...(config.perHead
         ? [
             {
               name: 'per_head',
-              data: stack(evo.perHead),
-              shape: [evo.perHead.length, model.spec.decoder.heads, evo.maps[0].length],
+              data: stack(evo.displayPerHead),
+              shape: [evo.displayPerHead.length, model.spec.decoder.heads, evo.displayMaps[0].length],
             },
           ]
         : []),
@@ -163,9 +164,16 @@ export async function contrastItem(
     metrics,
     // The Contrastive view draws A^(i*), A^(final) and CA side by side from these alone.
     arrays: [
-      { name: 'ca', data: Float32Array.from(c.ca), shape: [c.ca.length] },
-      { name: 'pre', data: Float32Array.from(c.preMap), shape: [c.preMap.length] },
-      { name: 'final', data: Float32Array.from(c.finalMap), shape: [c.finalMap.length] },
+      ...(
+        [
+          ['ca', c.ca],
+          ['pre', c.preMap],
+          ['final', c.finalMap],
+        ] as const
+      ).map(([name, map]) => {
+        const drawn = toDisplayMap(sample.imageLayout, map);
+        return { name, data: Float32Array.from(drawn), shape: [drawn.length] };
+      }),
     ],
   };
 }

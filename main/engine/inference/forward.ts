@@ -6,6 +6,7 @@ import { FusionError } from '../../common/errors.ts';
 import type { AttentionRows, Intervention } from '../../common/interventions.ts';
 import { EMBED_IO, HEAD_IO, VISION_IO } from '../../../native-models/architectures/contract.ts';
 import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
+import { queryProjection } from '../analysis/queryTokens.ts';
 import { loadImage, preprocessImage, type ProcessedImage, type RgbImage } from '../image/index.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
@@ -40,6 +41,8 @@ export interface PreparedSample extends TokenizedPrompt {
   readonly positions: SamplePositions;
   /** Query-token families (InstructBLIP): the prompt text through the Q-Former's tokenizer. */
   readonly qformerInputIds?: readonly number[];
+  /** Query-token families: each image's projected features, computed while preparing (see queryVision). */
+  readonly imageFeatures?: readonly Float32Array[];
 }
 
 export interface ForwardOptions {
@@ -90,9 +93,16 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
   const source = await load(input.image);
   const image = preprocess(source);
   const extraImages = await Promise.all(extra.map(async (e) => preprocess(await load(e))));
-  const imageLayouts = [image, ...extraImages].map((im) =>
-    imageTokenLayout(model.spec, im, model.imageConfig),
-  );
+  const qformerInputIds = model.qformerTokenizer?.encode(encoded.text);
+  const planned = [image, ...extraImages].map((im) => imageTokenLayout(model.spec, im, model.imageConfig));
+  // Query tokens are drawn through the Q-Former's cross-attention, known only once the tower has run;
+  // its features are kept so embedSample does not run it again.
+  const vision = qformerInputIds
+    ? await Promise.all(
+        [image, ...extraImages].map((im, k) => queryVision(model, im, planned[k], qformerInputIds)),
+      )
+    : undefined;
+  const imageLayouts = vision ? vision.map((v) => v.layout) : planned;
   const tokens = expandImageTokens(
     model.spec.imageTokenId,
     encoded,
@@ -107,8 +117,26 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     imageLayout: imageLayouts[0],
     imageLayouts,
     positions: samplePositions(model.spec, tokens.expandedIds.length, tokens.imageTokenSpans, imageLayouts),
-    qformerInputIds: model.qformerTokenizer?.encode(encoded.text),
+    qformerInputIds,
+    imageFeatures: vision?.map((v) => v.features),
   };
+}
+
+async function queryVision(
+  model: LoadedModel,
+  image: ProcessedImage,
+  layout: ImageTokenLayout,
+  qformerInputIds: readonly number[],
+): Promise<{ layout: ImageTokenLayout; features: Float32Array }> {
+  const out = await model.sessions.vision.run(
+    visionInputs(image, { spec: model.spec, imageConfig: model.imageConfig, qformerInputIds }),
+  );
+  const cross = out[VISION_IO.qformerCrossAttention];
+  if (!cross || !layout.display) {
+    throw new FusionError('RUNTIME', 'the vision graph of a query-token model returned no cross-attention');
+  }
+  const projection = queryProjection(cross.data, cross.dims, layout.count, layout.display.rects.length);
+  return { layout: { ...layout, projection }, features: Float32Array.from(out[VISION_IO.features].data) };
 }
 
 function isRgbImage(value: unknown): value is RgbImage {
@@ -125,14 +153,8 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
   const D = model.spec.decoder.hiddenSize;
   const images = [sample.image, ...sample.extraImages];
   for (const [k, image] of images.entries()) {
-    const vision = await model.sessions.vision.run(
-      visionInputs(image, {
-        spec: model.spec,
-        imageConfig: model.imageConfig,
-        qformerInputIds: sample.qformerInputIds,
-      }),
-    );
-    const features = vision[VISION_IO.features].data;
+    const cached = sample.imageFeatures?.[k];
+    const features = cached ?? (await visionFeatures(model, sample, image));
     const [start, end] = sample.imageTokenSpans[k];
     if (features.length !== (end - start) * D) {
       throw new FusionError(
@@ -143,6 +165,21 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
     embeds.set(features, start * D);
   }
   return embeds;
+}
+
+async function visionFeatures(
+  model: LoadedModel,
+  sample: PreparedSample,
+  image: ProcessedImage,
+): Promise<ArrayLike<number>> {
+  const vision = await model.sessions.vision.run(
+    visionInputs(image, {
+      spec: model.spec,
+      imageConfig: model.imageConfig,
+      qformerInputIds: sample.qformerInputIds,
+    }),
+  );
+  return vision[VISION_IO.features].data as Float32Array;
 }
 
 function readoutPositions(rows: AttentionRows | undefined, sample: PreparedSample): number[] {

@@ -50,6 +50,8 @@ export interface ModelInfo {
   /** null when the count varies per image (LLaVA-NeXT); imageGrid is then the base image's grid. */
   readonly imageTokensPerImage: number | null;
   readonly imageGrid: { rows: number; cols: number; leadingTokens: number };
+  /** How the family lays out image tokens (ImageTokenScheme kinds). */
+  readonly imageTokenScheme: ImageTokenScheme['kind'];
   readonly summary: Readonly<Record<string, string | number | boolean>>;
 }
 
@@ -76,6 +78,7 @@ export class LoadedModel {
       executionProvider: this.provider.provider,
       providerFallbacks: this.provider.fallbackReasons,
       ...imageTokenFacts(this.spec.imageTokens),
+      imageTokenScheme: this.spec.imageTokens.kind,
       summary: this.spec.summary,
     };
   }

@@ -14,7 +14,7 @@ import { evolutionMetricLabel, METHOD_LABELS } from '../../common/charts/labels.
 import { evenlySpacedLayers } from '../../common/charts/overlay.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { RunKind, RunRow } from '../../common/runs.ts';
-import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
+import { displayCells, imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
 import { openDataset, type DatasetItem } from '../datasets/index.ts';
 import type { Refinement } from '../experiments/contrast.ts';
 import type { ContrastItemResult, EvolveItemResult } from '../experiments/kinds.ts';
@@ -130,7 +130,7 @@ interface SampleView {
 async function sampleView(model: ReportModel, item: DatasetItem): Promise<SampleView> {
   const image = await loadImage(item.imagePath);
   const layout = imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig);
-  return { item, image, tokenRects: layout.rects };
+  return { item, image, tokenRects: displayCells(layout).rects };
 }
 
 function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][] | undefined {
