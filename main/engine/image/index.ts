@@ -15,6 +15,7 @@ export type {
   ProcessedImage,
   AnyresImage,
   AnyresPatch,
+  FlattenedPatches,
 } from './processors/types.ts';
 export {
   anyresLayout,
@@ -35,6 +36,13 @@ export {
   type UnpaddedGrid,
   type ProcessorCountOptions,
 } from './anyres.ts';
+export {
+  smartResize,
+  asQwen2VlConfig,
+  qwen2VlResizedSize,
+  flattenPatches,
+  type Qwen2VlConfig,
+} from './processors/qwen2vl.ts';
 export type { ClipStyleConfig } from './processors/clip.ts';
 export type { ResizeSize } from './processors/fields.ts';
 export { supportedImageProcessorTypes } from './processors/registry.ts';
