@@ -36,7 +36,7 @@ test('models: a LLaVA-NeXT folder opens and says its token count varies per imag
   const root = await openView(app.page, 'models');
   // The demo model is preloaded; the new card joins it.
   await expect(root.locator('[data-model-card]').first()).toBeVisible({ timeout: 60_000 });
-  await root.locator('[data-field=model-folder]').fill(app.llavaNextModel);
+  await root.locator('[data-field=model-folder]').fill(app.familyModels.llava_next);
   await root.locator('[data-action=open-model]').click();
   const card = root.locator('[data-model-card]', { hasText: 'llava_next' });
   await expect(card).toBeVisible({ timeout: 60_000 });
@@ -114,7 +114,7 @@ let vipModelId: string;
 
 test('VIP-LLaVA: opens from its folder and runs the sweep, evolution and contrast', async ({ app }) => {
   const models = await openView(app.page, 'models');
-  await models.locator('[data-field=model-folder]').fill(app.vipLlavaModel);
+  await models.locator('[data-field=model-folder]').fill(app.familyModels.vipllava);
   await models.locator('[data-action=open-model]').click();
   const card = models.locator('[data-model-card]', { hasText: 'vipllava' });
   await expect(card).toBeVisible({ timeout: 60_000 });

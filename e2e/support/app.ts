@@ -2,7 +2,7 @@
  * The app under test, once per Playwright worker: in the `browser` project a browser-mode server
  * (`main/web/serve.ts`, fresh workspace) opened in Debian's Chromium; in the `electron` project the
  * desktop app through Playwright's Electron support — skipped, with the reason, when no Electron
- * binary is installed. Specs only see a `page` showing the app and the folders of two more models.
+ * binary is installed. Specs only see a `page` showing the app and the folders of more models.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test as base, _electron, chromium, type ElectronApplication, type Page } from '@playwright/test';
 
 import { makeControlModel } from './makeControlModel.ts';
-import { makeLlavaNextModel, makeVipLlavaModel } from './familyModels.ts';
+import { makeFamilyModels, type FamilyModels } from './familyModels.ts';
 import { CHROMIUM_PATH, REPO_ROOT } from './paths.ts';
 
 const SERVER_URL = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/;
@@ -25,10 +25,8 @@ export interface AppUnderTest {
   readonly mode: 'browser' | 'electron';
   /** A second model folder (the demo's weights shuffled) for the compare story. */
   readonly controlModel: string;
-  /** A tiny LLaVA-NeXT checkpoint (image-token count varies per image) for the model-family story. */
-  readonly llavaNextModel: string;
-  /** A tiny random VIP-LLaVA checkpoint. */
-  readonly vipLlavaModel: string;
+  /** Tiny random checkpoints of the paper's other families, by model_type (familyModels.ts). */
+  readonly familyModels: FamilyModels;
   readonly workspace: string;
   /** Console errors and uncaught exceptions the page reported so far. */
   readonly pageErrors: string[];
@@ -103,13 +101,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
       const scratch = await mkdtemp(join(tmpdir(), 'fusionscope-e2e-'));
       const workspace = join(scratch, 'workspace');
       const controlModel = join(scratch, 'control-model');
-      const llavaNextModel = join(scratch, 'llava-next-tiny');
-      const vipLlavaModel = join(scratch, 'vip-llava-tiny');
-      await Promise.all([
-        makeControlModel(controlModel),
-        makeLlavaNextModel(llavaNextModel),
-        makeVipLlavaModel(vipLlavaModel),
-      ]);
+      const [familyModels] = await Promise.all([makeFamilyModels(scratch), makeControlModel(controlModel)]);
       try {
         if (electron && 'path' in electron) {
           const app = await _electron.launch({
@@ -123,8 +115,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
               page,
               mode,
               controlModel,
-              llavaNextModel,
-              vipLlavaModel,
+              familyModels,
               workspace,
               electronApp: app,
               pageErrors: watchErrors(page),
@@ -144,7 +135,7 @@ export const test = base.extend<{ app: AppUnderTest }, { workerApp: WorkerApp }>
           const page = await context.newPage();
           const pageErrors = watchErrors(page);
           await page.goto(server.url);
-          await use({ page, mode, controlModel, llavaNextModel, vipLlavaModel, workspace, pageErrors });
+          await use({ page, mode, controlModel, familyModels, workspace, pageErrors });
         } finally {
           await browser.close();
           server.child.kill('SIGTERM');

@@ -7,6 +7,8 @@
  * - VIP-LLaVA: features of several vision layers concatenated, a layer-normed projector; 16 image
  *   tokens on a 4 × 4 grid.
  */
+import { join } from 'node:path';
+
 import { writeTinyLlava } from '../../native-models/testing/tinyLlava.ts';
 
 export async function makeLlavaNextModel(target: string, seed = 62): Promise<void> {
@@ -15,4 +17,20 @@ export async function makeLlavaNextModel(target: string, seed = 62): Promise<voi
 
 export async function makeVipLlavaModel(target: string, seed = 61): Promise<void> {
   await writeTinyLlava(target, { seed, dtype: 'F16', layout: 'modern', vipllava: true, text: { layers: 4 } });
+}
+
+/** Folders of the tiny family models, by model_type. */
+export interface FamilyModels {
+  readonly llava_next: string;
+  readonly vipllava: string;
+}
+
+/** Writes every family's tiny model under `scratch`, all at once. */
+export async function makeFamilyModels(scratch: string): Promise<FamilyModels> {
+  const models: FamilyModels = {
+    llava_next: join(scratch, 'llava-next-tiny'),
+    vipllava: join(scratch, 'vip-llava-tiny'),
+  };
+  await Promise.all([makeLlavaNextModel(models.llava_next), makeVipLlavaModel(models.vipllava)]);
+  return models;
 }
