@@ -78,12 +78,12 @@ export const SUPPORTED_ACTIVATIONS = [
 
 type Json = Record<string, unknown>;
 
-function badConfig(detail: string): ModelFormatError {
+export function badConfig(detail: string): ModelFormatError {
   return new ModelFormatError('BAD_CONFIG', `config.json: ${detail}`);
 }
 
 /** Field readers: absent or null → default; present → validated. */
-class Fields {
+export class Fields {
   constructor(
     private readonly json: Json,
     private readonly where: string,
@@ -134,7 +134,7 @@ class Fields {
   }
 }
 
-function object(value: unknown, where: string): Json {
+export function object(value: unknown, where: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw badConfig(`${where} must be an object`);
   return value as Json;
@@ -258,7 +258,7 @@ function ropeSettings(json: Json, f: Fields): { theta: number; scaling: RopeScal
 }
 
 /** LlamaConfig / MistralConfig defaults. */
-function parseText(raw: unknown): TextConfig {
+export function parseText(raw: unknown): TextConfig {
   const json: Json = raw === undefined || raw === null ? {} : object(raw, 'text_config');
   const modelType = json.model_type ?? 'llama';
   if (modelType !== 'llama' && modelType !== 'mistral') {

@@ -78,7 +78,7 @@ export interface ReferenceWeights {
 }
 
 /** Reads tensors as float64, checking each shape against the one the config implies. */
-class Loader {
+export class Loader {
   constructor(private readonly store: WeightStore) {}
 
   async tensor(name: string, shape: number[]): Promise<Float64Array> {
@@ -287,7 +287,7 @@ export class ReferenceLlava {
 }
 
 /** The image tokens must form one contiguous run whose length matches the features. */
-function imageSpan(
+export function imageSpan(
   inputIds: readonly number[],
   imageTokenIndex: number,
   featureCount: number,
@@ -306,7 +306,7 @@ function imageSpan(
   return span;
 }
 
-function resolveInterventions(
+export function resolveInterventions(
   interventions: readonly ReferenceIntervention[],
   span: [number, number],
   layerCount: number,

@@ -110,7 +110,7 @@ export const LLAVA_CHAT_TEMPLATE =
   "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}" +
   "{% endfor %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
 
-interface Param {
+export interface Param {
   /** Layout-independent name, used to seed the tensor's values. */
   logical: string;
   shape: number[];
@@ -157,7 +157,7 @@ function visionParams(v: TinyVisionOptions): Param[] {
   return params;
 }
 
-function layerNorm(name: string, size: number): Param[] {
+export function layerNorm(name: string, size: number): Param[] {
   return [
     { logical: `${name}.weight`, shape: [size], std: 0.1, mean: 1 },
     { logical: `${name}.bias`, shape: [size], std: 0.1 },
@@ -174,7 +174,7 @@ function projectorParams(inFeatures: number, hidden: number, vipllava: boolean):
   ];
 }
 
-function textParams(t: TinyTextOptions, vocab: number): Param[] {
+export function textParams(t: TinyTextOptions, vocab: number): Param[] {
   const h = t.hiddenSize;
   const q = t.heads * t.headDim;
   const kv = t.kvHeads * t.headDim;
@@ -211,14 +211,14 @@ function textParams(t: TinyTextOptions, vocab: number): Param[] {
   return params;
 }
 
-function withNames(params: Param[], logicalPrefix: string, namePrefix: string) {
+export function withNames(params: Param[], logicalPrefix: string, namePrefix: string) {
   return params.map((param) => ({
     name: namePrefix + param.logical,
     param: { ...param, logical: logicalPrefix + param.logical },
   }));
 }
 
-function materialize(seed: number, param: Param): Float32Array {
+export function materialize(seed: number, param: Param): Float32Array {
   const count = param.shape.reduce((a, b) => a * b, 1);
   const values = normals(mulberry32(hashSeed(seed, param.logical)), count);
   for (let i = 0; i < count; i++) values[i] = values[i] * param.std + (param.mean ?? 0);
@@ -248,7 +248,7 @@ function shard<T extends { data: { length: number } }>(tensors: T[], count: numb
   return groups;
 }
 
-const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
+export const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 export async function writeTinyLlava(
   dir: string,
@@ -445,7 +445,7 @@ export async function writeTinyLlava(
   return { config, imageTokenId, imageTokensPerImage: next ? null : imageTokensPerImage };
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
+export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(value, null, 2) + '\n');
 }
 
@@ -453,7 +453,11 @@ function addedTokenDecoder(content: string) {
   return { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
 }
 
-async function writeTokenizerFiles(dir: string, chatTemplate: boolean): Promise<void> {
+export async function writeTokenizerFiles(
+  dir: string,
+  chatTemplate: boolean,
+  processorClass = 'LlavaProcessor',
+): Promise<void> {
   const tokenizer = buildTinyTokenizer();
   await writeJson(join(dir, 'tokenizer.json'), tokenizerJson(tokenizer));
   const base = tokenizer.pieces.length;
@@ -474,7 +478,7 @@ async function writeTokenizerFiles(dir: string, chatTemplate: boolean): Promise<
     model_max_length: 4096,
     pad_token: PAD_TOKEN,
     padding_side: 'left',
-    processor_class: 'LlavaProcessor',
+    processor_class: processorClass,
     sp_model_kwargs: {},
     tokenizer_class: 'LlamaTokenizer',
     unk_token: '<unk>',
