@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { parsePreprocessorConfig, preprocessImage } from '../image/index.ts';
+import { FusionError } from '../../common/errors.ts';
+import { parsePreprocessorConfig, preprocessImage, type RgbImage } from '../image/index.ts';
 import { attentionMassInBoxes, fixedGridLayout, imageTokenLayout } from './imageTokens.ts';
 
 const spec = {
@@ -40,6 +41,84 @@ describe('fixed-grid image-token layout', () => {
     expect(rects[0]).toBeNull(); // CLS
     expect(rects[1]).toBeNull(); // top row: padding
     expect(rects[5]?.y).toBeCloseTo(0, 9); // second row starts at the image's first row
+  });
+});
+
+describe('merged-patch image-token layout (Qwen2-VL)', () => {
+  const qwenSpec = {
+    imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2 },
+  } as const;
+  // factor 8: sides become multiples of 8 with 64..1024 pixels (see qwen2vl.test.ts for smart_resize).
+  const qwen = parsePreprocessorConfig(
+    {
+      image_processor_type: 'Qwen2VLImageProcessor',
+      patch_size: 4,
+      merge_size: 2,
+      temporal_patch_size: 2,
+      min_pixels: 64,
+      max_pixels: 1024,
+    },
+    'qwen',
+  );
+  const blank = (width: number, height: number): RgbImage => ({
+    width,
+    height,
+    data: new Uint8Array(width * height * 3),
+  });
+
+  it('lays a tall image out as (h / merge) × (w / merge) tokens on the non-uniformly scaled original', () => {
+    // 30 wide × 52 tall → 24 × 40 (x scale 30/24 = 1.25, y scale 52/40 = 1.3): 6 × 10 patches, 3 × 5 tokens.
+    const image = preprocessImage(blank(30, 52), qwen);
+    const { count, rects, grids } = imageTokenLayout(qwenSpec, image);
+    expect(count).toBe(15);
+    expect(grids).toEqual([
+      { label: 'merged patches', rows: 5, cols: 3, cells: [...Array(15).keys()], cellAspect: 1 },
+    ]);
+    // token (r, c) covers processed [8c, 8c + 8) × [8r, 8r + 8): original x 10c.., y 10.4r..
+    rects.forEach((rect, i) => {
+      const r = Math.floor(i / 3);
+      const c = i % 3;
+      expect(rect!.x).toBeCloseTo(10 * c, 9);
+      expect(rect!.y).toBeCloseTo(10.4 * r, 9);
+      expect(rect!.width).toBeCloseTo(10, 9);
+      expect(rect!.height).toBeCloseTo(10.4, 9);
+    });
+    // the tokens tile the whole original, nothing more
+    const area = rects.reduce((sum, rect) => sum + rect!.width * rect!.height, 0);
+    expect(area).toBeCloseTo(30 * 52, 6);
+  });
+
+  it('lays a wide image out as one row of tokens', () => {
+    // 100 × 20: rounds to 96 × 16 = 1536 > 1024, shrinks to 64 × 8: 16 × 2 patches, 8 × 1 tokens;
+    // x scale 100/64 = 1.5625, y scale 20/8 = 2.5.
+    const image = preprocessImage(blank(100, 20), qwen);
+    expect([image.width, image.height]).toEqual([64, 8]);
+    const { count, rects, grids } = imageTokenLayout(qwenSpec, image);
+    expect(count).toBe(8);
+    expect([grids[0].rows, grids[0].cols]).toEqual([1, 8]);
+    expect(rects[7]!.x).toBeCloseTo(87.5, 9);
+    expect(rects[7]!.width).toBeCloseTo(12.5, 9);
+    expect(rects[7]!.y).toBeCloseTo(0, 9);
+    expect(rects[7]!.height).toBeCloseTo(20, 9);
+  });
+
+  it('refuses images from other processors and grids the merge does not divide', () => {
+    const fromClip = preprocessImage(blank(16, 16), clip());
+    const noPatches = (() => {
+      try {
+        imageTokenLayout(qwenSpec, fromClip);
+      } catch (error) {
+        return error as FusionError;
+      }
+    })();
+    expect(noPatches).toBeInstanceOf(FusionError);
+    expect(noPatches?.code).toBe('BAD_CONFIG');
+    // 30 × 52 gives a 10 × 6 patch grid; a merge of 4 does not divide it.
+    const image = preprocessImage(blank(30, 52), qwen);
+    const badMerge = { imageTokens: { ...qwenSpec.imageTokens, mergeSize: 4 } };
+    expect(() => imageTokenLayout(badMerge, image)).toThrow(
+      /10×6 patch grid is not divisible by the merge size 4/,
+    );
   });
 });
 
