@@ -21,13 +21,15 @@ import { TensorDataType } from '../onnx/encode.ts';
 import type { ConfigReader } from '../config/fields.ts';
 
 export interface LlamaTextConfig extends DecoderShape {
-  readonly modelType: 'llama' | 'mistral';
+  readonly modelType: 'llama' | 'mistral' | 'qwen2';
   readonly intermediateSize: number;
   readonly hiddenAct: string;
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
   readonly ropeScaling: RopeScaling;
   readonly attentionBias: boolean;
+  /** q/k/v carry biases even without attention_bias (Qwen2: its o_proj has none). */
+  readonly qkvBias?: boolean;
   readonly mlpBias: boolean;
   readonly tieWordEmbeddings: boolean;
   readonly maxPositionEmbeddings: number;
@@ -127,6 +129,7 @@ export function buildLlamaDecoderLayer(
   const bias = g.input(LAYER_IO.bias, F, [1, 1, 'T', 'S']);
   const rows = g.input(LAYER_IO.readoutRows, TensorDataType.INT64, ['R']);
   const p = `${names.base}.layers.${layer}`;
+  const qkvBias = cfg.qkvBias === true;
 
   g.scope(`layers.${layer}`, () => {
     const normed = rmsNorm(g, hidden, `${p}.input_layernorm.weight`, D, cfg.rmsNormEps, 'input_layernorm');
@@ -136,7 +139,7 @@ export function buildLlamaDecoderLayer(
       const project = (name: string, heads: number) =>
         splitHeads(
           g,
-          linear(g, normed, `${p}.self_attn.${name}`, D, heads * d, cfg.attentionBias, name),
+          linear(g, normed, `${p}.self_attn.${name}`, D, heads * d, cfg.attentionBias || qkvBias, name),
           heads,
           d,
         );
