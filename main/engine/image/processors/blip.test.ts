@@ -6,7 +6,7 @@ import type { RgbImage } from '../types.ts';
 import { asBlipImageConfig } from './blip.ts';
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './clip.ts';
 
-/** Salesforce/instructblip-vicuna-7b's preprocessor_config.json. */
+/** Shaped like Salesforce/instructblip-vicuna-7b's preprocessor_config.json (224 px, bicubic, CLIP mean/std). */
 const INSTRUCTBLIP_VICUNA = {
   do_convert_rgb: true,
   do_normalize: true,
@@ -52,7 +52,7 @@ function normalised(value: number, channel: number): number {
 }
 
 describe('BlipImageProcessor config', () => {
-  it('reads instructblip-vicuna-7b, frozen, and defaults to BlipImageProcessor.__init__', () => {
+  it('reads an instructblip-vicuna-7b style config, frozen, and defaults to BlipImageProcessor.__init__', () => {
     const c = parse(INSTRUCTBLIP_VICUNA);
     expect(c).toMatchObject({
       type: 'BlipImageProcessor',
