@@ -69,7 +69,7 @@ describe('merged-patch image-token layout (Qwen2-VL)', () => {
   it('lays a tall image out as (h / merge) × (w / merge) tokens on the non-uniformly scaled original', () => {
     // 30 wide × 52 tall → 24 × 40 (x scale 30/24 = 1.25, y scale 52/40 = 1.3): 6 × 10 patches, 3 × 5 tokens.
     const image = preprocessImage(blank(30, 52), qwen);
-    const { count, rects, grids } = imageTokenLayout(qwenSpec, image);
+    const { count, rects, grids } = imageTokenLayout(qwenSpec, image, qwen);
     expect(count).toBe(15);
     expect(grids).toEqual([
       { label: 'merged patches', rows: 5, cols: 3, cells: [...Array(15).keys()], cellAspect: 1 },
@@ -93,7 +93,7 @@ describe('merged-patch image-token layout (Qwen2-VL)', () => {
     // x scale 100/64 = 1.5625, y scale 20/8 = 2.5.
     const image = preprocessImage(blank(100, 20), qwen);
     expect([image.width, image.height]).toEqual([64, 8]);
-    const { count, rects, grids } = imageTokenLayout(qwenSpec, image);
+    const { count, rects, grids } = imageTokenLayout(qwenSpec, image, qwen);
     expect(count).toBe(8);
     expect([grids[0].rows, grids[0].cols]).toEqual([1, 8]);
     expect(rects[7]!.x).toBeCloseTo(87.5, 9);
@@ -102,23 +102,25 @@ describe('merged-patch image-token layout (Qwen2-VL)', () => {
     expect(rects[7]!.height).toBeCloseTo(20, 9);
   });
 
-  it('refuses images from other processors and grids the merge does not divide', () => {
+  it('refuses images from other processors and processors whose patches differ from the model’s', () => {
     const fromClip = preprocessImage(blank(16, 16), clip());
     const noPatches = (() => {
       try {
-        imageTokenLayout(qwenSpec, fromClip);
+        imageTokenLayout(qwenSpec, fromClip, clip());
       } catch (error) {
         return error as FusionError;
       }
     })();
     expect(noPatches).toBeInstanceOf(FusionError);
     expect(noPatches?.code).toBe('BAD_CONFIG');
-    // 30 × 52 gives a 10 × 6 patch grid; a merge of 4 does not divide it.
+    // A processor cutting other patches than the model's vision_config would scramble the tokens.
     const image = preprocessImage(blank(30, 52), qwen);
-    const badMerge = { imageTokens: { ...qwenSpec.imageTokens, mergeSize: 4 } };
-    expect(() => imageTokenLayout(badMerge, image)).toThrow(
-      /10×6 patch grid is not divisible by the merge size 4/,
+    const otherMerge = { imageTokens: { ...qwenSpec.imageTokens, mergeSize: 4 } };
+    expect(() => imageTokenLayout(otherMerge, image, qwen)).toThrow(
+      /preprocessor_config.json's merge_size is 2 but the model's vision_config says 4/,
     );
+    const otherPatch = { imageTokens: { ...qwenSpec.imageTokens, patchSize: 8 } };
+    expect(() => imageTokenLayout(otherPatch, image, qwen)).toThrow(/patch_size is 4 .* says 8/);
   });
 });
 

@@ -16,6 +16,7 @@ import type {
 import { FusionError } from '../../common/errors.ts';
 import {
   asLlavaNextConfig,
+  asQwen2VlConfig,
   processedRectToOriginal,
   type ImageProcessorConfig,
   type ProcessedImage,
@@ -98,7 +99,7 @@ const LAYOUTS: {
 } = {
   'fixed-grid': (scheme, image) => fixedGridLayout(scheme, image),
   anyres: (scheme, image, processor) => nextTokenLayout(anyresTokenMap(scheme, image, processor)),
-  'merged-patches': (scheme, image) => mergedPatchLayout(scheme, image),
+  'merged-patches': (scheme, image, processor) => mergedPatchLayout(scheme, image, processor),
   // Query tokens cover no pixels; maps are drawn on the patch grid through the Q-Former's
   // cross-attention (the projection arrives with the vision pass, queryTokens.ts).
   queries: (scheme, image) => ({
@@ -190,13 +191,31 @@ export function fixedGridLayout(
  * Qwen2-VL's layout: the processor resized the image to h × w patches; each merge × merge block is one
  * token, raster order, so the grid is (h / merge) × (w / merge) cells of the resized image.
  */
-function mergedPatchLayout(scheme: MergedPatchTokens, image: ProcessedImage): ImageTokenLayout {
+function mergedPatchLayout(
+  scheme: MergedPatchTokens,
+  image: ProcessedImage,
+  processor: ImageProcessorConfig | undefined,
+): ImageTokenLayout {
   const patches = image.patches;
-  if (!patches) {
+  if (!patches || !processor) {
     throw new FusionError(
       'BAD_CONFIG',
       'a merged-patch model (Qwen2-VL) needs its own image processor (Qwen2VLImageProcessor), which gives flattened patches',
     );
+  }
+  // A processor cutting other patches would scramble the tokens without any shape error.
+  const cut = asQwen2VlConfig(processor);
+  for (const [key, model, ours] of [
+    ['patch_size', scheme.patchSize, cut.patchSize],
+    ['merge_size', scheme.mergeSize, cut.mergeSize],
+    ['temporal_patch_size', scheme.temporalPatchSize, cut.temporalPatchSize],
+  ] as const) {
+    if (model !== ours) {
+      throw new FusionError(
+        'BAD_CONFIG',
+        `preprocessor_config.json's ${key} is ${ours} but the model's vision_config says ${model}`,
+      );
+    }
   }
   const { mergeSize } = scheme;
   if (patches.h % mergeSize !== 0 || patches.w % mergeSize !== 0) {
