@@ -151,6 +151,44 @@ export function qformerVocab(): QFormerVocab {
   return cachedVocab;
 }
 
+/**
+ * Ids as BertTokenizerFast produces them for this vocabulary, restated plainly for prompts made of
+ * letters, digits, punctuation and spaces: lowercase and strip accents, split on whitespace and
+ * punctuation, greedy longest-match WordPiece, then [CLS] … [SEP]. Used to build the fixtures' ids
+ * without the app's tokenizer (which qformerTokenizer.test.ts checks against hand-derived ids).
+ */
+export function encodeQFormerTiny(text: string): number[] {
+  const { ids } = qformerVocab();
+  const words = text
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '')
+    .toLowerCase()
+    .split(/\s+/)
+    .flatMap((w) => w.split(/([\p{P}\p{S}])/u))
+    .filter((w) => w !== '');
+  const out = [ids.get('[CLS]')!];
+  for (const word of words) {
+    const pieces: number[] = [];
+    for (let start = 0; start < word.length;) {
+      let end = word.length;
+      let id: number | undefined;
+      for (; end > start; end--) {
+        id = ids.get((start > 0 ? '##' : '') + word.slice(start, end));
+        if (id !== undefined) break;
+      }
+      if (id === undefined) {
+        pieces.splice(0, pieces.length, ids.get('[UNK]')!);
+        break;
+      }
+      pieces.push(id);
+      start = end;
+    }
+    out.push(...pieces);
+  }
+  out.push(ids.get('[SEP]')!);
+  return out;
+}
+
 function specialEntry(id: number, content: string) {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }

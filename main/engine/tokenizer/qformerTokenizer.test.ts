@@ -16,7 +16,11 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { qformerVocab, writeTinyInstructBlip } from '../../../native-models/testing/tinyInstructBlip.ts';
+import {
+  encodeQFormerTiny,
+  qformerVocab,
+  writeTinyInstructBlip,
+} from '../../../native-models/testing/tinyInstructBlip.ts';
 import { Tokenizer } from './index.ts';
 
 let root: string;
@@ -78,5 +82,15 @@ describe('the Q-Former’s BERT WordPiece tokenizer', () => {
   it('decodes with the WordPiece decoder (## joined, punctuation spacing cleaned)', () => {
     expect(tok.decode([2, 78, 79, 97, 98, 7, 3], { skipSpecialTokens: true })).toBe('what is colour?');
     expect(tok.decode([2, 89, 3])).toBe('[CLS] red [SEP]');
+  });
+
+  it('agrees with the plain restatement the fixtures are built with', () => {
+    for (const text of [
+      'What is the colour of the square left of the circle?',
+      'Answer: RED, blue; Green (yes/no)!',
+      'x-ray Triangles',
+    ]) {
+      expect(tok.encode(text), text).toEqual(encodeQFormerTiny(text));
+    }
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * The TS float64 InstructBLIP reference against the independent PyTorch oracle (torch_instructblip.py)
+ * through the committed fixture, whose weights the oracle drew itself. Tolerance 1e-6 relative, as
+ * torch.test.ts: both sides are float64 on the same BF16 weights, so only summation order and the
+ * fixture's 9-digit rounding separate them, while any semantic slip (a missing conv bias, the key bias,
+ * CLS dropped, cross-attention on the wrong layers or on text rows, one shared feed-forward, positions
+ * counted from the queries, queries after BOS) moves the outputs far more.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { ModelFormatError } from '../errors.ts';
+import { maxRelativeError } from '../testing/compare.ts';
+import { INSTRUCTBLIP_FIXTURE_MODEL, fixtureImage, readInstructBlipFixture } from './instructBlipFixture.ts';
+import {
+  ReferenceInstructBlip,
+  blipPixelValues,
+  flattenCrossAttention,
+  parseInstructBlipConfig,
+  readBlipProcessor,
+} from './instructblip.ts';
+
+const TOLERANCE = 1e-6;
+const fixture = readInstructBlipFixture();
+const flat = (rows: number[][]): number[] => rows.flat();
+
+describe('InstructBLIP reference vs the PyTorch oracle (its own BF16 weights)', async () => {
+  const model = await ReferenceInstructBlip.load(INSTRUCTBLIP_FIXTURE_MODEL);
+  const processor = await readBlipProcessor(INSTRUCTBLIP_FIXTURE_MODEL);
+  const pixels = blipPixelValues(fixtureImage(processor.size.height), processor);
+
+  it('preprocesses the image as BlipImageProcessor (rescale, normalise, CHW)', () => {
+    expect(maxRelativeError(pixels, fixture.pixelValues)).toBeLessThan(TOLERANCE);
+  });
+
+  it('gives the oracle’s projected query features and Q-Former cross-attention', () => {
+    const q = model.imageFeatures(pixels, fixture.qformerInputIds);
+    expect(q.features).toHaveLength(6);
+    expect(
+      maxRelativeError(flat(q.features.map((f) => Array.from(f))), flat(fixture.imageFeatures)),
+    ).toBeLessThan(TOLERANCE);
+    // Cross-attention at Q-Former layers 0 and 2 of 3 (frequency 2), 2 heads, 6 queries, CLS + 16 patches.
+    expect([q.crossAttention.length, q.crossAttention[0].length, q.crossAttention[0][0].length]).toEqual([
+      2, 2, 6,
+    ]);
+    expect(q.crossAttention[0][0][0]).toHaveLength(17);
+    expect(
+      maxRelativeError(flattenCrossAttention(q.crossAttention), fixture.crossAttention.flat(3)),
+    ).toBeLessThan(TOLERANCE);
+  });
+
+  it('covers interventions that change the outputs', () => {
+    const none = fixture.runs[0];
+    for (const run of fixture.runs.slice(1)) {
+      expect(maxRelativeError(run.logits, none.logits), run.name).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it.each(fixture.runs.map((r) => [r.name, r] as const))('run %s', (_name, run) => {
+    const out = model.forward({
+      inputIds: fixture.inputIds,
+      pixelValues: pixels,
+      qformerInputIds: fixture.qformerInputIds,
+      interventions: run.interventions,
+    });
+    expect(out.imageTokenSpan).toEqual([0, 6]);
+    expect(fixture.imageTokenSpan).toEqual([0, 6]);
+    const last = out.logits.length - 1;
+    expect(maxRelativeError(out.logits[last], run.logits)).toBeLessThan(TOLERANCE);
+    run.attention.forEach((expected, l) => {
+      const mean = expected.map((_, t) => {
+        const heads = out.attention[l];
+        return heads.reduce((s, h) => s + h[0][t], 0) / heads.length;
+      });
+      expect(maxRelativeError(mean, expected), `attention layer ${l}`).toBeLessThan(TOLERANCE);
+    });
+    run.hidden.forEach((expected, l) =>
+      expect(maxRelativeError(out.hiddenStates[l][last], expected), `hidden layer ${l}`).toBeLessThan(
+        TOLERANCE,
+      ),
+    );
+  });
+
+  it('reads the instruction: other Q-Former ids give other query features', () => {
+    const a = model.imageFeatures(pixels, fixture.qformerInputIds).features;
+    const b = model.imageFeatures(pixels, [2, 89, 3]).features;
+    expect(maxRelativeError(b[0], a[0])).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('InstructBLIP reference config', () => {
+  const base = () =>
+    JSON.parse(
+      JSON.stringify({
+        model_type: 'instructblip',
+        num_query_tokens: 4,
+        image_token_index: 7,
+        vision_config: {
+          hidden_size: 8,
+          num_attention_heads: 2,
+          image_size: 8,
+          patch_size: 4,
+          num_hidden_layers: 1,
+        },
+        qformer_config: { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1 },
+        text_config: { model_type: 'llama', hidden_size: 8, num_attention_heads: 2 },
+      }),
+    ) as Record<string, Record<string, unknown>>;
+
+  it('reads the sub-configs with their class defaults', () => {
+    const c = parseInstructBlipConfig(base());
+    expect(c.qformer.crossAttentionFrequency).toBe(2);
+    expect(c.qformer.layerNormEps).toBe(1e-12);
+    expect(c.vision.layerNormEps).toBe(1e-6);
+    expect(c.vision.hiddenAct).toBe('gelu');
+  });
+
+  it('names the key of a bad or unsupported field', () => {
+    const bad = (
+      edit: (j: Record<string, Record<string, unknown>>) => void,
+      code: string,
+      message: RegExp,
+    ) => {
+      const json = base();
+      edit(json);
+      let error: unknown;
+      try {
+        parseInstructBlipConfig(json);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ModelFormatError);
+      expect((error as ModelFormatError).code).toBe(code);
+      expect((error as Error).message).toMatch(message);
+    };
+    bad(
+      (j) => (j.qformer_config.cross_attention_frequency = 0),
+      'BAD_CONFIG',
+      /qformer_config\.cross_attention_frequency/,
+    );
+    bad((j) => (j.vision_config.patch_size = 3), 'BAD_CONFIG', /image_size must be a multiple of patch_size/);
+    bad((j) => delete (j as Record<string, unknown>).image_token_index, 'BAD_CONFIG', /image_token_index/);
+    bad(
+      (j) => (j.qformer_config.position_embedding_type = 'relative_key'),
+      'UNSUPPORTED_MODEL',
+      /position_embedding_type/,
+    );
+    bad((j) => (j.text_config.model_type = 'opt'), 'UNSUPPORTED_MODEL', /text_config\.model_type/);
+  });
+});
