@@ -225,7 +225,13 @@ export function instructBlipSpec(cfg: InstructBlipConfig): ModelSpec {
     // InstructBLIP is prompted with the bare instruction (the same text goes to the Q-Former).
     questionTemplate: '{question}',
     positionScheme: 'sequential',
-    imageTokens: { kind: 'queries', count: cfg.queryTokens, rows: side, cols: side },
+    imageTokens: {
+      kind: 'queries',
+      count: cfg.queryTokens,
+      rows: side,
+      cols: side,
+      maxInstructionTokens: cfg.qformer.maxPositionEmbeddings,
+    },
     imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
     slidingWindow: cfg.text.slidingWindow,
     ropeTables: (streams) => ropeTables(streams[0], inverse),

@@ -112,6 +112,8 @@ export interface QueryTokens {
   readonly count: number;
   readonly rows: number;
   readonly cols: number;
+  /** The Q-Former's position table (max_position_embeddings) bounds the instruction's length. */
+  readonly maxInstructionTokens: number;
 }
 
 export type ImageTokenScheme = FixedGridTokens | AnyresTokens | MergedPatchTokens | QueryTokens;

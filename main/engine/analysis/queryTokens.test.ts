@@ -34,7 +34,9 @@ describe('query-token layouts', () => {
     width: 4,
     geometry: identityGeometry(4, 4),
   };
-  const spec = { imageTokens: { kind: 'queries' as const, count: 3, rows: 2, cols: 2 } };
+  const spec = {
+    imageTokens: { kind: 'queries' as const, count: 3, rows: 2, cols: 2, maxInstructionTokens: 512 },
+  };
 
   it('has no rectangles of its own and draws on the patch grid', () => {
     const layout = imageTokenLayout(spec, image);

@@ -93,7 +93,7 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
   const source = await load(input.image);
   const image = preprocess(source);
   const extraImages = await Promise.all(extra.map(async (e) => preprocess(await load(e))));
-  const qformerInputIds = model.qformerTokenizer?.encode(encoded.text);
+  const qformerInputIds = qformerIds(model, encoded.text);
   const planned = [image, ...extraImages].map((im) => imageTokenLayout(model.spec, im, model.imageConfig));
   // Query tokens are drawn through the Q-Former's cross-attention, known only once the tower has run;
   // its features are kept so embedSample does not run it again.
@@ -120,6 +120,20 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     qformerInputIds,
     imageFeatures: vision?.map((v) => v.features),
   };
+}
+
+/** The prompt through the Q-Former's tokenizer, for query-token families; checked against its positions. */
+function qformerIds(model: LoadedModel, text: string): number[] | undefined {
+  const scheme = model.spec.imageTokens;
+  if (!model.qformerTokenizer || scheme.kind !== 'queries') return undefined;
+  const ids = model.qformerTokenizer.encode(text);
+  if (ids.length > scheme.maxInstructionTokens) {
+    throw new FusionError(
+      'BAD_PROMPT',
+      `the instruction is ${ids.length} Q-Former tokens long; the Q-Former has positions for ${scheme.maxInstructionTokens} (qformer_config.max_position_embeddings)`,
+    );
+  }
+  return ids;
 }
 
 async function queryVision(
