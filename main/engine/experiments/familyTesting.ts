@@ -26,14 +26,21 @@ export interface TinyFamily {
   readonly workspace: Workspace;
 }
 
-/** The fixture's parts, readable once beforeAll has run. */
-export function tinyFamilyFixture(name: string, options: TinyLlavaOptions): TinyFamily {
+/**
+ * The fixture's parts, readable once beforeAll has run. `options` are a LLaVA-style checkpoint's, or
+ * a writer for another family's tiny checkpoint (e.g. writeTinyInstructBlip).
+ */
+export function tinyFamilyFixture(
+  name: string,
+  options: TinyLlavaOptions | ((dir: string) => Promise<unknown>),
+): TinyFamily {
   let root = '';
   let model: LoadedModel | undefined;
   let workspace: Workspace | undefined;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), `fusionscope-${name}-`));
-    await writeTinyLlava(join(root, 'model'), options);
+    const folder = join(root, 'model');
+    await (typeof options === 'function' ? options(folder) : writeTinyLlava(folder, options));
     model = await openModel(join(root, 'model'), { provider: 'cpu' });
     workspace = Workspace.open(join(root, 'workspace'));
   });
@@ -89,6 +96,11 @@ export interface FamilyExpectations {
   readonly label: string;
   /** Image tokens of a 64 × 64 demo image. */
   readonly tokens: number;
+  /**
+   * Cells of the stored attention maps (default: `tokens`); a query-token family's maps lie on the
+   * vision patch grid its Q-Former cross-attends to.
+   */
+  readonly cells?: number;
   /** How those tokens are laid out, for the evolution test's title. */
   readonly layout: string;
   /** What `fusionscope info` must report (beside equalling model.info()). */
@@ -98,6 +110,7 @@ export interface FamilyExpectations {
 /** The CLI and experiment stories every family passes; the fixture's model has 4 decoder layers. */
 export function familyEndToEnd(tiny: TinyFamily, expected: FamilyExpectations): void {
   const { label, tokens } = expected;
+  const cells = expected.cells ?? tokens;
 
   describe(`${label} in the CLI`, () => {
     it('info describes it as the app’s model view does (model type, token grid, summary)', async () => {
@@ -149,8 +162,8 @@ export function familyEndToEnd(tiny: TinyFamily, expected: FamilyExpectations): 
       const summary = summarizeEvolution(tiny.workspace, outcome.runId);
       expect(summary.curves.hellinger_to_final.at(-1)?.mean).toBe(0);
       const itemId = tiny.workspace.readSamples(outcome.runId)[0].itemId;
-      expect(tiny.workspace.readArray(outcome.runId, itemId, 'maps')?.shape).toEqual([4, tokens]);
-      expect(tiny.workspace.readArray(outcome.runId, itemId, 'per_head')?.shape).toEqual([4, 4, tokens]);
+      expect(tiny.workspace.readArray(outcome.runId, itemId, 'maps')?.shape).toEqual([4, cells]);
+      expect(tiny.workspace.readArray(outcome.runId, itemId, 'per_head')?.shape).toEqual([4, 4, cells]);
     });
 
     it('contrasts the unrefined answer with each refinement', async () => {
@@ -164,7 +177,7 @@ export function familyEndToEnd(tiny: TinyFamily, expected: FamilyExpectations): 
       const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) =>
         tiny.workspace.readArray(outcome.runId, summary.rows[0].itemId, name)!,
       );
-      expect(pre.shape).toEqual([tokens]);
+      expect(pre.shape).toEqual([cells]);
       ca.data.forEach((v, i) => expect(v).toBeCloseTo(final.data[i] - pre.data[i], 6));
     });
   });
