@@ -17,7 +17,7 @@ function qwenLayout(width: number, height: number): ImageTokenLayout {
   const spec = {
     imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2 },
   } as const;
-  return imageTokenLayout(spec, image);
+  return imageTokenLayout(spec, image, config);
 }
 
 /** A bare grid layout (positions read only the first grid's shape). */
