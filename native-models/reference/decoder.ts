@@ -63,6 +63,12 @@ export interface DecoderOutput {
   hiddenStates: Vector[][];
 }
 
+/**
+ * Rotary embedding of one head's query or key at sequence position `position`; the default is 1-D
+ * RoPE at that position (Qwen2-VL's M-RoPE passes its own, see qwen2vl.ts).
+ */
+export type Rotary = (x: Vector, position: number) => Vector;
+
 export function embed(weights: DecoderWeights, inputIds: readonly number[]): Vector[] {
   return inputIds.map((id) => Float64Array.from(row(weights.embedTokens, id)));
 }
@@ -87,12 +93,12 @@ function attention(
   x: Vector[],
   visible: (i: number, j: number) => boolean,
   readoutRows: readonly number[],
+  rotary: Rotary,
 ): { out: Vector[]; probabilities: Vector[][] } {
   const { heads, kvHeads, headDim } = config;
-  const inverseFrequencies = ropeInverseFrequencies(headDim, config.ropeTheta, config.ropeScaling);
   const headSlice = (t: Vector, h: number) => t.subarray(h * headDim, (h + 1) * headDim);
   const perHead = (t: Vector, count: number, position: number): Vector[] =>
-    Array.from({ length: count }, (_, h) => rope(headSlice(t, h), position, inverseFrequencies));
+    Array.from({ length: count }, (_, h) => rotary(headSlice(t, h), position));
   const q = x.map((t, i) => perHead(apply(t, layer.q), heads, i));
   const k = x.map((t, i) => perHead(apply(t, layer.k), kvHeads, i));
   const v = x.map((t) => apply(t, layer.v));
@@ -137,8 +143,11 @@ export function decoderForward(
   embeddings: Vector[],
   edits: readonly LayerEdit[],
   readoutRows: readonly number[],
+  rotary?: Rotary,
 ): DecoderOutput {
   const eps = config.rmsNormEps;
+  const inverseFrequencies = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+  const rotate: Rotary = rotary ?? ((x, position) => rope(x, position, inverseFrequencies));
   let h: Vector[] = embeddings.map((t) => Float64Array.from(t));
   const attentionOut: Vector[][][] = [];
   const hiddenStates: Vector[][] = [];
@@ -150,7 +159,7 @@ export function decoderForward(
       h = h.map((t, i) => (edit.positions.includes(i) ? scale(t, edit.factor) : t));
     }
     const normed = h.map((t) => rmsNorm(t, layer.inputLayerNorm, eps));
-    const attended = attention(config, layer, normed, visibility(config, layerEdits), readoutRows);
+    const attended = attention(config, layer, normed, visibility(config, layerEdits), readoutRows, rotate);
     attentionOut.push(attended.probabilities);
     h = h.map((t, i) => add(t, attended.out[i]));
     h = h.map((t) => add(t, mlp(config, layer, rmsNorm(t, layer.postAttentionLayerNorm, eps))));
