@@ -8,9 +8,9 @@
  * `qformer_tokenizer/`, a BlipImageProcessor preprocessor_config.json and generation_config.json.
  *
  * Weights are deterministic per (seed, logical name), as in tinyLlava.ts, so every dtype holds the
- * same values before rounding. The vision tower's fused `qkv.bias` is random in all three parts
- * (transformers adds whatever the checkpoint stores, the key part included), so a graph that assumed
- * the converted checkpoints' zero key bias would be caught.
+ * same values before rounding. The vision tower's fused `qkv.bias` is random in all three parts, as
+ * transformers adds whatever the checkpoint stores (the key part shifts every score of a query
+ * equally, so it cannot change the outputs; converted checkpoints hold zeros there).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
