@@ -8,7 +8,10 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyInstructBlip } from '../../../native-models/testing/tinyInstructBlip.ts';
+import type { Intervention } from '../../common/interventions.ts';
+import { forward, prepareSample } from '../inference/forward.ts';
 import { FAMILY_TEST_IMAGE, familyEndToEnd, runCli, tinyFamilyFixture } from './familyTesting.ts';
 
 const QUERIES = 6;
@@ -47,5 +50,35 @@ describe('InstructBLIP trace', () => {
     const out = await runCli([...args, '--prompt', '<image>\nwhat color', '--json', path]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toMatch(/BAD_PROMPT|must not contain <image>/);
+  });
+
+  it('--mask-tokens index the query rows: the trace equals the engine with that knockout', async () => {
+    const path = join(tiny.root, 'masked-queries.json');
+    const args = ['trace', '--model', tiny.folder, '--image', FAMILY_TEST_IMAGE, '--provider', 'cpu'];
+    const mask = ['--mask-mode', 'knockout', '--mask-layers', '1,2', '--mask-tokens', '0,5'];
+    expect((await runCli([...args, '--question', 'what color', ...mask, '--json', path])).code).toBe(0);
+    const trace = JSON.parse(await readFile(path, 'utf8'));
+    const sample = await prepareSample(tiny.model, {
+      image: FAMILY_TEST_IMAGE,
+      prompt: { kind: 'question', text: 'what color' },
+    });
+    const interventions: Intervention[] = [{ mode: 'knockout', layers: [1, 2], tokens: [0, 5] }];
+    const [masked, plain] = await Promise.all([
+      forward(tiny.model, sample, { interventions }),
+      forward(tiny.model, sample),
+    ]);
+    expect(maxRelativeError(trace.lastLogits, masked.lastLogits)).toBeLessThan(1e-6);
+    expect(maxRelativeError(masked.lastLogits, plain.lastLogits)).toBeGreaterThan(1e-4);
+    const outside = await runCli([
+      ...args,
+      '--question',
+      'what color',
+      ...mask.slice(0, 5),
+      String(QUERIES),
+      '--json',
+      path,
+    ]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toMatch(/image token 6 is out of range; the image span has tokens 0\.\.5/);
   });
 });
