@@ -31,7 +31,7 @@ import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import type { TextConfig } from './config.ts';
 import { decoderForward, embed, type DecoderLayerWeights, type DecoderWeights } from './decoder.ts';
-import { imageSpan, Loader, resolveInterventions, type ReferenceIntervention } from './llava.ts';
+import { Loader, resolveInterventions, type ReferenceIntervention } from './llava.ts';
 import {
   ACTIVATIONS,
   argmax,
@@ -562,16 +562,26 @@ export class ReferenceQwen {
     return streams;
   }
 
+  /** Every image of the input (the first, then the extra ones) as flattened patches. */
+  private allPatches(input: QwenReferenceInput): QwenPatches[] {
+    const first = input.patches ?? this.preprocess(input.image!);
+    return [first, ...(input.extraImages ?? []).map((image) => this.preprocess(image))];
+  }
+
   forward(input: QwenReferenceInput): QwenReferenceOutput {
-    const patches = input.patches ?? this.preprocess(input.image!);
-    return this.run(input, patches, this.imageFeatures(patches));
+    const patches = this.allPatches(input);
+    return this.run(
+      input,
+      patches,
+      patches.map((p) => this.imageFeatures(p)),
+    );
   }
 
   /** Greedy decoding, recomputing the whole sequence each step; returns the new tokens (eos included). */
   generate(input: QwenReferenceInput, options: { maxNewTokens: number; eosTokenIds?: number[] }): number[] {
     const eos = options.eosTokenIds ?? this.config.text.eosTokenIds;
-    const patches = input.patches ?? this.preprocess(input.image!);
-    const features = this.imageFeatures(patches);
+    const patches = this.allPatches(input);
+    const features = patches.map((p) => this.imageFeatures(p));
     const ids = [...input.inputIds];
     const out: number[] = [];
     for (let step = 0; step < options.maxNewTokens; step++) {
@@ -584,15 +594,25 @@ export class ReferenceQwen {
     return out;
   }
 
-  private run(input: QwenReferenceInput, patches: QwenPatches, features: Vector[]): QwenReferenceOutput {
-    const { text, mropeSection } = this.config;
-    const expandedIds = this.expandPrompt(input.inputIds, [patches.grid]);
+  private run(input: QwenReferenceInput, patches: QwenPatches[], features: Vector[][]): QwenReferenceOutput {
+    const { text, mropeSection, imageTokenId } = this.config;
+    const grids = patches.map((p) => p.grid);
+    const expandedIds = this.expandPrompt(input.inputIds, grids);
     for (const id of expandedIds)
       if (!Number.isInteger(id) || id < 0 || id >= text.vocabSize) throw new RangeError(`token id ${id}`);
-    const span = imageSpan(expandedIds, this.config.imageTokenId, features.length);
+    // Each image's tokens are one run of <|image_pad|>; its features go there (masked_scatter order).
+    const spans: Array<[number, number]> = [];
+    expandedIds.forEach((id, i) => {
+      if (id !== imageTokenId) return;
+      if (spans.length > 0 && spans[spans.length - 1][1] === i) spans[spans.length - 1][1] = i + 1;
+      else spans.push([i, i + 1]);
+    });
     const embeddings = embed(this.weights.decoder, expandedIds);
-    features.forEach((f, i) => (embeddings[span[0] + i] = Float64Array.from(f)));
-    const positions = this.ropeIndex(expandedIds, [patches.grid]);
+    spans.forEach(([start, end], k) => {
+      if (end - start !== features[k].length) throw new RangeError(`image ${k}: ${end - start} tokens`);
+      features[k].forEach((f, i) => (embeddings[start + i] = Float64Array.from(f)));
+    });
+    const positions = this.ropeIndex(expandedIds, grids);
     // M-RoPE: frequency j turns by stream 0 (temporal), 1 (height) or 2 (width) per mrope_section.
     const inv = ropeInverseFrequencies(text.headDim, text.ropeTheta);
     const streamOf = Array.from(inv, (_, j) =>
@@ -604,9 +624,18 @@ export class ReferenceQwen {
         Float64Array.from(inv, (f, j) => positions[streamOf[j]][i] * f),
       );
     const readoutRows = input.readoutRows ?? [expandedIds.length - 1];
-    const edits = resolveInterventions(input.interventions ?? [], span, text.layers);
+    // Interventions act on the first image, as FusionScope defines them.
+    const edits = resolveInterventions(input.interventions ?? [], spans[0], text.layers);
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows, rotary);
-    return { ...out, imageFeatures: features, imageTokenSpan: span, expandedIds, positions, patches };
+    return {
+      ...out,
+      imageFeatures: features[0],
+      imageTokenSpan: spans[0],
+      imageTokenSpans: spans,
+      expandedIds,
+      positions,
+      patches: patches[0],
+    };
   }
 }
 
@@ -616,6 +645,8 @@ export interface QwenReferenceInput {
   /** The source image (preprocessed here), or already flattened patches. */
   image?: RgbImage;
   patches?: QwenPatches;
+  /** More images after the first, each with its own <|image_pad|> in the prompt. */
+  extraImages?: readonly RgbImage[];
   interventions?: readonly ReferenceIntervention[];
   readoutRows?: readonly number[];
 }
@@ -626,6 +657,8 @@ export interface QwenReferenceOutput {
   hiddenStates: Float64Array[][];
   imageFeatures: Float64Array[];
   imageTokenSpan: [number, number];
+  /** Every image's span, in prompt order. */
+  imageTokenSpans: Array<[number, number]>;
   expandedIds: number[];
   /** M-RoPE position ids [3][tokens]. */
   positions: number[][];

@@ -147,6 +147,36 @@ describe.each(VARIANTS)('Qwen engine vs float64 reference: $name', ({ options })
     });
   });
 
+  it('two images (as the contrast’s crop refinements feed): spans, positions and outputs match', async () => {
+    const second = imageOf(24, 44);
+    const sample = await prepareSample(model, {
+      image: imageOf(56, 28),
+      extraImages: [second],
+      prompt: { kind: 'question', text: QUESTION },
+    });
+    expect(sample.text.split('<|vision_start|><|image_pad|><|vision_end|>')).toHaveLength(3);
+    for (const interventions of [
+      [],
+      [{ mode: 'knockout', layers: [1] }],
+      [{ mode: 'hidden', layers: [0] }],
+    ] as Intervention[][]) {
+      const ref = reference.forward({
+        inputIds: [...sample.inputIds],
+        image: sample.source,
+        extraImages: [second],
+        interventions,
+      });
+      expect(sample.expandedIds).toEqual(ref.expandedIds);
+      expect(sample.imageTokenSpans).toEqual(ref.imageTokenSpans);
+      expect(sample.positions.streams).toEqual(ref.positions);
+      const ours = await forward(model, sample, { interventions });
+      const errors = lastRowErrors(ours, ref, sample.imageTokenSpan, model.spec.decoder.heads);
+      expect(errors.logits).toBeLessThan(TOLERANCE);
+      expect(errors.attention).toBeLessThan(TOLERANCE);
+      expect(errors.hiddenStates).toBeLessThan(TOLERANCE);
+    }
+  });
+
   it('reads attention from every question position when asked', async () => {
     const sample = await prepare(56, 28);
     const ours = await forward(model, sample, { attentionRows: 'question' });
