@@ -112,6 +112,10 @@ describe('InstructBLIP reference config', () => {
     expect(c.qformer.layerNormEps).toBe(1e-12);
     expect(c.vision.layerNormEps).toBe(1e-6);
     expect(c.vision.hiddenAct).toBe('gelu');
+    expect(c.imageTokenIndex).toBe(7);
+    const legacy = base();
+    delete (legacy as Record<string, unknown>).image_token_index;
+    expect(parseInstructBlipConfig(legacy).imageTokenIndex).toBeNull();
   });
 
   it('names the key of a bad or unsupported field', () => {
@@ -138,7 +142,7 @@ describe('InstructBLIP reference config', () => {
       /qformer_config\.cross_attention_frequency/,
     );
     bad((j) => (j.vision_config.patch_size = 3), 'BAD_CONFIG', /image_size must be a multiple of patch_size/);
-    bad((j) => delete (j as Record<string, unknown>).image_token_index, 'BAD_CONFIG', /image_token_index/);
+    bad((j) => ((j as Record<string, unknown>).image_token_index = -1), 'BAD_CONFIG', /image_token_index/);
     bad(
       (j) => (j.qformer_config.position_embedding_type = 'relative_key'),
       'UNSUPPORTED_MODEL',

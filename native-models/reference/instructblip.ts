@@ -76,7 +76,12 @@ export interface InstructBlipConfig {
   qformer: QFormerConfig;
   text: TextConfig;
   queries: number;
-  imageTokenIndex: number;
+  /**
+   * Absent in checkpoints converted before transformers placed the queries by token: the query rows
+   * are then concatenated in front of the text's embeddings (the legacy forward), and `inputIds` hold
+   * only the text.
+   */
+  imageTokenIndex: number | null;
 }
 
 type Json = Record<string, unknown>;
@@ -121,9 +126,8 @@ export function parseInstructBlipConfig(raw: unknown): InstructBlipConfig {
     throw new ModelFormatError('UNSUPPORTED_MODEL', 'config.json: text_config.model_type must be "llama"');
   }
   const f = new Fields(json, '');
-  if (json.image_token_index === undefined || json.image_token_index === null) {
-    throw badConfig('image_token_index is required by the reference');
-  }
+  const tokenKey = json.image_token_index !== undefined ? 'image_token_index' : 'image_token_id';
+  const tokenId = json[tokenKey];
   return {
     vision: {
       hiddenSize: vHidden,
@@ -150,7 +154,7 @@ export function parseInstructBlipConfig(raw: unknown): InstructBlipConfig {
     },
     text: parseText(textJson),
     queries: f.int('num_query_tokens', 32),
-    imageTokenIndex: f.int('image_token_index', 0, 0),
+    imageTokenIndex: tokenId === undefined || tokenId === null ? null : f.int(tokenKey, 0, 0),
   };
 }
 
@@ -382,7 +386,10 @@ export async function readBlipProcessor(dir: string) {
 }
 
 export interface InstructBlipInput {
-  /** The language model's ids: the image token `queries` times, then the tokenized prompt (BOS first). */
+  /**
+   * The language model's ids: the image token `queries` times, then the tokenized prompt (BOS first);
+   * without image_token_index in the config, only the tokenized prompt.
+   */
   inputIds: readonly number[];
   /** [3, S, S], normalized. */
   pixelValues: Float32Array | Float64Array;
@@ -541,11 +548,19 @@ export class ReferenceInstructBlip {
         throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${text.vocabSize - 1})`);
       }
     }
-    const span = imageSpan(inputIds, imageTokenIndex, q.features.length);
-    // masked_scatter: the query features, in order, into the image-token rows.
-    const embeddings = embed(this.weights.decoder, inputIds);
-    q.features.forEach((feature, i) => (embeddings[span[0] + i] = Float64Array.from(feature)));
-    const readoutRows = input.readoutRows ?? [inputIds.length - 1];
+    let span: [number, number];
+    let embeddings: Vector[];
+    if (imageTokenIndex === null) {
+      // Legacy: torch.cat([language_model_inputs, inputs_embeds], dim=1).
+      span = [0, q.features.length];
+      embeddings = [...q.features.map((f) => Float64Array.from(f)), ...embed(this.weights.decoder, inputIds)];
+    } else {
+      // masked_scatter: the query features, in order, into the image-token rows.
+      span = imageSpan(inputIds, imageTokenIndex, q.features.length);
+      embeddings = embed(this.weights.decoder, inputIds);
+      q.features.forEach((feature, i) => (embeddings[span[0] + i] = Float64Array.from(feature)));
+    }
+    const readoutRows = input.readoutRows ?? [embeddings.length - 1];
     const edits = resolveInterventions(input.interventions ?? [], span, text.layers);
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows);
     return { ...out, imageFeatures: q.features, imageTokenSpan: span, crossAttention: q.crossAttention };

@@ -148,5 +148,9 @@ describe('writeTinyInstructBlip', () => {
     expect(JSON.parse(await readFile(join(legacy, 'config.json'), 'utf8'))).not.toHaveProperty(
       'image_token_index',
     );
+    const added = JSON.parse(await readFile(join(legacy, 'tokenizer.json'), 'utf8')).added_tokens as {
+      content: string;
+    }[];
+    expect(added.map((t) => t.content)).toEqual(['<unk>', '<s>', '</s>', '<pad>']);
   });
 });

@@ -12,7 +12,7 @@
  * transformers adds whatever the checkpoint stores (the key part shifts every score of a query
  * equally, so it cannot change the outputs; converted checkpoints hold zeros there).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts';
@@ -63,7 +63,10 @@ export interface TinyInstructBlipOptions {
   vision?: Partial<TinyBlipVisionOptions>;
   qformer?: Partial<TinyQFormerOptions>;
   text?: Partial<Omit<TinyTextOptions, 'modelType' | 'slidingWindow' | 'ropeScaling'>>;
-  /** Write image_token_index into config.json (default true; older checkpoints lack it). */
+  /**
+   * Write image_token_index into config.json and `<image>` into the tokenizer (default true; older
+   * checkpoints lack both: the query rows are then concatenated in front of the text).
+   */
   imageTokenIndex?: boolean;
 }
 
@@ -390,6 +393,24 @@ function checkOptions(v: TinyBlipVisionOptions, q: TinyQFormerOptions, text: Tin
   if (text.heads % text.kvHeads !== 0) throw new RangeError('text heads must be a multiple of kvHeads');
 }
 
+/** Checkpoints without image_token_index predate the `<image>` token: their tokenizers lack it. */
+async function dropImageToken(dir: string, id: number): Promise<void> {
+  const edit = async (file: string, change: (json: Record<string, unknown>) => void) => {
+    const json = JSON.parse(await readFile(join(dir, file), 'utf8')) as Record<string, unknown>;
+    change(json);
+    await writeJson(join(dir, file), json);
+  };
+  await edit('tokenizer.json', (json) => {
+    json.added_tokens = (json.added_tokens as { content: string }[]).filter((t) => t.content !== IMAGE_TOKEN);
+  });
+  await edit(
+    'tokenizer_config.json',
+    (json) => delete (json.added_tokens_decoder as Record<string, unknown>)[id],
+  );
+  await edit('added_tokens.json', (json) => delete json[IMAGE_TOKEN]);
+  await edit('special_tokens_map.json', (json) => delete json.image_token);
+}
+
 export interface TinyInstructBlipResult {
   config: Record<string, unknown>;
   imageTokenId: number;
@@ -451,7 +472,7 @@ export async function writeTinyInstructBlip(
     initializer_factor: 1.0,
     initializer_range: 0.02,
     use_decoder_only_language_model: true,
-    tie_word_embeddings: false,
+    tie_word_embeddings: text.tieWordEmbeddings,
     torch_dtype: TORCH_DTYPE[options.dtype],
     transformers_version: '4.48.0',
     vision_config: {
@@ -537,6 +558,7 @@ export async function writeTinyInstructBlip(
     transformers_version: '4.48.0',
   });
   await writeTokenizerFiles(dir, false, 'InstructBlipProcessor');
+  if (options.imageTokenIndex === false) await dropImageToken(dir, imageTokenId);
   await writeQFormerTokenizer(join(dir, 'qformer_tokenizer'));
   await writeJson(join(dir, 'preprocessor_config.json'), {
     do_convert_rgb: true,

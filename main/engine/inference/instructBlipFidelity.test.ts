@@ -178,6 +178,57 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
   });
 });
 
+describe('InstructBLIP without image_token_index (legacy config): queries concatenated before the text', () => {
+  let dir: string;
+  let model: LoadedModel;
+  let reference: ReferenceInstructBlip;
+  let sample: PreparedSample;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fusionscope-instructblip-legacy-'));
+    await writeTinyInstructBlip(dir, { seed: 14, dtype: 'BF16', queries: 5, imageTokenIndex: false });
+    model = await openModel(dir, { provider: 'cpu' });
+    reference = await ReferenceInstructBlip.load(dir);
+    sample = await prepareSample(model, {
+      image: testImage(14, 32, 32),
+      prompt: { kind: 'question', text: 'what color is the circle' },
+    });
+  });
+
+  afterAll(async () => {
+    await model?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The reference states the legacy forward itself: it gets the text ids only.
+  const referenceInput = (interventions: Intervention[] = []) => ({
+    inputIds: sample.expandedIds.slice(5),
+    pixelValues: sample.image.pixelValues,
+    qformerInputIds: sample.qformerInputIds!,
+    interventions,
+  });
+
+  it.each(INTERVENTIONS.slice(0, 4))(
+    'matches the reference with intervention: %s',
+    async (_, interventions) => {
+      expect(sample.imageTokenSpan).toEqual([0, 5]);
+      const ref = reference.forward(referenceInput(interventions));
+      expect(ref.imageTokenSpan).toEqual([0, 5]);
+      const errors = lastRowErrors(await forward(model, sample, { interventions }), ref, [0, 5], 4);
+      expect(errors.logits).toBeLessThan(TOLERANCE);
+      expect(errors.attention).toBeLessThan(TOLERANCE);
+      expect(errors.hiddenStates).toBeLessThan(TOLERANCE);
+    },
+  );
+
+  it('generates the reference’s greedy answer', async () => {
+    const ours = await generate(model, sample, { maxNewTokens: 5 });
+    const eos = model.eosTokenIds[0];
+    const ref = reference.generate(referenceInput(), { maxNewTokens: 5, eosTokenId: eos });
+    expect(ours.tokenIds).toEqual(ref.at(-1) === eos ? ref.slice(0, -1) : ref);
+  });
+});
+
 describe('InstructBLIP prompts and preprocessing', () => {
   let dir: string;
   let model: LoadedModel;
