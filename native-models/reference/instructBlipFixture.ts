@@ -32,18 +32,24 @@ export const INSTRUCTBLIP_FIXTURE_SEED = 808;
 
 export const INSTRUCTBLIP_FIXTURE_PROMPT = 'What is the colour of the square left of the circle?';
 
-/** An image at the processor's size (so the processor's resize is the identity), as RGB bytes. */
-export function fixtureImage(size: number): { width: number; height: number; data: Uint8Array } {
-  const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const i = (y * size + x) * 3;
+/** The fixture's RGB image; not the processor's size nor square, so PIL's bicubic resize is in the oracle. */
+export const INSTRUCTBLIP_FIXTURE_IMAGE_SIZE = { width: 37, height: 29 } as const;
+
+/** A deterministic RGB image with edges and gradients, as RGB bytes. */
+export function fixtureImage(
+  width: number = INSTRUCTBLIP_FIXTURE_IMAGE_SIZE.width,
+  height: number = INSTRUCTBLIP_FIXTURE_IMAGE_SIZE.height,
+): { width: number; height: number; data: Uint8Array } {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
       data[i] = (x * 37 + y * 11) % 256;
       data[i + 1] = (x * y * 5 + 60) % 256;
-      data[i + 2] = x < size / 2 ? 230 - y * 4 : 20 + y * 7;
+      data[i + 2] = x < width / 2 ? 230 - y * 4 : 20 + y * 7;
     }
   }
-  return { width: size, height: size, data };
+  return { width, height, data };
 }
 
 export const INSTRUCTBLIP_FIXTURE_RUNS: ReadonlyArray<{
@@ -77,7 +83,7 @@ export interface InstructBlipFixture {
   inputIds: number[];
   qformerInputIds: number[];
   imageTokenSpan: [number, number];
-  /** BlipImageProcessor's output for fixtureImage, CHW. */
+  /** BlipImageProcessor's output for fixtureImage() (PIL bicubic resize to 24 × 24), CHW. */
   pixelValues: number[];
   /** [query][text hidden]: language_projection of the Q-Former's query rows. */
   imageFeatures: number[][];

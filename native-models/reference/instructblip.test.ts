@@ -26,10 +26,16 @@ const flat = (rows: number[][]): number[] => rows.flat();
 describe('InstructBLIP reference vs the PyTorch oracle (its own BF16 weights)', async () => {
   const model = await ReferenceInstructBlip.load(INSTRUCTBLIP_FIXTURE_MODEL);
   const processor = await readBlipProcessor(INSTRUCTBLIP_FIXTURE_MODEL);
-  const pixels = blipPixelValues(fixtureImage(processor.size.height), processor);
+  // The oracle's pixels (PIL's bicubic resize of a 37 × 29 image); the reference does not resample.
+  const pixels = Float64Array.from(fixture.pixelValues);
 
-  it('preprocesses the image as BlipImageProcessor (rescale, normalise, CHW)', () => {
-    expect(maxRelativeError(pixels, fixture.pixelValues)).toBeLessThan(TOLERANCE);
+  it('preprocesses an image at the processor’s size as BlipImageProcessor (rescale, normalise, CHW)', () => {
+    const square = fixtureImage(24, 24);
+    const ours = blipPixelValues(square, processor);
+    expect(ours).toHaveLength(3 * 24 * 24);
+    // Red of pixel (x 1, y 0) is 37: (37 / 255 − 0.48145466) / 0.26862954.
+    expect(ours[1]).toBeCloseTo((37 / 255 - 0.48145466) / 0.26862954, 12);
+    expect(() => blipPixelValues(fixtureImage(), processor)).toThrow(/does not resample/);
   });
 
   it('gives the oracle’s projected query features and Q-Former cross-attention', () => {

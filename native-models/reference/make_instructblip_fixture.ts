@@ -57,8 +57,7 @@ async function main(): Promise<void> {
     ...encodeTiny(buildTinyTokenizer(), INSTRUCTBLIP_FIXTURE_PROMPT),
   ];
   const qformerInputIds = encodeQFormerTiny(INSTRUCTBLIP_FIXTURE_PROMPT);
-  const size = INSTRUCTBLIP_FIXTURE_OPTIONS.vision!.imageSize!;
-  const image = fixtureImage(size);
+  const image = fixtureImage();
   const tmp = await mkdtemp(join(tmpdir(), 'fusionscope-instructblip-fixture-'));
   try {
     const requestFile = join(tmp, 'request.json');
@@ -68,7 +67,7 @@ async function main(): Promise<void> {
         model: dir,
         input_ids: inputIds,
         qformer_input_ids: qformerInputIds,
-        image: { width: size, height: size, rgb: Array.from(image.data) },
+        image: { width: image.width, height: image.height, rgb: Array.from(image.data) },
         runs: Object.fromEntries(INSTRUCTBLIP_FIXTURE_RUNS.map((r) => [r.name, r.interventions])),
       }),
     );

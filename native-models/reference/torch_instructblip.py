@@ -8,7 +8,7 @@ softmax, F.gelu): the second oracle for FusionScope's TypeScript float64 referen
 (native-models/reference/instructblip.ts) and for the engine. The LLaMA decoder and the interventions
 are torch_llava.py's (imported, not copied); everything InstructBLIP adds is here:
 
-  BlipImageProcessor (an image already at `size`, so PIL's resize is a copy): x / 255, (x - mean) / std
+  BlipImageProcessor: PIL resize straight to `size` (bicubic), x / 255, (x - mean) / std
   vision:   conv (with bias) patches, CLS first, + position_embedding, no pre-norm; pre-norm encoder
             layers with a fused qkv projection (bias as stored, all three parts); post_layernorm
   Q-Former: layernorm([query_tokens; word + absolute position embeddings]); per layer BERT self-attention
@@ -180,13 +180,19 @@ def init(folder, seed):
 
 
 def pixel_values(folder, image):
+    """BlipImageProcessor: PIL resize straight to (height, width) with its filter (the uint8 image
+    through PIL, as transformers' resize does), then rescale and normalise, channels first."""
+    from PIL import Image
+
     with open(os.path.join(folder, "preprocessor_config.json")) as f:
         proc = torch_llava.with_defaults(BLIP_PROCESSOR_DEFAULTS, json.load(f))
     size = proc["size"]
-    if [image["height"], image["width"]] != [size["height"], size["width"]]:
-        raise SystemExit("give an image at the processor's size (this oracle does not resample)")
-    rgb = torch.tensor(image["rgb"], dtype=DTYPE).view(image["height"], image["width"], 3)
-    x = rgb * proc["rescale_factor"]
+    rgb = np.array(image["rgb"], dtype=np.uint8).reshape(image["height"], image["width"], 3)
+    if proc.get("do_resize", True):
+        filters = {0: Image.NEAREST, 1: Image.LANCZOS, 2: Image.BILINEAR, 3: Image.BICUBIC}
+        resized = Image.fromarray(rgb).resize((size["width"], size["height"]), filters[proc.get("resample", 3)])
+        rgb = np.asarray(resized)
+    x = torch.tensor(rgb, dtype=DTYPE) * proc["rescale_factor"]
     x = (x - torch.tensor(proc["image_mean"], dtype=DTYPE)) / torch.tensor(proc["image_std"], dtype=DTYPE)
     return x.permute(2, 0, 1).contiguous()
 

@@ -286,7 +286,7 @@ describe('InstructBLIP engine vs the PyTorch fixture (its own BF16 weights)', ()
   beforeAll(async () => {
     model = await openModel(INSTRUCTBLIP_FIXTURE_MODEL, { provider: 'cpu' });
     sample = await prepareSample(model, {
-      image: fixtureImage(24),
+      image: fixtureImage(),
       prompt: { kind: 'raw', text: fixture.prompt },
     });
   });
@@ -295,7 +295,7 @@ describe('InstructBLIP engine vs the PyTorch fixture (its own BF16 weights)', ()
     await model?.close();
   });
 
-  it('tokenizes and preprocesses as the fixture', () => {
+  it('tokenizes as the fixture and preprocesses as BlipImageProcessor with PIL (37 × 29 → 24 × 24 bicubic)', () => {
     expect(sample.expandedIds).toEqual(fixture.inputIds);
     expect(sample.qformerInputIds).toEqual(fixture.qformerInputIds);
     expect(sample.imageTokenSpan).toEqual(fixture.imageTokenSpan);
