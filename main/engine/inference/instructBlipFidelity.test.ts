@@ -160,6 +160,25 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
     },
   );
 
+  it('reads attention from every question position (BOS onwards) to the query rows', async () => {
+    const ours = await forward(model, sample, { attentionRows: 'question' });
+    const rows = ours.attentionRows as number[];
+    expect(rows[0]).toBe(options.queries);
+    const ref = reference.forward({ ...referenceInput(), readoutRows: rows });
+    const [start, end] = sample.imageTokenSpan;
+    const { heads, layers } = model.spec.decoder;
+    const n = end - start;
+    for (let l = 0; l < layers; l++) {
+      const expected = new Float64Array(heads * rows.length * n);
+      for (let h = 0; h < heads; h++) {
+        rows.forEach((_, r) =>
+          expected.set(ref.attention[l][h][r].subarray(start, end), (h * rows.length + r) * n),
+        );
+      }
+      expect(maxRelativeError(ours.attention[l], expected), `layer ${l}`).toBeLessThan(TOLERANCE);
+    }
+  });
+
   it('the interventions bite', async () => {
     const plain = await forward(model, sample);
     for (const [name, interventions] of INTERVENTIONS.slice(1)) {
