@@ -123,7 +123,8 @@ export async function readQwenConfig(dir: string): Promise<QwenConfig> {
     throw bad(`${where}: rope_scaling.mrope_section must be three numbers summing to ${headDim / 2}`);
   const qwen25 = family === 'qwen2_5_vl';
   const width = need<number>(visionRaw, qwen25 ? 'hidden_size' : 'embed_dim', 'vision_config');
-  const tie = (raw.tie_word_embeddings ?? text.tie_word_embeddings ?? false) as boolean;
+  // The language model ties (or not) as its own config says; the top level is the fallback.
+  const tie = (text.tie_word_embeddings ?? raw.tie_word_embeddings ?? false) as boolean;
   const eos = need<number | number[]>(text, 'eos_token_id', where, raw.eos_token_id as number);
   return {
     family,

@@ -78,7 +78,7 @@ def parse_config(raw):
         eps=text.get("rms_norm_eps", 1e-6),
         theta=text.get("rope_theta", 1000000.0),
         section=section,
-        tie=raw.get("tie_word_embeddings", text.get("tie_word_embeddings", False)),
+        tie=text.get("tie_word_embeddings", raw.get("tie_word_embeddings", False)),  # text_config wins
         v_depth=vision["depth"],
         v_heads=vision["num_heads"],
         v_patch=vision.get("patch_size", 14),
