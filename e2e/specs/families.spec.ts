@@ -4,12 +4,14 @@
  * picker to run the masking sweep, attention evolution and contrastive attention on the demo data.
  * Its 88 image tokens (4 × 4 base, 8 rows of 8 tile tokens, an image_newline after each row) form no
  * single square grid; the overlay draws each token's own rectangle of the image. Then the same three
- * analyses on a VIP-LLaVA checkpoint (multi-layer features, layer-normed projector). Each model is
- * closed at the end, so the stories after these see the demo model alone.
+ * analyses on VIP-LLaVA (multi-layer features, layer-normed projector), Qwen2-VL and Qwen2.5-VL
+ * (issue 7: dynamic resolution, M-RoPE, window attention) and InstructBLIP (issue 8: Q-Former query
+ * tokens, drawn through its cross-attention). Each model is closed at the end, so the stories after
+ * these see the demo model alone.
  */
 import type { Locator } from '@playwright/test';
 
-import { expect, test } from '../support/app.ts';
+import { expect, test, type AppUnderTest } from '../support/app.ts';
 import { openView, screenshot } from '../support/views.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -110,39 +112,110 @@ test('the model closes, leaving the demo model selected, and the page logged no 
   expect(app.pageErrors).toEqual([]);
 });
 
-let vipModelId: string;
+/** What a family's story expects to see once its model is open. */
+interface FamilyExpectations {
+  readonly modelType: keyof AppUnderTest['familyModels'];
+  /** The Models view's image-token fact, e.g. "16 tokens". */
+  readonly imageTokens: string | RegExp;
+  /** The note on how the family's tokens are laid out, if it has its own. */
+  readonly note?: string;
+  /** Cells the attention overlay draws on the 64 px demo image. */
+  readonly overlayCells: number;
+  /** A note shown beside the attention and contrastive maps, if any. */
+  readonly mapNote?: string;
+}
 
-test('VIP-LLaVA: opens from its folder and runs the sweep, evolution and contrast', async ({ app }) => {
+/**
+ * Opens the family's folder, checks its Models-view facts, runs the sweep, evolution and contrast in
+ * their views (4 items each), checks the overlay's cells, then closes the model again.
+ */
+async function familyStory(app: AppUnderTest, family: FamilyExpectations, shot: string): Promise<void> {
   const models = await openView(app.page, 'models');
-  await models.locator('[data-field=model-folder]').fill(app.familyModels.vipllava);
+  await models.locator('[data-field=model-folder]').fill(app.familyModels[family.modelType]);
   await models.locator('[data-action=open-model]').click();
-  const card = models.locator('[data-model-card]', { hasText: 'vipllava' });
+  const card = models.locator('[data-model-card]', { hasText: family.modelType });
   await expect(card).toBeVisible({ timeout: 60_000 });
-  vipModelId = (await card.getAttribute('data-model-id'))!;
+  const id = (await card.getAttribute('data-model-id'))!;
   await card.click();
-  const details = models.locator(`[data-model-details][data-model-id="${vipModelId}"]`);
-  await expect(details.locator('[data-fact=model-type]')).toHaveText('vipllava');
-  await expect(details.locator('[data-fact=layers]')).toHaveText(String(LAYERS));
+  const details = models.locator(`[data-model-details][data-model-id="${id}"]`);
+  await expect(details.locator('[data-fact=model-type]')).toHaveText(family.modelType);
+  await expect(details.locator('[data-fact=image-tokens]')).toHaveText(family.imageTokens);
+  if (family.note) await expect(details.locator(`[data-note=${family.note}]`)).toBeVisible();
 
   const fusion = await openView(app.page, 'fusion');
-  await runOnModel(fusion, vipModelId, 'run-sweep');
+  await runOnModel(fusion, id, 'run-sweep');
   await expect(fusion.locator('[data-chart=fusion-curve] svg').first()).toBeVisible();
 
   const attention = await openView(app.page, 'attention');
-  await runOnModel(attention, vipModelId, 'run-evolve');
+  await runOnModel(attention, id, 'run-evolve');
   const overlay = attention.locator('[data-panel=attention-overlay]');
   await expect(overlay).toBeVisible();
-  // 16 image tokens on a 4 × 4 grid over the 64 px image.
-  await expect(overlay.locator('svg.attention-overlay g[shape-rendering=crispEdges] > rect')).toHaveCount(16);
+  await expect(overlay.locator('svg.attention-overlay g[shape-rendering=crispEdges] > rect')).toHaveCount(
+    family.overlayCells,
+  );
+  if (family.mapNote) await expect(attention.locator(`[data-note=${family.mapNote}]`)).toBeVisible();
+  await screenshot(app.page, shot);
 
   const contrastive = await openView(app.page, 'contrastive');
-  await runOnModel(contrastive, vipModelId, 'run-contrast');
+  await runOnModel(contrastive, id, 'run-contrast');
   for (const panel of ['pre', 'final', 'ca'])
     await expect(contrastive.locator(`[data-panel=${panel}]`)).toBeVisible();
+  if (family.mapNote) await expect(contrastive.locator(`[data-note=${family.mapNote}]`)).toBeVisible();
 
   const back = await openView(app.page, 'models');
-  await back.locator(`[data-model-card][data-model-id="${vipModelId}"]`).click();
+  await back.locator(`[data-model-card][data-model-id="${id}"]`).click();
   await back.locator('[data-action=close-model]').click();
-  await expect(back.locator(`[data-model-card][data-model-id="${vipModelId}"]`)).toHaveCount(0);
+  await expect(back.locator(`[data-model-card][data-model-id="${id}"]`)).toHaveCount(0);
   expect(app.pageErrors).toEqual([]);
+}
+
+test('VIP-LLaVA: opens from its folder and runs the sweep, evolution and contrast', async ({ app }, info) => {
+  // 16 image tokens on a 4 × 4 grid over the 64 px image.
+  await familyStory(
+    app,
+    { modelType: 'vipllava', imageTokens: '16 tokens', overlayCells: 16 },
+    `${info.project.name}-vipllava-attention`,
+  );
+});
+
+test('Qwen2-VL: dynamic resolution and M-RoPE, the same three analyses', async ({ app }, info) => {
+  // The 64 px image stays 64 px (a multiple of patch 4 × merge 2): 16 × 16 patches, 8 × 8 tokens.
+  await familyStory(
+    app,
+    {
+      modelType: 'qwen2_vl',
+      imageTokens: 'varies per image (dynamic resolution)',
+      note: 'merged-patches',
+      overlayCells: 64,
+    },
+    `${info.project.name}-qwen2-vl-attention`,
+  );
+});
+
+test('Qwen2.5-VL: window attention in the tower, the same three analyses', async ({ app }, info) => {
+  await familyStory(
+    app,
+    {
+      modelType: 'qwen2_5_vl',
+      imageTokens: 'varies per image (dynamic resolution)',
+      note: 'merged-patches',
+      overlayCells: 64,
+    },
+    `${info.project.name}-qwen2-5-vl-attention`,
+  );
+});
+
+test('InstructBLIP: query tokens drawn through the Q-Former cross-attention', async ({ app }, info) => {
+  // 4 queries; maps drawn on the 4 × 4 patch grid of the 32 px tower input, stretched over the image.
+  await familyStory(
+    app,
+    {
+      modelType: 'instructblip',
+      imageTokens: '4 query tokens',
+      note: 'query-tokens',
+      overlayCells: 16,
+      mapNote: 'query-overlay',
+    },
+    `${info.project.name}-instructblip-attention`,
+  );
 });

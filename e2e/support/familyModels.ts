@@ -6,10 +6,15 @@
  *   closed by an image_newline — not one square grid.
  * - VIP-LLaVA: features of several vision layers concatenated, a layer-normed projector; 16 image
  *   tokens on a 4 × 4 grid.
+ * - Qwen2-VL / Qwen2.5-VL: patch 4, merge 2, so a 64 px image gives 8 × 8 merged tokens (2.5: in
+ *   windows of 2 × 2 tokens); M-RoPE positions.
+ * - InstructBLIP: 4 query tokens from a 2-layer Q-Former over a 32 px, 4 × 4 patch tower.
  */
 import { join } from 'node:path';
 
+import { writeTinyInstructBlip } from '../../native-models/testing/tinyInstructBlip.ts';
 import { writeTinyLlava } from '../../native-models/testing/tinyLlava.ts';
+import { writeTinyQwen } from '../../native-models/testing/tinyQwen.ts';
 
 export async function makeLlavaNextModel(target: string, seed = 62): Promise<void> {
   await writeTinyLlava(target, { seed, dtype: 'F16', layout: 'modern', llavaNext: {}, text: { layers: 4 } });
@@ -23,6 +28,9 @@ export async function makeVipLlavaModel(target: string, seed = 61): Promise<void
 export interface FamilyModels {
   readonly llava_next: string;
   readonly vipllava: string;
+  readonly qwen2_vl: string;
+  readonly qwen2_5_vl: string;
+  readonly instructblip: string;
 }
 
 /** Writes every family's tiny model under `scratch`, all at once. */
@@ -30,7 +38,29 @@ export async function makeFamilyModels(scratch: string): Promise<FamilyModels> {
   const models: FamilyModels = {
     llava_next: join(scratch, 'llava-next-tiny'),
     vipllava: join(scratch, 'vip-llava-tiny'),
+    qwen2_vl: join(scratch, 'qwen2-vl-tiny'),
+    qwen2_5_vl: join(scratch, 'qwen2-5-vl-tiny'),
+    instructblip: join(scratch, 'instructblip-tiny'),
   };
-  await Promise.all([makeLlavaNextModel(models.llava_next), makeVipLlavaModel(models.vipllava)]);
+  await Promise.all([
+    makeLlavaNextModel(models.llava_next),
+    makeVipLlavaModel(models.vipllava),
+    // Modern key layouts, 4 decoder layers like the others; 64 px demo images give 8 × 8 tokens.
+    writeTinyQwen(models.qwen2_vl, {
+      family: 'qwen2_vl',
+      seed: 71,
+      dtype: 'F16',
+      layout: 'modern',
+      text: { layers: 4 },
+    }),
+    writeTinyQwen(models.qwen2_5_vl, {
+      family: 'qwen2_5_vl',
+      seed: 72,
+      dtype: 'BF16',
+      layout: 'modern',
+      text: { layers: 4 },
+    }),
+    writeTinyInstructBlip(models.instructblip, { seed: 73, dtype: 'F16', text: { layers: 4 } }),
+  ]);
   return models;
 }
