@@ -60,7 +60,10 @@ export interface TinyQwenOptions {
   configLayout?: 'legacy' | 'modern';
   text?: Partial<TinyQwenTextOptions>;
   vision?: Partial<TinyQwenVisionOptions>;
-  /** The processor's min_pixels / max_pixels (default 8·8·4 and 64·64). */
+  /**
+   * The processor's min_pixels / max_pixels; default 4 and 64 merged tokens' worth (f = patch · merge:
+   * 4f² and 64f², 256 and 4096 px at patch 4), so test images stay a few hundred patches at most.
+   */
   minPixels?: number;
   maxPixels?: number;
 }
@@ -583,8 +586,9 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
     transformers_version: '4.53.0',
   });
   await writeTokenizerFiles(dir, tok);
-  const minPixels = options.minPixels ?? 8 * 8 * 4;
-  const maxPixels = options.maxPixels ?? 64 * 64;
+  const factor = vision.patchSize * vision.mergeSize;
+  const minPixels = options.minPixels ?? 4 * factor ** 2;
+  const maxPixels = options.maxPixels ?? 64 * factor ** 2;
   await writeJson(join(dir, 'preprocessor_config.json'), {
     do_convert_rgb: true,
     do_normalize: true,
