@@ -6,11 +6,22 @@
  * CLS dropped, cross-attention on the wrong layers or on text rows, one shared feed-forward, positions
  * counted from the queries, queries after BOS) moves the outputs far more.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { ModelFormatError } from '../errors.ts';
+import { WeightStore } from '../safetensors/read.ts';
 import { maxRelativeError } from '../testing/compare.ts';
-import { INSTRUCTBLIP_FIXTURE_MODEL, fixtureImage, readInstructBlipFixture } from './instructBlipFixture.ts';
+import { writeTinyInstructBlip } from '../testing/tinyInstructBlip.ts';
+import {
+  INSTRUCTBLIP_FIXTURE_MODEL,
+  INSTRUCTBLIP_FIXTURE_OPTIONS,
+  fixtureImage,
+  readInstructBlipFixture,
+} from './instructBlipFixture.ts';
 import {
   ReferenceInstructBlip,
   blipPixelValues,
@@ -90,6 +101,32 @@ describe('InstructBLIP reference vs the PyTorch oracle (its own BF16 weights)', 
     const a = model.imageFeatures(pixels, fixture.qformerInputIds).features;
     const b = model.imageFeatures(pixels, [2, 89, 3]).features;
     expect(maxRelativeError(b[0], a[0])).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('the PyTorch fixture’s checkpoint', () => {
+  it('holds the oracle’s own BF16 draw, not the TypeScript writer’s values for the same layout', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fusionscope-instructblip-ts-'));
+    try {
+      await writeTinyInstructBlip(dir, INSTRUCTBLIP_FIXTURE_OPTIONS);
+      const [ours, oracle] = await Promise.all([
+        WeightStore.open(dir),
+        WeightStore.open(INSTRUCTBLIP_FIXTURE_MODEL),
+      ]);
+      try {
+        expect(oracle.names().sort()).toEqual(ours.names().sort());
+        for (const name of ['query_tokens', 'qformer.encoder.layer.0.crossattention.attention.key.weight']) {
+          expect(oracle.entry(name).dtype).toBe('BF16');
+          expect(oracle.entry(name).shape).toEqual(ours.entry(name).shape);
+          const [a, b] = await Promise.all([oracle.readFloat32(name), ours.readFloat32(name)]);
+          expect(maxRelativeError(a, b), name).toBeGreaterThan(0.5);
+        }
+      } finally {
+        await Promise.all([ours.close(), oracle.close()]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
