@@ -122,6 +122,7 @@ describe('Qwen2-VL / Qwen2.5-VL config', () => {
       patchSize: 4,
       mergeSize: 2,
       temporalPatchSize: 2,
+      visionHeads: 4,
     });
     expect(spec.imageSize).toEqual({ height: 8, width: 8 });
     expect(spec.slidingWindow).toBeUndefined();

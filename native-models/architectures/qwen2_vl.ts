@@ -176,6 +176,7 @@ export function qwenVlSpec(cfg: QwenVlConfig): ModelSpec {
       patchSize: vision.patchSize,
       mergeSize: vision.mergeSize,
       temporalPatchSize: vision.temporalPatchSize,
+      visionHeads: vision.heads,
     },
     // The smallest image the tower takes; each image gets its own size from the processor.
     imageSize: { height: side, width: side },

@@ -100,6 +100,8 @@ export interface MergedPatchTokens {
   readonly patchSize: number;
   readonly mergeSize: number;
   readonly temporalPatchSize: number;
+  /** The tower attends over all of an image's patches at once: heads × N² scores per block. */
+  readonly visionHeads: number;
 }
 
 /**

@@ -46,7 +46,7 @@ describe('fixed-grid image-token layout', () => {
 
 describe('merged-patch image-token layout (Qwen2-VL)', () => {
   const qwenSpec = {
-    imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2 },
+    imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2, visionHeads: 4 },
   } as const;
   // factor 8: sides become multiples of 8 with 64..1024 pixels (see qwen2vl.test.ts for smart_resize).
   const qwen = parsePreprocessorConfig(

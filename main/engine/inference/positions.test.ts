@@ -15,7 +15,7 @@ function qwenLayout(width: number, height: number): ImageTokenLayout {
   );
   const image = preprocessImage({ width, height, data: new Uint8Array(width * height * 3) }, config);
   const spec = {
-    imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2 },
+    imageTokens: { kind: 'merged-patches', patchSize: 4, mergeSize: 2, temporalPatchSize: 2, visionHeads: 4 },
   } as const;
   return imageTokenLayout(spec, image, config);
 }

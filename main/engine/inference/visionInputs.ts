@@ -4,6 +4,8 @@
  * statically (LLaVA-NeXT's pack index, Qwen's per-grid rotary tables and windows, InstructBLIP's
  * instruction ids for the Q-Former).
  */
+import { totalmem } from 'node:os';
+
 import { VISION_IO } from '../../../native-models/architectures/contract.ts';
 import type { ImageTokenScheme, ModelSpec } from '../../../native-models/architectures/types.ts';
 import { FusionError } from '../../common/errors.ts';
@@ -17,6 +19,8 @@ export interface VisionContext {
   readonly imageConfig: ImageProcessorConfig;
   /** The instruction through the Q-Former's tokenizer ('queries' schemes only). */
   readonly qformerInputIds?: readonly number[];
+  /** Memory the vision attention may use a quarter of (default: the machine's). */
+  readonly memoryBytes?: number;
 }
 
 type Builder<K extends ImageTokenScheme['kind']> = (
@@ -42,7 +46,7 @@ const BUILDERS: { readonly [K in ImageTokenScheme['kind']]: Builder<K> } = {
       [VISION_IO.tokenIndex]: { data: index, dims: [index.length] },
     };
   },
-  'merged-patches': (_scheme, image, ctx) => {
+  'merged-patches': (scheme, image, ctx) => {
     const patches = image.patches;
     if (!patches || !ctx.spec.visionGridInputs) {
       throw new FusionError(
@@ -51,6 +55,7 @@ const BUILDERS: { readonly [K in ImageTokenScheme['kind']]: Builder<K> } = {
       );
     }
     const { t, h, w, values, patchWidth } = patches;
+    checkAttentionFits(t * h * w, scheme.visionHeads, ctx.memoryBytes ?? totalmem());
     return {
       [VISION_IO.pixels]: { data: values, dims: [t * h * w, patchWidth] },
       ...ctx.spec.visionGridInputs({ t, h, w }),
@@ -65,6 +70,21 @@ const BUILDERS: { readonly [K in ImageTokenScheme['kind']]: Builder<K> } = {
     };
   },
 };
+
+/**
+ * Refuses an image whose full vision attention (heads × N² float32 scores, and for windows an N × N
+ * mask) would not fit in a quarter of the machine's memory: ONNX Runtime would otherwise abort the
+ * process. The fix is in preprocessor_config.json, so the message names it.
+ */
+export function checkAttentionFits(patches: number, heads: number, memoryBytes: number): void {
+  const bytes = (heads + 1) * patches * patches * 4;
+  if (bytes > memoryBytes / 4) {
+    throw new FusionError(
+      'BAD_IMAGE',
+      `the image gives ${patches} vision patches, whose attention needs ${(bytes / 2 ** 30).toFixed(1)} GiB, more than a quarter of this machine's ${(memoryBytes / 2 ** 30).toFixed(0)} GiB; lower max_pixels in preprocessor_config.json (or resize the image)`,
+    );
+  }
+}
 
 export function visionInputs(image: ProcessedImage, ctx: VisionContext): Record<string, TensorIn> {
   const scheme = ctx.spec.imageTokens;
