@@ -56,6 +56,15 @@ describe('compileInterventions', () => {
     expect(plan.firstLayer).toBe(0);
   });
 
+  it('scales a token listed twice once (it was scaled twice: 0.1 became 0.01)', () => {
+    const plan = compileInterventions(
+      [{ mode: 'hidden', layers: [0], tokens: [2, 1, 2], scale: 0.1 }],
+      [3, 6],
+      2,
+    );
+    expect(plan.hiddenEdits.get(0)).toEqual([{ positions: [5, 4], scale: 0.1 }]);
+  });
+
   it('rejects out-of-range layers and tokens with the valid range in the message', () => {
     expect(() => compileInterventions([{ mode: 'knockout', layers: [2] }], [3, 6], 2)).toThrow(
       /layer 2 .*0\.\.1/,

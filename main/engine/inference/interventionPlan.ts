@@ -61,7 +61,8 @@ export function compileInterventions(
         );
       }
     }
-    const positions = tokens.map((t) => start + t);
+    // A token listed twice is still one position: scaled once, as the references do.
+    const positions = [...new Set(tokens)].map((t) => start + t);
     const scale = iv.scale ?? 0;
     if (iv.mode === 'hidden' && !Number.isFinite(scale)) {
       throw new FusionError('BAD_ARGUMENT', `${where}: scale must be a finite number, got ${scale}`);
