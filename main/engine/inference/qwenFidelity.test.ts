@@ -61,6 +61,20 @@ const VARIANTS: Array<{ name: string; options: TinyQwenOptions }> = [
       vision: { windowSize: 8, fullAttBlockIndexes: [0], depth: 3 },
     },
   },
+  {
+    // The hub's patch geometry: 14 px patches, 28 px merged tokens, 56 px windows (2 x 2 tokens);
+    // vision head_dim 16. Budget 4 to ~8 tokens' worth, so every size below is resized.
+    name: 'Qwen2.5-VL, F32, patch 14, 56 px windows, min_pixels 3136, max_pixels 6000',
+    options: {
+      family: 'qwen2_5_vl',
+      seed: 35,
+      dtype: 'F32',
+      layout: 'modern',
+      vision: { patchSize: 14, windowSize: 56, heads: 2 },
+      minPixels: 4 * 28 * 28,
+      maxPixels: 6000,
+    },
+  },
 ];
 
 /** [width, height]: square, wide, tall, over max_pixels (shrunk), under min_pixels (grown). */
