@@ -33,12 +33,10 @@ import {
   type BlipVisionConfig,
 } from '../families/blipVision.ts';
 import {
-  buildLlamaDecoderLayer,
-  buildLlamaEmbed,
-  buildLlamaHead,
   parseLlamaTextConfig,
   type LlamaTextConfig,
   type TextWeightNames,
+  withLlamaDecoder,
 } from '../families/llama.ts';
 import {
   crossAttentionLayers,
@@ -196,20 +194,9 @@ function isUnusedByDesign(name: string, cfg: InstructBlipConfig, layout: Instruc
 
 function buildInstructBlip(cfg: InstructBlipConfig, names: readonly string[]): BuiltModel {
   const layout = instructBlipKeyLayout(names);
-  const graphs = {
-    vision: buildVision(cfg, layout),
-    embed: buildLlamaEmbed(cfg.text, layout.text),
-    layers: Array.from({ length: cfg.text.layers }, (_, l) =>
-      buildLlamaDecoderLayer(cfg.text, layout.text, l),
-    ),
-    head: buildLlamaHead(cfg.text, layout.text),
-  };
-  const read = new Set<string>();
-  for (const graph of [graphs.vision, graphs.embed, ...graphs.layers, graphs.head]) {
-    for (const w of graph.weights) read.add(w.source);
-  }
-  const unexpectedTensors = names.filter((n) => !read.has(n) && !isUnusedByDesign(n, cfg, layout));
-  return { graphs, unexpectedTensors };
+  return withLlamaDecoder(buildVision(cfg, layout), cfg.text, layout.text, names, (n) =>
+    isUnusedByDesign(n, cfg, layout),
+  );
 }
 
 export function instructBlipSpec(cfg: InstructBlipConfig): ModelSpec {

@@ -17,12 +17,10 @@ import {
   type ClipVisionConfig,
 } from '../families/clip.ts';
 import {
-  buildLlamaDecoderLayer,
-  buildLlamaEmbed,
-  buildLlamaHead,
   parseLlamaTextConfig,
   type LlamaTextConfig,
   type TextWeightNames,
+  withLlamaDecoder,
 } from '../families/llama.ts';
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
 import { TensorDataType } from '../onnx/encode.ts';
@@ -220,20 +218,8 @@ export interface LlavaVariant {
 
 function buildLlava(cfg: LlavaConfig, names: readonly string[], variant: LlavaVariant): BuiltModel {
   const layout = detectLayout(names);
-  const graphs = {
-    vision: (variant.buildVision ?? buildVision)(cfg, layout),
-    embed: buildLlamaEmbed(cfg.text, layout.text),
-    layers: Array.from({ length: cfg.text.layers }, (_, l) =>
-      buildLlamaDecoderLayer(cfg.text, layout.text, l),
-    ),
-    head: buildLlamaHead(cfg.text, layout.text),
-  };
-  const read = new Set<string>();
-  for (const graph of [graphs.vision, graphs.embed, ...graphs.layers, graphs.head]) {
-    for (const w of graph.weights) read.add(w.source);
-  }
-  const unexpectedTensors = names.filter((n) => !read.has(n) && !isUnusedByDesign(n, cfg));
-  return { graphs, unexpectedTensors };
+  const vision = (variant.buildVision ?? buildVision)(cfg, layout);
+  return withLlamaDecoder(vision, cfg.text, layout.text, names, (n) => isUnusedByDesign(n, cfg));
 }
 
 /** The ModelSpec of a parsed llava-family config; `architecture` names the family in summaries. */

@@ -22,12 +22,7 @@
 import { describeRopeScaling } from '../blocks/ropeTables.ts';
 import { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
-import {
-  buildLlamaDecoderLayer,
-  buildLlamaEmbed,
-  buildLlamaHead,
-  type TextWeightNames,
-} from '../families/llama.ts';
+import { type TextWeightNames, withLlamaDecoder } from '../families/llama.ts';
 import {
   mropeTables,
   parseQwen2TextConfig,
@@ -138,19 +133,13 @@ function isUnusedByDesign(name: string): boolean {
 
 function buildQwenVl(cfg: QwenVlConfig, names: readonly string[]): BuiltModel {
   const layout = detectQwenLayout(names);
-  const graphs = {
-    vision: buildQwenVision(cfg.vision, layout.vision),
-    embed: buildLlamaEmbed(cfg.text, layout.text),
-    layers: Array.from({ length: cfg.text.layers }, (_, l) =>
-      buildLlamaDecoderLayer(cfg.text, layout.text, l),
-    ),
-    head: buildLlamaHead(cfg.text, layout.text),
-  };
-  const read = new Set<string>();
-  for (const graph of [graphs.vision, graphs.embed, ...graphs.layers, graphs.head]) {
-    for (const w of graph.weights) read.add(w.source);
-  }
-  return { graphs, unexpectedTensors: names.filter((n) => !read.has(n) && !isUnusedByDesign(n)) };
+  return withLlamaDecoder(
+    buildQwenVision(cfg.vision, layout.vision),
+    cfg.text,
+    layout.text,
+    names,
+    isUnusedByDesign,
+  );
 }
 
 const ARCHITECTURE_NAMES: Record<QwenVlModelType, string> = {

@@ -14,7 +14,13 @@ import { linear } from '../blocks/linear.ts';
 import { rmsNorm } from '../blocks/norms.ts';
 import type { RopeScaling } from '../blocks/ropeTables.ts';
 import { parseRopeScaling, parseRopeTheta } from '../blocks/ropeTables.ts';
-import { EMBED_IO, HEAD_IO, LAYER_IO, type DecoderShape } from '../architectures/contract.ts';
+import {
+  EMBED_IO,
+  HEAD_IO,
+  LAYER_IO,
+  type DecoderShape,
+  type ModelGraphs,
+} from '../architectures/contract.ts';
 import { ModelFormatError } from '../errors.ts';
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
 import { TensorDataType } from '../onnx/encode.ts';
@@ -219,4 +225,29 @@ export function buildLlamaHead(cfg: LlamaTextConfig, names: TextWeightNames): Bu
   const logits = linear(g, normed, headPrefix, cfg.hiddenSize, cfg.vocabSize, false, 'lm_head');
   g.output(logits, HEAD_IO.logits, TensorDataType.FLOAT, [1, 'R', cfg.vocabSize]);
   return g.build();
+}
+
+/**
+ * A model whose language side is this file's decoder: `vision` plus embed, every layer and head, with
+ * the checkpoint tensors none of them reads (and `unusedByDesign` does not excuse) as unexpected.
+ */
+export function withLlamaDecoder(
+  vision: BuiltGraph,
+  cfg: LlamaTextConfig,
+  names: TextWeightNames,
+  checkpointNames: readonly string[],
+  unusedByDesign: (name: string) => boolean,
+): { graphs: ModelGraphs; unexpectedTensors: string[] } {
+  const graphs: ModelGraphs = {
+    vision,
+    embed: buildLlamaEmbed(cfg, names),
+    layers: Array.from({ length: cfg.layers }, (_, l) => buildLlamaDecoderLayer(cfg, names, l)),
+    head: buildLlamaHead(cfg, names),
+  };
+  const read = new Set<string>();
+  for (const graph of [graphs.vision, graphs.embed, ...graphs.layers, graphs.head]) {
+    for (const w of graph.weights) read.add(w.source);
+  }
+  const unexpectedTensors = checkpointNames.filter((n) => !read.has(n) && !unusedByDesign(n));
+  return { graphs, unexpectedTensors };
 }
