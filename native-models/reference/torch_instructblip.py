@@ -33,7 +33,6 @@ Two modes:
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
@@ -41,9 +40,16 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch_llava  # noqa: E402  (the LLaMA decoder, activations and safetensors reader)
-
-DTYPE = torch.float64
+import torch_llava  # noqa: E402  (the LLaMA decoder and its defaults)
+from torch_common import (  # noqa: E402  (the oracles' shared helpers)
+    DTYPE,
+    activation,
+    read_safetensors,
+    read_safetensors_header,
+    run_result,
+    with_defaults,
+    write_safetensors,
+)
 
 VISION_DEFAULTS = dict(
     hidden_size=1408,
@@ -81,8 +87,8 @@ BLIP_PROCESSOR_DEFAULTS = dict(
 def parse_config(raw):
     if raw.get("model_type") != "instructblip":
         raise SystemExit(f"model_type {raw.get('model_type')!r} is not instructblip")
-    vision = torch_llava.with_defaults(VISION_DEFAULTS, raw.get("vision_config") or {})
-    qformer = torch_llava.with_defaults(QFORMER_DEFAULTS, raw.get("qformer_config") or {})
+    vision = with_defaults(VISION_DEFAULTS, raw.get("vision_config") or {})
+    qformer = with_defaults(QFORMER_DEFAULTS, raw.get("qformer_config") or {})
     if not vision["qkv_bias"]:
         raise SystemExit("vision_config.qkv_bias false is not implemented")
     if qformer["position_embedding_type"] != "absolute":
@@ -92,7 +98,7 @@ def parse_config(raw):
         raise SystemExit("text_config.model_type must be llama")
     if text_raw.get("rope_scaling"):
         raise SystemExit("rope_scaling is not exercised by this oracle")
-    text = torch_llava.with_defaults(torch_llava.LLAMA_DEFAULTS, text_raw)
+    text = with_defaults(torch_llava.LLAMA_DEFAULTS, text_raw)
     text["sliding_window"] = None
     if text["num_key_value_heads"] is None:
         text["num_key_value_heads"] = text["num_attention_heads"]
@@ -113,14 +119,6 @@ def parse_config(raw):
 # ---------------------------------------------------------------------------------------------------
 # init: own random weights, BF16
 # ---------------------------------------------------------------------------------------------------
-
-
-def header_of(path):
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length))
-    header.pop("__metadata__", None)
-    return header
 
 
 def std_for(name, shape):
@@ -144,26 +142,15 @@ def std_for(name, shape):
 
 def init(folder, seed):
     path = os.path.join(folder, "model.safetensors")
-    header = header_of(path)
+    header = read_safetensors_header(path)
     generator = torch.Generator().manual_seed(seed)
     tensors = []
     for name in sorted(header):
         shape = header[name]["shape"]
         std, mean = std_for(name, shape)
         values = torch.randn(shape, generator=generator, dtype=torch.float32) * std + mean
-        tensors.append((name, shape, values.to(torch.bfloat16).view(torch.int16).numpy().tobytes()))
-    out = {"__metadata__": {"format": "pt"}}
-    offset = 0
-    for name, shape, blob in tensors:
-        out[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-    encoded = json.dumps(out, separators=(",", ":")).encode()
-    encoded += b" " * ((8 - len(encoded) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(encoded)))
-        f.write(encoded)
-        for _, _, blob in tensors:
-            f.write(blob)
+        tensors.append((name, "BF16", shape, values.to(torch.bfloat16).view(torch.int16).numpy().tobytes()))
+    write_safetensors(path, tensors)
     config_path = os.path.join(folder, "config.json")
     with open(config_path) as f:
         config = json.load(f)
@@ -185,7 +172,7 @@ def pixel_values(folder, image):
     from PIL import Image
 
     with open(os.path.join(folder, "preprocessor_config.json")) as f:
-        proc = torch_llava.with_defaults(BLIP_PROCESSOR_DEFAULTS, json.load(f))
+        proc = with_defaults(BLIP_PROCESSOR_DEFAULTS, json.load(f))
     size = proc["size"]
     rgb = np.array(image["rgb"], dtype=np.uint8).reshape(image["height"], image["width"], 3)
     if proc.get("do_resize", True):
@@ -207,7 +194,7 @@ def vision_embeds(cfg, w, pixels):
     tokens = conv.flatten(2).transpose(1, 2)[0]
     x = torch.cat([w(p + "embeddings.class_embedding").view(1, hidden), tokens], dim=0)
     x = x + w(p + "embeddings.position_embedding")[0, : x.shape[0]]
-    act = torch_llava.activation(v["hidden_act"])
+    act = activation(v["hidden_act"])
     n = x.shape[0]
 
     def ln(name, t):
@@ -231,7 +218,7 @@ def qformer(cfg, w, embeds, ids):
     hidden, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     head_dim = hidden // heads
     queries = cfg["num_query_tokens"]
-    act = torch_llava.activation(c["hidden_act"])
+    act = activation(c["hidden_act"])
     p = "qformer."
 
     def ln(name, t):
@@ -289,7 +276,7 @@ def run(request):
     folder = request["model"]
     with open(os.path.join(folder, "config.json")) as f:
         cfg = parse_config(json.load(f))
-    state = {decoder_name(k): v for k, v in torch_llava.read_safetensors(os.path.join(folder, "model.safetensors")).items()}
+    state = {decoder_name(k): v for k, v in read_safetensors(os.path.join(folder, "model.safetensors")).items()}
     w = torch_llava.Weights(state)
     pixels = pixel_values(folder, request["image"])
     embeds = vision_embeds(cfg, w, pixels)
@@ -309,11 +296,7 @@ def run(request):
     runs = {}
     for name, interventions in request["runs"].items():
         logits, attention, hidden = torch_llava.decoder({"text": t}, w, inputs, span, interventions)
-        runs[name] = {
-            "logits": logits.tolist(),
-            "attention": [a.tolist() for a in attention],
-            "hidden": [h.tolist() for h in hidden],
-        }
+        runs[name] = run_result(logits, attention, hidden)
     unused = sorted(k for k in state if k not in w.used)
     if unused:
         raise SystemExit(f"unused tensors (a name mismatch?): {unused[:5]}")

@@ -17,7 +17,7 @@ llama3 (Llama 3.1's frequency bands); any other type is refused, never ignored.
 
 Needs only torch and numpy (Debian's python3-torch 1.13 is enough): no transformers, no safetensors
 package. The safetensors format (8-byte little-endian header length, JSON header, raw little-endian
-data; F32/F16/BF16/F64) is parsed here, single-file or sharded through model.safetensors.index.json,
+data; F32/F16/BF16/F64) is parsed by torch_common.py, single-file or sharded (here) through model.safetensors.index.json,
 with either key layout (legacy `language_model.model.*` ... or modern `model.language_model.*` ...).
 
 Deliberate differences from transformers run in float64: transformers computes the RoPE inverse
@@ -51,15 +51,24 @@ Result:
 import json
 import math
 import os
-import struct
 import sys
-
-import numpy as np
 
 import torch
 import torch.nn.functional as F
 
-DTYPE = torch.float64
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The helpers every oracle shares (safetensors, activations, RMSNorm, rotate_half, interventions);
+# re-exported here for the oracles that import them as torch_llava.*.
+from torch_common import (  # noqa: E402
+    DTYPE,
+    activation,
+    intervention_edits,
+    read_safetensors,
+    rms_norm,
+    rotate_half,
+    run_result,
+    with_defaults,
+)
 
 # ---------------------------------------------------------------------------------------------------
 # Configuration: transformers' class defaults for absent fields.
@@ -131,13 +140,6 @@ LLAVA_DEFAULTS = dict(
     vision_feature_layer=-2,
     multimodal_projector_bias=True,
 )
-
-
-def with_defaults(defaults, raw):
-    """`Config(**raw)`: keys present in config.json (null included) override the defaults."""
-    merged = dict(defaults)
-    merged.update(raw)
-    return merged
 
 
 # VipLlavaConfig.__init__ defaults (it has no select strategy and no projector-bias switch).
@@ -220,46 +222,6 @@ def parse_config(raw):
     return llava
 
 
-# ---------------------------------------------------------------------------------------------------
-# safetensors
-# ---------------------------------------------------------------------------------------------------
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    if len(blob) < 8:
-        raise SystemExit(f"{path}: too short for a safetensors file")
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + header_len].decode("utf-8"))
-    base = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        raw = blob[base + start : base + end]
-        if len(raw) != end - start:
-            raise SystemExit(f"{path}: tensor {name} runs past the end of the file")
-        dtype = info["dtype"]
-        if dtype == "F64":
-            values = np.frombuffer(raw, dtype="<f8")
-        elif dtype == "F32":
-            values = np.frombuffer(raw, dtype="<f4")
-        elif dtype == "F16":
-            values = np.frombuffer(raw, dtype="<f2")
-        elif dtype == "BF16":
-            # bfloat16 is the top half of a float32: shift the 16 bits into place and reinterpret.
-            values = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise SystemExit(f"{path}: tensor {name} has unsupported dtype {dtype}")
-        shape = info["shape"]
-        if values.size != int(np.prod(shape, dtype=np.int64)):
-            raise SystemExit(f"{path}: tensor {name} holds {values.size} values, shape {shape}")
-        tensors[name] = torch.from_numpy(values.astype(np.float64).reshape(shape))
-    return tensors
-
-
 # LlavaForConditionalGeneration._checkpoint_conversion_mapping: legacy names -> modern names.
 LEGACY_PREFIXES = (
     ("language_model.model.", "model.language_model."),
@@ -323,21 +285,6 @@ class Weights:
 # ---------------------------------------------------------------------------------------------------
 # Model
 # ---------------------------------------------------------------------------------------------------
-
-
-def activation(name):
-    # transformers' ACT2FN, the entries LLaVA-style checkpoints use.
-    if name == "gelu":
-        return lambda x: F.gelu(x)
-    if name in ("gelu_pytorch_tanh", "gelu_new"):
-        return lambda x: F.gelu(x, approximate="tanh")
-    if name == "quick_gelu":
-        return lambda x: x * torch.sigmoid(1.702 * x)
-    if name in ("silu", "swish"):
-        return F.silu
-    if name == "relu":
-        return F.relu
-    raise SystemExit(f"unsupported activation {name!r}")
 
 
 def clip_hidden_states(cfg, w, pixel_values):
@@ -464,15 +411,6 @@ def pack_image_features(cfg, w, features, image_size):
     return torch.cat((base, x), dim=0)
 
 
-def rms_norm(x, weight, eps):
-    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-
-
 def rope_inverse_frequencies(rope, theta, head_dim):
     """transformers' ROPE_INIT_FUNCTIONS for default, linear and llama3 (Llama 3.1), in float64."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=DTYPE) / head_dim))
@@ -517,25 +455,7 @@ def decoder(cfg, w, embeds, span, interventions):
 
     # Resolve interventions into per-layer edits.
     start, end = span
-    length = end - start
-    knockouts = {l: [] for l in range(layers)}
-    scales = {l: [] for l in range(layers)}
-    for iv in interventions:
-        tokens = iv.get("tokens")
-        if tokens is None:
-            tokens = list(range(length))
-        if any(not (0 <= tok < length) for tok in tokens):
-            raise SystemExit(f"intervention tokens {tokens} outside the image span of {length}")
-        pos = [start + tok for tok in tokens]
-        for l in iv["layers"]:
-            if not (0 <= l < layers):
-                raise SystemExit(f"intervention layer {l} outside 0..{layers - 1}")
-            if iv["mode"] == "knockout":
-                knockouts[l].append(pos)
-            elif iv["mode"] == "hidden":
-                scales[l].append((pos, float(iv.get("scale", 0.0))))
-            else:
-                raise SystemExit(f"unknown intervention mode {iv['mode']!r}")
+    knockouts, scales = intervention_edits(interventions, span, layers)
 
     h = embeds
     attention_out, hidden_out = [], []
@@ -625,11 +545,7 @@ def main():
     runs = {}
     for name, interventions in request["runs"].items():
         logits, attention, hidden = decoder(cfg, w, embeds, span, interventions)
-        runs[name] = {
-            "logits": logits.tolist(),
-            "attention": [a.tolist() for a in attention],
-            "hidden": [h.tolist() for h in hidden],
-        }
+        runs[name] = run_result(logits, attention, hidden)
     # A tensor nobody read is a sign of a name mismatch (CLIP's post_layernorm only feeds the pooled output).
     unused = sorted(k for k in w.state if k not in w.used and ".post_layernorm." not in k)
     if unused:

@@ -32,7 +32,6 @@ Result:  {"expanded_ids", "image_span", "grid": [t, h, w], "positions": [3][T],
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
@@ -41,9 +40,16 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_llava import read_safetensors  # noqa: E402  (the shared safetensors parser)
-
-DTYPE = torch.float64
+from torch_common import (  # noqa: E402  (the oracles' shared helpers)
+    DTYPE,
+    activation,
+    intervention_edits,
+    read_safetensors,
+    rms_norm,
+    rotate_half,
+    run_result,
+    write_safetensors,
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -161,7 +167,7 @@ def write_weights(folder, seed, dtype, layout):
     with open(os.path.join(folder, "config.json")) as f:
         cfg = parse_config(json.load(f))
     gen = torch.Generator().manual_seed(seed)
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    tensors = []
     for name, shape in sorted(tensor_shapes(cfg, layout).items()):
         x = torch.randn(*shape, generator=gen, dtype=torch.float32)
         if name.endswith("norm.weight") or "layernorm" in name or "norm1" in name or "norm2" in name or "ln_q.weight" in name:
@@ -181,13 +187,8 @@ def write_weights(folder, seed, dtype, layout):
             raw = bits.astype("<u2").tobytes()
         else:
             raw = x.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(os.path.join(folder, "model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+        tensors.append((name, dtype, shape, raw))
+    write_safetensors(os.path.join(folder, "model.safetensors"), tensors)
 
 
 def load_state(folder):
@@ -249,25 +250,6 @@ def preprocess(folder, rgb, width, height):
 # ---------------------------------------------------------------------------------------------------
 # Model
 # ---------------------------------------------------------------------------------------------------
-
-
-def act_fn(name):
-    if name == "quick_gelu":
-        return lambda x: x * torch.sigmoid(1.702 * x)
-    if name in ("silu", "swish"):
-        return F.silu
-    if name == "gelu":
-        return F.gelu
-    raise SystemExit(f"unsupported activation {name!r}")
-
-
-def rms_norm(x, weight, eps):
-    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 def rot_pos_emb(grid, merge, dv):
@@ -341,7 +323,7 @@ def vision_tower(cfg, W, pixels, grid):
     def lin(name, y):
         return F.linear(y, W[name + ".weight"], W.get(name + ".bias"))
 
-    act = act_fn(cfg["v_act"])
+    act = activation(cfg["v_act"])
     for i in range(cfg["v_depth"]):
         b = f"{p}blocks.{i}."
         segments = cu if (not qwen25 or i in cfg["fullatt"]) else cu_window
@@ -397,16 +379,7 @@ def decoder(cfg, W, embeds, positions, span, interventions):
     sin = torch.cat([m[i % 3] for i, m in enumerate(emb.sin().split(sections, dim=-1))], dim=-1)
 
     start, end = span
-    knock = {l: [] for l in range(cfg["layers"])}
-    scales = {l: [] for l in range(cfg["layers"])}
-    for iv in interventions:
-        toks = iv.get("tokens", list(range(end - start)))
-        pos = [start + tok for tok in toks]
-        for l in iv["layers"]:
-            if iv["mode"] == "knockout":
-                knock[l].append(pos)
-            else:
-                scales[l].append((pos, float(iv.get("scale", 0.0))))
+    knock, scales = intervention_edits(interventions, span, cfg["layers"])
     causal = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
     h = embeds
     att, hid = [], []
@@ -463,11 +436,7 @@ def run(request):
     runs = {}
     for name, interventions in request["runs"].items():
         logits, att, hid = decoder(cfg, W, embeds, positions, span, interventions)
-        runs[name] = {
-            "logits": logits.tolist(),
-            "attention": [a.tolist() for a in att],
-            "hidden": [x.tolist() for x in hid],
-        }
+        runs[name] = run_result(logits, att, hid)
     return {
         "expanded_ids": ids.tolist(),
         "image_span": list(span),
