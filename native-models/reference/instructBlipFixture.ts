@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { TinyInstructBlipOptions } from '../testing/tinyInstructBlip.ts';
 import type { ReferenceIntervention } from './llava.ts';
+import type { TorchRun } from './torchFixture.ts';
 
 export const INSTRUCTBLIP_FIXTURE_MODEL = fileURLToPath(
   new URL('./fixtures/instructblip-torch-model/', import.meta.url),
@@ -66,16 +67,8 @@ export const INSTRUCTBLIP_FIXTURE_RUNS: ReadonlyArray<{
   },
 ];
 
-export interface InstructBlipFixtureRun {
-  name: string;
-  interventions: ReferenceIntervention[];
-  /** Logits at the last position. */
-  logits: number[];
-  /** [layer][query token]: the last position's attention to each query row, mean over heads. */
-  attention: number[][];
-  /** [layer]: the last position's residual stream after the layer. */
-  hidden: number[][];
-}
+/** A run as torch_llava.py's fixtures store it; the image tokens are the query rows. */
+export type InstructBlipFixtureRun = TorchRun;
 
 export interface InstructBlipFixture {
   about: string;

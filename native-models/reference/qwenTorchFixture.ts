@@ -3,9 +3,11 @@
  * writes and the tests read. Each folder is a whole checkpoint (torch_qwen.py's own random weights)
  * plus expected.json.
  */
+import { lcgImage } from '../testing/random.ts';
 import type { TinyQwenOptions } from '../testing/tinyQwen.ts';
 import type { ReferenceIntervention } from './llava.ts';
 import type { RgbImage } from './qwen2vl.ts';
+import type { TorchRun } from './torchFixture.ts';
 
 /** A deterministic noise image: byte i = bits 16..23 of the i-th step of a 32-bit LCG from `seed`. */
 export interface ImageRecipe {
@@ -15,13 +17,7 @@ export interface ImageRecipe {
 }
 
 export function recipeImage({ seed, width, height }: ImageRecipe): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = (s >>> 16) & 0xff;
-  }
-  return { width, height, data };
+  return lcgImage(seed, width, height);
 }
 
 export interface QwenTorchVariant {
@@ -112,13 +108,5 @@ export interface QwenTorchExpected {
   grid: [number, number, number];
   /** M-RoPE position ids [3][tokens]. */
   positions: number[][];
-  runs: Array<{
-    name: string;
-    interventions: ReferenceIntervention[];
-    logits: number[];
-    /** [layer][image token]: last position's attention, mean over heads. */
-    attention: number[][];
-    /** [layer]: last position's residual stream after the layer. */
-    hidden: number[][];
-  }>;
+  runs: TorchRun[];
 }

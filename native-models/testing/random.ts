@@ -30,3 +30,21 @@ export function normals(rand: () => number, count: number): Float32Array {
   }
   return out;
 }
+
+/**
+ * A deterministic noise image for tests and fixtures: byte i is bits 16..23 of the i-th step of a
+ * 32-bit LCG (1103515245 s + 12345) started from `seed`, RGB, row-major.
+ */
+export function lcgImage(
+  seed: number,
+  width: number,
+  height: number,
+): { width: number; height: number; data: Uint8Array } {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = (s >>> 16) & 0xff;
+  }
+  return { width, height, data };
+}

@@ -26,7 +26,8 @@ import {
   flattenCrossAttention,
   readBlipProcessor,
 } from '../../../native-models/reference/instructblip.ts';
-import { lastRowErrors, maxRelativeError } from '../../../native-models/testing/compare.ts';
+import { maxRelativeError } from '../../../native-models/testing/compare.ts';
+import { lcgImage } from '../../../native-models/testing/random.ts';
 import {
   writeTinyInstructBlip,
   type TinyInstructBlipOptions,
@@ -34,24 +35,19 @@ import {
 import { buildTinyTokenizer, encodeTiny } from '../../../native-models/testing/tinyTokenizer.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
-import type { RgbImage } from '../image/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
+import {
+  expectLastRowMatch,
+  expectTorchRunMatch,
+  rowsToImageAttention,
+  withoutFinalEos,
+} from './fidelitySupport.ts';
 import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
 import { visionInputs } from './visionInputs.ts';
 
 const TOLERANCE = 1e-4;
 const TORCH_TOLERANCE = 1e-3;
-
-function testImage(seed: number, width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = (s >>> 16) & 0xff;
-  }
-  return { width, height, data };
-}
 
 const VARIANTS: Array<{ name: string; options: TinyInstructBlipOptions; cross: number }> = [
   {
@@ -102,7 +98,7 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
     reference = await ReferenceInstructBlip.load(dir);
     sample = await prepareSample(model, {
       // Not the processor's size: the engine's BlipImageProcessor resizes it (the reference reads its output).
-      image: testImage(options.seed, 40, 30),
+      image: lcgImage(options.seed, 40, 30),
       prompt: { kind: 'question', text: 'What is the colour of the square left of the circle?' },
     });
   });
@@ -153,10 +149,7 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
       const ours = await forward(model, sample, { interventions });
       const ref = reference.forward(referenceInput(interventions));
       expect(ref.imageTokenSpan).toEqual(sample.imageTokenSpan);
-      const errors = lastRowErrors(ours, ref, sample.imageTokenSpan, model.spec.decoder.heads);
-      expect(errors.logits).toBeLessThan(TOLERANCE);
-      expect(errors.attention).toBeLessThan(TOLERANCE);
-      expect(errors.hiddenStates).toBeLessThan(TOLERANCE);
+      expectLastRowMatch(ours, ref, sample.imageTokenSpan, model.spec.decoder.heads, TOLERANCE);
     },
   );
 
@@ -165,16 +158,9 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
     const rows = ours.attentionRows as number[];
     expect(rows[0]).toBe(options.queries);
     const ref = reference.forward({ ...referenceInput(), readoutRows: rows });
-    const [start, end] = sample.imageTokenSpan;
     const { heads, layers } = model.spec.decoder;
-    const n = end - start;
     for (let l = 0; l < layers; l++) {
-      const expected = new Float64Array(heads * rows.length * n);
-      for (let h = 0; h < heads; h++) {
-        rows.forEach((_, r) =>
-          expected.set(ref.attention[l][h][r].subarray(start, end), (h * rows.length + r) * n),
-        );
-      }
+      const expected = rowsToImageAttention(ref.attention[l], rows.length, sample.imageTokenSpan, heads);
       expect(maxRelativeError(ours.attention[l], expected), `layer ${l}`).toBeLessThan(TOLERANCE);
     }
   });
@@ -192,7 +178,7 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
       const ours = await generate(model, sample, { maxNewTokens: 5, interventions });
       const eos = model.eosTokenIds[0];
       const ref = reference.generate(referenceInput(interventions), { maxNewTokens: 5, eosTokenId: eos });
-      expect(ours.tokenIds).toEqual(ref.at(-1) === eos ? ref.slice(0, -1) : ref);
+      expect(ours.tokenIds).toEqual(withoutFinalEos(ref, eos));
     }
   });
 });
@@ -209,7 +195,7 @@ describe('InstructBLIP without image_token_index (legacy config): queries concat
     model = await openModel(dir, { provider: 'cpu' });
     reference = await ReferenceInstructBlip.load(dir);
     sample = await prepareSample(model, {
-      image: testImage(14, 32, 32),
+      image: lcgImage(14, 32, 32),
       prompt: { kind: 'question', text: 'what color is the circle' },
     });
   });
@@ -233,10 +219,7 @@ describe('InstructBLIP without image_token_index (legacy config): queries concat
       expect(sample.imageTokenSpan).toEqual([0, 5]);
       const ref = reference.forward(referenceInput(interventions));
       expect(ref.imageTokenSpan).toEqual([0, 5]);
-      const errors = lastRowErrors(await forward(model, sample, { interventions }), ref, [0, 5], 4);
-      expect(errors.logits).toBeLessThan(TOLERANCE);
-      expect(errors.attention).toBeLessThan(TOLERANCE);
-      expect(errors.hiddenStates).toBeLessThan(TOLERANCE);
+      expectLastRowMatch(await forward(model, sample, { interventions }), ref, [0, 5], 4, TOLERANCE);
     },
   );
 
@@ -244,7 +227,7 @@ describe('InstructBLIP without image_token_index (legacy config): queries concat
     const ours = await generate(model, sample, { maxNewTokens: 5 });
     const eos = model.eosTokenIds[0];
     const ref = reference.generate(referenceInput(), { maxNewTokens: 5, eosTokenId: eos });
-    expect(ours.tokenIds).toEqual(ref.at(-1) === eos ? ref.slice(0, -1) : ref);
+    expect(ours.tokenIds).toEqual(withoutFinalEos(ref, eos));
   });
 });
 
@@ -264,7 +247,7 @@ describe('InstructBLIP prompts and preprocessing', () => {
   });
 
   it('refuses an <image> marker in a raw prompt or a question (BAD_PROMPT)', async () => {
-    const image = testImage(1, 32, 32);
+    const image = lcgImage(1, 32, 32);
     for (const prompt of [
       { kind: 'raw', text: '<image>\nWhat is the colour?' },
       { kind: 'raw', text: 'What is <image> the colour?' },
@@ -278,7 +261,7 @@ describe('InstructBLIP prompts and preprocessing', () => {
 
   it('takes a raw prompt verbatim: queries, then BOS and its tokens', async () => {
     const sample = await prepareSample(model, {
-      image: testImage(2, 32, 32),
+      image: lcgImage(2, 32, 32),
       prompt: { kind: 'raw', text: 'red' },
     });
     expect(sample.expandedIds).toEqual([
@@ -290,7 +273,7 @@ describe('InstructBLIP prompts and preprocessing', () => {
   });
 
   it('preprocesses an image at the processor size as BlipImageProcessor (rescale, normalise)', async () => {
-    const image = testImage(3, 32, 32);
+    const image = lcgImage(3, 32, 32);
     const sample = await prepareSample(model, { image, prompt: { kind: 'raw', text: 'red' } });
     const expected = blipPixelValues(image, await readBlipProcessor(dir));
     expect(maxRelativeError(sample.image.pixelValues, expected)).toBeLessThan(1e-6);
@@ -340,20 +323,7 @@ describe('InstructBLIP engine vs the PyTorch fixture (its own BF16 weights)', ()
   it('matches logits, query attention and hidden states for every intervention run', async () => {
     for (const run of fixture.runs) {
       const ours = await forward(model, sample, { interventions: run.interventions });
-      expect(maxRelativeError(ours.lastLogits, run.logits), `${run.name}: logits`).toBeLessThan(
-        TORCH_TOLERANCE,
-      );
-      run.attention.forEach((expected, l) =>
-        expect(
-          maxRelativeError(ours.imageAttention[l], expected),
-          `${run.name}: attention ${l}`,
-        ).toBeLessThan(TORCH_TOLERANCE),
-      );
-      run.hidden.forEach((expected, l) =>
-        expect(maxRelativeError(ours.hiddenStates[l], expected), `${run.name}: hidden ${l}`).toBeLessThan(
-          TORCH_TOLERANCE,
-        ),
-      );
+      expectTorchRunMatch(ours, run, TORCH_TOLERANCE);
     }
   });
 });

@@ -23,6 +23,7 @@ import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { encodeTinyQwen } from '../../../native-models/testing/tinyQwen.ts';
 import { resizeImage } from '../image/index.ts';
 import { openModel } from '../model/openModel.ts';
+import { expectTorchRunMatch } from './fidelitySupport.ts';
 import { forward, prepareSample } from './forward.ts';
 
 const fixtureDir = fileURLToPath(new URL('../../../native-models/reference/fixtures/', import.meta.url));
@@ -81,15 +82,7 @@ describe.each(folders)('PyTorch oracle: %s', (folder) => {
       expect(sample.positions.streams).toEqual(expected.positions);
       for (const run of expected.runs) {
         const ours = await forward(model, sample, { interventions: run.interventions });
-        expect(maxRelativeError(ours.lastLogits, run.logits), `${run.name}: logits`).toBeLessThan(1e-3);
-        run.attention.forEach((a, l) =>
-          expect(maxRelativeError(ours.imageAttention[l], a), `${run.name}: attention ${l}`).toBeLessThan(
-            1e-3,
-          ),
-        );
-        run.hidden.forEach((x, l) =>
-          expect(maxRelativeError(ours.hiddenStates[l], x), `${run.name}: hidden ${l}`).toBeLessThan(1e-3),
-        );
+        expectTorchRunMatch(ours, run, 1e-3);
       }
     } finally {
       await model.close();

@@ -14,7 +14,6 @@ import {
   type PixelRecipe,
   type TorchFixture,
 } from '../../../native-models/reference/torchFixture.ts';
-import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import { imageTokenLayout } from '../analysis/imageTokens.ts';
 import { identityGeometry } from '../image/geometry.ts';
@@ -27,6 +26,7 @@ import {
 } from '../image/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { samplePositions } from './positions.ts';
+import { expectTorchRunMatch } from './fidelitySupport.ts';
 import { forward, type PreparedSample } from './forward.ts';
 
 /** The any-resolution input of a fixture: its patches in the processor's tile order. */
@@ -92,19 +92,7 @@ describe.each(files)('engine vs PyTorch fixture %s', (file) => {
       expect(fixture.runs.length).toBeGreaterThanOrEqual(4);
       for (const run of fixture.runs) {
         const ours = await forward(model, sample, { interventions: run.interventions });
-        expect(maxRelativeError(ours.lastLogits, run.logits), `${run.name}: logits`).toBeLessThan(1e-4);
-        run.attention.forEach((expected, l) =>
-          expect(
-            maxRelativeError(ours.imageAttention[l], expected),
-            `${run.name}: attention layer ${l}`,
-          ).toBeLessThan(1e-4),
-        );
-        run.hidden.forEach((expected, l) =>
-          expect(
-            maxRelativeError(ours.hiddenStates[l], expected),
-            `${run.name}: hidden layer ${l}`,
-          ).toBeLessThan(1e-4),
-        );
+        expectTorchRunMatch(ours, run, 1e-4);
       }
       await model.close();
     } finally {
