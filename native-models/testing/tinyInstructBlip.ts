@@ -17,17 +17,23 @@ import { join } from 'node:path';
 
 import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts';
 import {
+  TORCH_DTYPE,
+  addedTokenDecoder,
+  addedTokenEntry,
+  materialize,
+  materializeNamed,
+  sortedByName,
+  withNames,
+  writeJson,
+  type Param,
+} from './checkpointFiles.ts';
+import {
   OPENAI_CLIP_MEAN,
   OPENAI_CLIP_STD,
   TINY_TEXT_DEFAULTS,
-  TORCH_DTYPE,
   layerNorm,
-  materialize,
   textParams,
-  withNames,
-  writeJson,
   writeTokenizerFiles,
-  type Param,
   type TinyTextOptions,
 } from './tinyLlava.ts';
 import { IMAGE_TOKEN, PAD_TOKEN, buildTinyTokenizer } from './tinyTokenizer.ts';
@@ -192,10 +198,6 @@ export function encodeQFormerTiny(text: string): number[] {
   return out;
 }
 
-function specialEntry(id: number, content: string) {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-}
-
 /** tokenizer.json as `tokenizers` serialises a BertTokenizerFast (bert-base-uncased style). */
 export function qformerTokenizerJson(): object {
   const vocab = qformerVocab();
@@ -205,8 +207,8 @@ export function qformerTokenizerJson(): object {
     truncation: null,
     padding: null,
     added_tokens: [
-      ...QFORMER_SPECIALS.map((name) => specialEntry(vocab.ids.get(name)!, name)),
-      specialEntry(vocab.ids.get(QFORMER_DEC_TOKEN)!, QFORMER_DEC_TOKEN),
+      ...QFORMER_SPECIALS.map((name) => addedTokenEntry(vocab.ids.get(name)!, name)),
+      addedTokenEntry(vocab.ids.get(QFORMER_DEC_TOKEN)!, QFORMER_DEC_TOKEN),
     ],
     normalizer: {
       type: 'BertNormalizer',
@@ -248,17 +250,9 @@ async function writeQFormerTokenizer(dir: string): Promise<void> {
   const vocab = qformerVocab();
   await writeJson(join(dir, 'tokenizer.json'), qformerTokenizerJson());
   await writeFile(join(dir, 'vocab.txt'), vocab.tokens.join('\n') + '\n');
-  const decoder = (content: string) => ({
-    content,
-    lstrip: false,
-    normalized: false,
-    rstrip: false,
-    single_word: false,
-    special: true,
-  });
   await writeJson(join(dir, 'tokenizer_config.json'), {
     added_tokens_decoder: Object.fromEntries(
-      [...QFORMER_SPECIALS, QFORMER_DEC_TOKEN].map((t) => [vocab.ids.get(t)!, decoder(t)]),
+      [...QFORMER_SPECIALS, QFORMER_DEC_TOKEN].map((t) => [vocab.ids.get(t)!, addedTokenDecoder(t)]),
     ),
     bos_token: QFORMER_DEC_TOKEN,
     clean_up_tokenization_spaces: true,
@@ -528,13 +522,8 @@ export async function writeTinyInstructBlip(
       },
     });
   }
-  const tensors: TensorToWrite[] = [
-    ...named.map(({ name, param }) => ({
-      name,
-      dtype: options.dtype,
-      shape: param.shape,
-      data: materialize(options.seed, param),
-    })),
+  const tensors: TensorToWrite[] = sortedByName([
+    ...materializeNamed(named, options.seed, options.dtype),
     ...stacked.map(({ name, shape, parts }) => {
       const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
       let at = 0;
@@ -545,7 +534,7 @@ export async function writeTinyInstructBlip(
       }
       return { name: `vision_model.${name}`, dtype: options.dtype, shape, data };
     }),
-  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  ]);
 
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });

@@ -9,11 +9,19 @@
  * (before rounding to the dtype). Scales keep activations O(1) while making attention clearly
  * non-uniform (q/k weights ~1.6/√fan_in give attention logits with standard deviation ~2.5).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts';
-import { hashSeed, mulberry32, normals } from './random.ts';
+import { writeSafetensors } from '../safetensors/write.ts';
+import {
+  TORCH_DTYPE,
+  addedTokenDecoder,
+  materializeNamed,
+  sortedByName,
+  withNames,
+  writeJson,
+  type Param,
+} from './checkpointFiles.ts';
 import { IMAGE_TOKEN, PAD_TOKEN, buildTinyTokenizer, tokenizerJson } from './tinyTokenizer.ts';
 import { LLAVA_KEY_LAYOUTS } from './llavaKeyLayouts.ts';
 
@@ -110,15 +118,6 @@ export const LLAVA_CHAT_TEMPLATE =
   "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}" +
   "{% endfor %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
 
-export interface Param {
-  /** Layout-independent name, used to seed the tensor's values. */
-  logical: string;
-  shape: number[];
-  std: number;
-  /** Added to every value (1 for norm weights). */
-  mean?: number;
-}
-
 function visionParams(v: TinyVisionOptions): Param[] {
   const h = v.hiddenSize;
   const patches = (v.imageSize / v.patchSize) ** 2;
@@ -211,20 +210,6 @@ export function textParams(t: TinyTextOptions, vocab: number): Param[] {
   return params;
 }
 
-export function withNames(params: Param[], logicalPrefix: string, namePrefix: string) {
-  return params.map((param) => ({
-    name: namePrefix + param.logical,
-    param: { ...param, logical: logicalPrefix + param.logical },
-  }));
-}
-
-export function materialize(seed: number, param: Param): Float32Array {
-  const count = param.shape.reduce((a, b) => a * b, 1);
-  const values = normals(mulberry32(hashSeed(seed, param.logical)), count);
-  for (let i = 0; i < count; i++) values[i] = values[i] * param.std + (param.mean ?? 0);
-  return values;
-}
-
 /** Splits tensors into `count` contiguous, non-empty groups of roughly equal byte size. */
 function shard<T extends { data: { length: number } }>(tensors: T[], count: number): T[][] {
   const total = tensors.reduce((sum, t) => sum + t.data.length, 0);
@@ -247,8 +232,6 @@ function shard<T extends { data: { length: number } }>(tensors: T[], count: numb
   groups.push(current);
   return groups;
 }
-
-export const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 export async function writeTinyLlava(
   dir: string,
@@ -399,14 +382,7 @@ export async function writeTinyLlava(
       param: { logical: 'lm_head.weight', shape: [vocabSize, text.hiddenSize], std },
     });
   }
-  const tensors: TensorToWrite[] = named
-    .map(({ name, param }) => ({
-      name,
-      dtype: options.dtype,
-      shape: param.shape,
-      data: materialize(options.seed, param),
-    }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const tensors = sortedByName(materializeNamed(named, options.seed, options.dtype));
 
   await mkdir(dir, { recursive: true });
   const metadata = { format: 'pt' };
@@ -443,14 +419,6 @@ export async function writeTinyLlava(
   else await writeProcessorFiles(dir, vision, strategy, options.imageProcessor ?? 'CLIPImageProcessor');
   // LLaVA-NeXT's count varies per image.
   return { config, imageTokenId, imageTokensPerImage: next ? null : imageTokensPerImage };
-}
-
-export async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(file, JSON.stringify(value, null, 2) + '\n');
-}
-
-function addedTokenDecoder(content: string) {
-  return { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
 }
 
 export async function writeTokenizerFiles(

@@ -13,9 +13,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeSafetensors, type TensorToWrite } from '../safetensors/write.ts';
-import { hashSeed, mulberry32, normals } from './random.ts';
-import { TARGET_WORDS } from './tinyTokenizer.ts';
+import { writeSafetensors } from '../safetensors/write.ts';
+import {
+  TORCH_DTYPE,
+  addedTokenDecoder,
+  addedTokenEntry,
+  materializeNamed,
+  sortedByName,
+  writeJson,
+  type Param,
+} from './checkpointFiles.ts';
+import { TARGET_WORDS, applyMerge, trainMerges } from './tinyTokenizer.ts';
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './tinyLlava.ts';
 
 export type QwenFamily = 'qwen2_vl' | 'qwen2_5_vl';
@@ -182,17 +190,6 @@ export interface TinyQwenTokenizer {
   vocabSize: number;
 }
 
-function mergePair(symbols: string[], left: string, right: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < symbols.length; i++) {
-    if (i + 1 < symbols.length && symbols[i] === left && symbols[i + 1] === right) {
-      out.push(left + right);
-      i++;
-    } else out.push(symbols[i]);
-  }
-  return out;
-}
-
 let cachedTokenizer: TinyQwenTokenizer | undefined;
 
 /** BPE trained on the prompt words (with and without a leading space, and capitalised). */
@@ -205,25 +202,7 @@ export function buildTinyQwenTokenizer(): TinyQwenTokenizer {
       corpus.set(toByteLevel(form), (corpus.get(toByteLevel(form)) ?? 0) + 2);
     }
   }
-  const words = [...corpus].map(([w, count]) => ({ symbols: [...w], count }));
-  const merges: Array<[string, string]> = [];
-  for (;;) {
-    const pairs = new Map<string, number>();
-    for (const { symbols, count } of words)
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const key = `${symbols[i]} ${symbols[i + 1]}`;
-        pairs.set(key, (pairs.get(key) ?? 0) + count);
-      }
-    let best: string | undefined;
-    for (const [key, count] of pairs) {
-      const bestCount = best === undefined ? -1 : pairs.get(best)!;
-      if (count > bestCount || (count === bestCount && key < best!)) best = key;
-    }
-    if (best === undefined) break;
-    const [left, right] = best.split(' ') as [string, string];
-    merges.push([left, right]);
-    for (const w of words) w.symbols = mergePair(w.symbols, left, right);
-  }
+  const merges = trainMerges(corpus);
   const pieces = [...BYTE_TO_CHAR];
   for (const [l, r] of merges) if (!pieces.includes(l + r)) pieces.push(l + r);
   const ids = new Map<string, number>();
@@ -264,7 +243,7 @@ export function encodeTinyQwen(text: string): number[] {
           if (r !== undefined && r < best) [at, best] = [i, r];
         }
         if (at < 0) break;
-        symbols = mergePair(symbols, ...tok.merges[best]);
+        symbols = applyMerge(symbols, ...tok.merges[best]);
       }
       for (const s of symbols) out.push(tok.ids.get(s)!);
     }
@@ -292,15 +271,7 @@ function tokenizerJson(tok: TinyQwenTokenizer): object {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: QWEN_SPECIAL_TOKENS.map((content) => ({
-      id: tok.special[content],
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: QWEN_SPECIAL_TOKENS.map((content) => addedTokenEntry(tok.special[content], content)),
     normalizer: { type: 'NFC' },
     pre_tokenizer: {
       type: 'Sequence',
@@ -329,13 +300,6 @@ function tokenizerJson(tok: TinyQwenTokenizer): object {
 // ---------------------------------------------------------------------------------------------------
 // Weights
 // ---------------------------------------------------------------------------------------------------
-
-interface Param {
-  logical: string;
-  shape: number[];
-  std: number;
-  mean?: number;
-}
 
 /** The two tensor-name layouts of Qwen2-VL / Qwen2.5-VL checkpoints on the hub. */
 export const QWEN_KEY_LAYOUTS = {
@@ -426,19 +390,6 @@ function textParams(t: TinyQwenTextOptions, vocab: number): Param[] {
   }
   params.push({ logical: 'norm.weight', shape: [h], std: 0.1, mean: 1 });
   return params;
-}
-
-function materialize(seed: number, param: Param): Float32Array {
-  const count = param.shape.reduce((a, b) => a * b, 1);
-  const values = normals(mulberry32(hashSeed(seed, param.logical)), count);
-  for (let i = 0; i < count; i++) values[i] = values[i] * param.std + (param.mean ?? 0);
-  return values;
-}
-
-const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 export interface TinyQwen {
@@ -566,14 +517,7 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
       },
     });
   }
-  const tensors: TensorToWrite[] = named
-    .map(({ name, param }) => ({
-      name,
-      dtype: options.dtype,
-      shape: param.shape,
-      data: materialize(options.seed, param),
-    }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const tensors = sortedByName(materializeNamed(named, options.seed, options.dtype));
 
   await mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
@@ -614,14 +558,7 @@ async function writeTokenizerFiles(dir: string, tok: TinyQwenTokenizer): Promise
   await writeJson(join(dir, 'tokenizer.json'), tokenizerJson(tok));
   const decoder: Record<string, object> = {};
   for (const content of QWEN_SPECIAL_TOKENS) {
-    decoder[tok.special[content]] = {
-      content,
-      lstrip: false,
-      normalized: false,
-      rstrip: false,
-      single_word: false,
-      special: true,
-    };
+    decoder[tok.special[content]] = addedTokenDecoder(content);
   }
   await writeJson(join(dir, 'tokenizer_config.json'), {
     add_prefix_space: false,

@@ -9,6 +9,8 @@
  * used by tests to build prompts.
  */
 
+import { addedTokenEntry } from './checkpointFiles.ts';
+
 export const SPACE = '\u2581'; // ▁
 
 /** Words the fixtures' prompts use; each becomes one token in its "▁word" and "▁Word" forms. */
@@ -126,7 +128,7 @@ function trainingCorpus(): Map<string, number> {
 }
 
 /** Classic BPE training: repeatedly merge the most frequent adjacent pair (ties: first in code-unit order). */
-function trainMerges(corpus: Map<string, number>): Array<[string, string]> {
+export function trainMerges(corpus: Map<string, number>): Array<[string, string]> {
   const words = [...corpus].map(([word, count]) => ({ symbols: [...word], count }));
   const merges: Array<[string, string]> = [];
   for (;;) {
@@ -149,7 +151,7 @@ function trainMerges(corpus: Map<string, number>): Array<[string, string]> {
   }
 }
 
-function applyMerge(symbols: string[], left: string, right: string): string[] {
+export function applyMerge(symbols: string[], left: string, right: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < symbols.length; i++) {
     if (i + 1 < symbols.length && symbols[i] === left && symbols[i + 1] === right) {
@@ -177,10 +179,6 @@ export function buildTinyTokenizer(): TinyTokenizer {
   added.forEach((token, i) => ids.set(token, pieces.length + i));
   cached = { pieces, merges, added, ids };
   return cached;
-}
-
-function addedTokenEntry(id: number, content: string) {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }
 
 /** The `tokenizer.json` document, laid out as `tokenizers` serialises a converted Llama tokenizer. */
