@@ -24,6 +24,38 @@ export interface NamedParam {
   param: Param;
 }
 
+/** The decoder sizes every tiny writer's text options carry. */
+export interface TinyDecoderSizes {
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  intermediateSize: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  tieWordEmbeddings: boolean;
+}
+
+/** The LLaMA/Qwen2 text config's size fields, vocab_size to rope_theta, in transformers' order. */
+export function decoderConfigFields(
+  t: TinyDecoderSizes,
+  vocabSize: number,
+  maxPositionEmbeddings: number,
+): Record<string, unknown> {
+  return {
+    vocab_size: vocabSize,
+    hidden_size: t.hiddenSize,
+    intermediate_size: t.intermediateSize,
+    num_hidden_layers: t.layers,
+    num_attention_heads: t.heads,
+    num_key_value_heads: t.kvHeads,
+    hidden_act: 'silu',
+    max_position_embeddings: maxPositionEmbeddings,
+    rms_norm_eps: t.rmsNormEps,
+    rope_theta: t.ropeTheta,
+  };
+}
+
 export const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 /** The parameter's values: normals seeded by (seed, logical name), times std, plus mean. */

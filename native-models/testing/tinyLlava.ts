@@ -16,24 +16,18 @@ import { writeSafetensors } from '../safetensors/write.ts';
 import {
   TORCH_DTYPE,
   addedTokenDecoder,
+  decoderConfigFields,
   materializeNamed,
   sortedByName,
   withNames,
   writeJson,
   type Param,
+  type TinyDecoderSizes,
 } from './checkpointFiles.ts';
 import { IMAGE_TOKEN, PAD_TOKEN, buildTinyTokenizer, tokenizerJson } from './tinyTokenizer.ts';
 import { LLAVA_KEY_LAYOUTS } from './llavaKeyLayouts.ts';
 
-export interface TinyTextOptions {
-  hiddenSize: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  intermediateSize: number;
-  ropeTheta: number;
-  rmsNormEps: number;
-  tieWordEmbeddings: boolean;
+export interface TinyTextOptions extends TinyDecoderSizes {
   headDim: number;
   attentionBias: boolean;
   /** text_config.model_type: llama (LlamaForCausalLM) or mistral (MistralForCausalLM, no biases). */
@@ -284,16 +278,7 @@ export async function writeTinyLlava(
   const textConfig: Record<string, unknown> = {
     model_type: text.modelType,
     architectures: [mistral ? 'MistralForCausalLM' : 'LlamaForCausalLM'],
-    vocab_size: vocabSize,
-    hidden_size: text.hiddenSize,
-    intermediate_size: text.intermediateSize,
-    num_hidden_layers: text.layers,
-    num_attention_heads: text.heads,
-    num_key_value_heads: text.kvHeads,
-    hidden_act: 'silu',
-    max_position_embeddings: 4096,
-    rms_norm_eps: text.rmsNormEps,
-    rope_theta: text.ropeTheta,
+    ...decoderConfigFields(text, vocabSize, 4096),
     rope_scaling: text.ropeScaling,
     // MistralConfig has no attention_bias; it has sliding_window instead.
     ...(mistral ? { sliding_window: text.slidingWindow } : { attention_bias: text.attentionBias }),

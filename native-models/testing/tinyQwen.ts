@@ -18,27 +18,21 @@ import {
   TORCH_DTYPE,
   addedTokenDecoder,
   addedTokenEntry,
+  decoderConfigFields,
   materializeNamed,
   sortedByName,
   writeJson,
   type Param,
+  type TinyDecoderSizes,
 } from './checkpointFiles.ts';
 import { TARGET_WORDS, applyMerge, trainMerges } from './tinyTokenizer.ts';
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './tinyLlava.ts';
 
 export type QwenFamily = 'qwen2_vl' | 'qwen2_5_vl';
 
-export interface TinyQwenTextOptions {
-  hiddenSize: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  intermediateSize: number;
-  ropeTheta: number;
-  rmsNormEps: number;
+export interface TinyQwenTextOptions extends TinyDecoderSizes {
   /** Sums to head_dim / 2 (head_dim = hiddenSize / heads). */
   mropeSection: [number, number, number];
-  tieWordEmbeddings: boolean;
 }
 
 export interface TinyQwenVisionOptions {
@@ -412,16 +406,7 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
   const s = tok.special;
 
   const textFields: Record<string, unknown> = {
-    vocab_size: tok.vocabSize,
-    hidden_size: text.hiddenSize,
-    intermediate_size: text.intermediateSize,
-    num_hidden_layers: text.layers,
-    num_attention_heads: text.heads,
-    num_key_value_heads: text.kvHeads,
-    hidden_act: 'silu',
-    max_position_embeddings: 32768,
-    rms_norm_eps: text.rmsNormEps,
-    rope_theta: text.ropeTheta,
+    ...decoderConfigFields(text, tok.vocabSize, 32768),
     attention_dropout: 0.0,
     use_sliding_window: false,
     sliding_window: 32768,
