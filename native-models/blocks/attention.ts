@@ -3,11 +3,32 @@
  * outside attention and [B, H, T, d] inside it.
  */
 import type { GraphBuilder } from '../onnx/builder.ts';
+import { linear } from './linear.ts';
 
 /** [B, T, H·d] → Reshape [B, T, H, d] → Transpose → [B, H, T, d] */
 export function splitHeads(g: GraphBuilder, x: string, heads: number, headDim: number): string {
   const shaped = g.op('Reshape', [x, g.constInt64([0, 0, heads, headDim])]);
   return g.op('Transpose', [shaped], { perm: [0, 2, 1, 3] });
+}
+
+/**
+ * One fused `qkv` linear (width → 3·width) split into q, k and v heads [B, H, T, d]. transformers
+ * reshapes its output to [B, T, 3, H, d], so q, k and v are the contiguous thirds of the last axis.
+ *
+ *   x ──qkv──Split(last axis, thirds)──splitHeads ×3──▶ q, k, v
+ */
+export function fusedQkvHeads(
+  g: GraphBuilder,
+  x: string,
+  prefix: string,
+  width: number,
+  heads: number,
+  bias: boolean,
+): string[] {
+  const qkv = linear(g, x, prefix, width, 3 * width, bias, 'qkv');
+  return g
+    .opMulti('Split', [qkv, g.constInt64([width, width, width])], 3, { axis: -1 })
+    .map((part) => splitHeads(g, part, heads, width / heads));
 }
 
 /** [B, H, T, d] → Transpose → [B, T, H, d] → Reshape → [B, T, H·d] */

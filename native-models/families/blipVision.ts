@@ -9,10 +9,11 @@
  * output `projection`, and post_layernorm is applied to every token: that last hidden state is the
  * image_embeds the Q-Former cross-attends to.
  */
-import { activation, assertActivation } from '../blocks/activations.ts';
-import { mergeHeads, scaledDotProductAttention, splitHeads } from '../blocks/attention.ts';
+import { assertActivation } from '../blocks/activations.ts';
+import { fusedQkvHeads, mergeHeads, scaledDotProductAttention } from '../blocks/attention.ts';
 import { linear } from '../blocks/linear.ts';
 import { layerNorm } from '../blocks/norms.ts';
+import { vitEncoderLayer } from '../blocks/transformerBlock.ts';
 import type { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
 import type { GraphBuilder } from '../onnx/builder.ts';
@@ -100,47 +101,19 @@ export function blipImageEmbeds(
       return g.op('Add', [tokens, g.weight(`${prefix}.embeddings.position_embedding`, [1, patches + 1, D])]);
     });
     for (let i = 0; i < cfg.layers; i++) {
-      h = blipEncoderLayer(g, cfg, `${prefix}.encoder.layers.${i}`, h, i);
+      const p = `${prefix}.encoder.layers.${i}`;
+      h = vitEncoderLayer(g, cfg, p, i, h, (normed) => blipAttention(g, cfg, `${p}.self_attn`, normed));
     }
     return layerNorm(g, h, `${prefix}.post_layernorm`, D, cfg.layerNormEps, 'post_layernorm');
   });
 }
 
-/** Pre-LN block: h + projection(attn(qkv(LN1(h)))), then + fc2(act(fc1(LN2(·)))). */
-function blipEncoderLayer(
-  g: GraphBuilder,
-  cfg: BlipVisionConfig,
-  p: string,
-  h: string,
-  index: number,
-): string {
+/** The layer's attention (Blip2Attention): one fused qkv linear, then `projection`. */
+function blipAttention(g: GraphBuilder, cfg: BlipVisionConfig, p: string, x: string): string {
   const D = cfg.hiddenSize;
-  const headDim = D / cfg.heads;
-  return g.scope(`layers.${index}`, () => {
-    const n1 = layerNorm(g, h, `${p}.layer_norm1`, D, cfg.layerNormEps, 'layer_norm1');
-    const attn = g.scope('self_attn', () => {
-      // transformers reshapes qkv's output to [B, T, 3, H, d]: the q, k and v columns are contiguous thirds.
-      const qkv = linear(g, n1, `${p}.self_attn.qkv`, D, 3 * D, cfg.qkvBias, 'qkv');
-      const [q, k, v] = g
-        .opMulti('Split', [qkv, g.constInt64([D, D, D])], 3, { axis: -1 })
-        .map((x) => splitHeads(g, x, cfg.heads, headDim));
-      const { output } = scaledDotProductAttention(g, q, k, v, headDim ** -0.5);
-      return linear(g, mergeHeads(g, output, D), `${p}.self_attn.projection`, D, D, true, 'projection');
-    });
-    const mid = g.op('Add', [h, attn], undefined, 'attn_residual');
-    const n2 = layerNorm(g, mid, `${p}.layer_norm2`, D, cfg.layerNormEps, 'layer_norm2');
-    const mlp = g.scope('mlp', () => {
-      const fc1 = linear(g, n2, `${p}.mlp.fc1`, D, cfg.intermediateSize, true, 'fc1');
-      return linear(
-        g,
-        activation(g, fc1, cfg.hiddenAct),
-        `${p}.mlp.fc2`,
-        cfg.intermediateSize,
-        D,
-        true,
-        'fc2',
-      );
-    });
-    return g.op('Add', [mid, mlp], undefined, 'mlp_residual');
+  return g.scope('self_attn', () => {
+    const [q, k, v] = fusedQkvHeads(g, x, `${p}.qkv`, D, cfg.heads, cfg.qkvBias);
+    const { output } = scaledDotProductAttention(g, q, k, v, (D / cfg.heads) ** -0.5);
+    return linear(g, mergeHeads(g, output, D), `${p}.projection`, D, D, true, 'projection');
   });
 }

@@ -2,10 +2,11 @@
  * CLIP vision tower (transformers' CLIPVisionModel), as used by LLaVA: patch embedding, class token,
  * position embeddings, pre-LayerNorm, encoder layers; returns the hidden states of chosen layers.
  */
-import { activation, assertActivation } from '../blocks/activations.ts';
+import { assertActivation } from '../blocks/activations.ts';
 import { mergeHeads, scaledDotProductAttention, splitHeads } from '../blocks/attention.ts';
 import { linear } from '../blocks/linear.ts';
 import { layerNorm } from '../blocks/norms.ts';
+import { vitEncoderLayer } from '../blocks/transformerBlock.ts';
 import type { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
 import type { GraphBuilder } from '../onnx/builder.ts';
@@ -129,51 +130,28 @@ export function clipHiddenStates(
     states.push(h);
     const deepest = Math.max(...wanted);
     for (let i = 0; i < deepest; i++) {
-      h = clipEncoderLayer(g, cfg, `${prefix}.encoder.layers.${i}`, h, i);
+      const p = `${prefix}.encoder.layers.${i}`;
+      h = vitEncoderLayer(g, cfg, p, i, h, (normed) => clipAttention(g, cfg, `${p}.self_attn`, normed));
       states.push(h);
     }
   });
   return wanted.map((i) => states[i]);
 }
 
-/** Pre-LN transformer block: h + attn(LN1(h)), then + MLP(LN2(·)). */
-function clipEncoderLayer(
-  g: GraphBuilder,
-  cfg: ClipVisionConfig,
-  p: string,
-  h: string,
-  index: number,
-): string {
+/** The layer's attention (CLIPAttention): separate q, k and v projections, then out_proj. */
+function clipAttention(g: GraphBuilder, cfg: ClipVisionConfig, p: string, x: string): string {
   const D = cfg.hiddenSize;
   const headDim = D / cfg.heads;
-  return g.scope(`layers.${index}`, () => {
-    const n1 = layerNorm(g, h, `${p}.layer_norm1`, D, cfg.layerNormEps, 'layer_norm1');
-    const attn = g.scope('attn', () => {
-      const heads = (name: string) =>
-        splitHeads(g, linear(g, n1, `${p}.self_attn.${name}`, D, D, true, name), cfg.heads, headDim);
-      const { output } = scaledDotProductAttention(
-        g,
-        heads('q_proj'),
-        heads('k_proj'),
-        heads('v_proj'),
-        headDim ** -0.5,
-      );
-      return linear(g, mergeHeads(g, output, D), `${p}.self_attn.out_proj`, D, D, true, 'out_proj');
-    });
-    const mid = g.op('Add', [h, attn], undefined, 'attn_residual');
-    const n2 = layerNorm(g, mid, `${p}.layer_norm2`, D, cfg.layerNormEps, 'layer_norm2');
-    const mlp = g.scope('mlp', () => {
-      const fc1 = linear(g, n2, `${p}.mlp.fc1`, D, cfg.intermediateSize, true, 'fc1');
-      return linear(
-        g,
-        activation(g, fc1, cfg.hiddenAct),
-        `${p}.mlp.fc2`,
-        cfg.intermediateSize,
-        D,
-        true,
-        'fc2',
-      );
-    });
-    return g.op('Add', [mid, mlp], undefined, 'mlp_residual');
+  return g.scope('attn', () => {
+    const heads = (name: string) =>
+      splitHeads(g, linear(g, x, `${p}.${name}`, D, D, true, name), cfg.heads, headDim);
+    const { output } = scaledDotProductAttention(
+      g,
+      heads('q_proj'),
+      heads('k_proj'),
+      heads('v_proj'),
+      headDim ** -0.5,
+    );
+    return linear(g, mergeHeads(g, output, D), `${p}.out_proj`, D, D, true, 'out_proj');
   });
 }

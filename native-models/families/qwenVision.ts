@@ -15,9 +15,10 @@
  * (qwenVisionGrid.ts) and the graph stays static. Contract names: architectures/contract.ts VISION_IO.
  */
 import { activation, assertActivation } from '../blocks/activations.ts';
-import { applyRope, mergeHeads, scaledDotProductAttention, splitHeads } from '../blocks/attention.ts';
+import { applyRope, fusedQkvHeads, mergeHeads, scaledDotProductAttention } from '../blocks/attention.ts';
 import { linear } from '../blocks/linear.ts';
 import { layerNorm, rmsNorm } from '../blocks/norms.ts';
+import { gatedMlp, mlp, preNormBlock } from '../blocks/transformerBlock.ts';
 import { VISION_IO } from '../architectures/contract.ts';
 import type { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
@@ -62,8 +63,14 @@ const DEFAULTS = {
 } as const;
 const DEFAULT_FULL_ATTENTION_BLOCKS = [7, 15, 23, 31];
 
-/** Fields both towers share, with the checks every grid computation relies on. */
-function parseCommon(c: ConfigReader, widthKey: string, width: number, heads: number) {
+/**
+ * Fields both towers share (the width under `widthKey`), with the checks every grid computation
+ * relies on and the variant's defaults.
+ */
+function parseCommon(c: ConfigReader, variant: QwenVisionConfig['variant'], widthKey: string) {
+  const d = DEFAULTS[variant];
+  const width = c.int(widthKey, d.width);
+  const heads = c.int('num_heads', d.heads);
   if (width % heads !== 0) c.fail('num_heads', `a divisor of ${widthKey} (${width})`);
   const headDim = width / heads;
   // The 2-D rotary embedding gives half of each head to rows and half to columns, rotating pairs.
@@ -77,30 +84,31 @@ function parseCommon(c: ConfigReader, widthKey: string, width: number, heads: nu
   const channelsKey = c.has('in_channels') || !c.has('in_chans') ? 'in_channels' : 'in_chans';
   const channels = c.int(channelsKey, 3);
   if (channels !== 3) c.fail(channelsKey, '3 (RGB)');
+  const patchSize = c.int('patch_size', 14);
+  const mergeSize = c.int('spatial_merge_size', 2);
+  const temporalPatchSize = c.int('temporal_patch_size', 2);
+  const hiddenAct = c.string('hidden_act', d.act);
+  assertActivation(hiddenAct, `${c.path}.hidden_act`);
   return {
+    variant,
+    width,
+    heads,
+    hiddenAct,
     headDim,
     channels,
-    patchSize: c.int('patch_size', 14),
-    mergeSize: c.int('spatial_merge_size', 2),
-    temporalPatchSize: c.int('temporal_patch_size', 2),
+    patchSize,
+    mergeSize,
+    temporalPatchSize,
   };
 }
 
 export function parseQwen2VisionConfig(c: ConfigReader): QwenVisionConfig {
   const d = DEFAULTS.qwen2_vl;
-  const width = c.int('embed_dim', d.width);
-  const heads = c.int('num_heads', d.heads);
-  const common = parseCommon(c, 'embed_dim', width, heads);
-  const hiddenAct = c.string('hidden_act', d.act);
-  assertActivation(hiddenAct, `${c.path}.hidden_act`);
+  const common = parseCommon(c, 'qwen2_vl', 'embed_dim');
   const ratio = c.number('mlp_ratio', 4);
   return {
-    variant: 'qwen2_vl',
     depth: c.int('depth', d.depth, { max: 1024 }),
-    width,
-    heads,
-    intermediateSize: Math.floor(width * ratio), // transformers: int(embed_dim * mlp_ratio)
-    hiddenAct,
+    intermediateSize: Math.floor(common.width * ratio), // transformers: int(embed_dim * mlp_ratio)
     outWidth: c.int('hidden_size', d.out),
     window: undefined,
     ...common,
@@ -109,11 +117,7 @@ export function parseQwen2VisionConfig(c: ConfigReader): QwenVisionConfig {
 
 export function parseQwen25VisionConfig(c: ConfigReader): QwenVisionConfig {
   const d = DEFAULTS.qwen2_5_vl;
-  const width = c.int('hidden_size', d.width);
-  const heads = c.int('num_heads', d.heads);
-  const common = parseCommon(c, 'hidden_size', width, heads);
-  const hiddenAct = c.string('hidden_act', d.act);
-  assertActivation(hiddenAct, `${c.path}.hidden_act`);
+  const common = parseCommon(c, 'qwen2_5_vl', 'hidden_size');
   const depth = c.int('depth', d.depth, { max: 1024 });
   const unit = common.patchSize * common.mergeSize;
   const size = c.int('window_size', 112);
@@ -124,12 +128,8 @@ export function parseQwen25VisionConfig(c: ConfigReader): QwenVisionConfig {
     );
   }
   return {
-    variant: 'qwen2_5_vl',
     depth,
-    width,
-    heads,
     intermediateSize: c.int('intermediate_size', 3420),
-    hiddenAct,
     outWidth: c.int('out_hidden_size', d.out),
     window: { size, units: size / unit, fullAttentionBlocks: parseFullAttentionBlocks(c, depth) },
     ...common,
@@ -235,37 +235,27 @@ function visionBlock(
   bias: string | undefined,
 ): string {
   const { width: W, heads: H, headDim: d } = cfg;
-  return g.scope(`blocks.${index}`, () => {
-    const n1 = norm(g, cfg, h, `${p}.norm1`, 'norm1');
-    const attn = g.scope('attn', () => {
-      // qkv's output is [q | k | v], each heads × head_dim (transformers reshapes it (N, 3, H, d)).
-      const qkv = linear(g, n1, `${p}.attn.qkv`, W, 3 * W, true, 'qkv');
-      const [q, k, v] = g
-        .opMulti('Split', [qkv, g.constInt64([W, W, W])], 3, { axis: 2 })
-        .map((x) => splitHeads(g, x, H, d));
-      const { output } = scaledDotProductAttention(
-        g,
-        applyRope(g, q, cos4d, sin4d, d),
-        applyRope(g, k, cos4d, sin4d, d),
-        v,
-        d ** -0.5,
-        bias,
-      );
-      return linear(g, mergeHeads(g, output, W), `${p}.attn.proj`, W, W, true, 'proj');
-    });
-    const mid = g.op('Add', [h, attn], undefined, 'attn_residual');
-    const n2 = norm(g, cfg, mid, `${p}.norm2`, 'norm2');
-    const mlp = g.scope('mlp', () => {
-      const I = cfg.intermediateSize;
-      if (cfg.variant === 'qwen2_vl') {
-        const fc1 = linear(g, n2, `${p}.mlp.fc1`, W, I, true, 'fc1');
-        return linear(g, activation(g, fc1, cfg.hiddenAct), `${p}.mlp.fc2`, I, W, true, 'fc2');
-      }
-      const gate = linear(g, n2, `${p}.mlp.gate_proj`, W, I, true, 'gate_proj');
-      const up = linear(g, n2, `${p}.mlp.up_proj`, W, I, true, 'up_proj');
-      const act = g.op('Mul', [activation(g, gate, cfg.hiddenAct), up]);
-      return linear(g, act, `${p}.mlp.down_proj`, I, W, true, 'down_proj');
-    });
-    return g.op('Add', [mid, mlp], undefined, 'mlp_residual');
-  });
+  return g.scope(`blocks.${index}`, () =>
+    preNormBlock(g, h, {
+      norm1: (x) => norm(g, cfg, x, `${p}.norm1`, 'norm1'),
+      attention: (normed) =>
+        g.scope('attn', () => {
+          const [q, k, v] = fusedQkvHeads(g, normed, `${p}.attn.qkv`, W, H, true);
+          const { output } = scaledDotProductAttention(
+            g,
+            applyRope(g, q, cos4d, sin4d, d),
+            applyRope(g, k, cos4d, sin4d, d),
+            v,
+            d ** -0.5,
+            bias,
+          );
+          return linear(g, mergeHeads(g, output, W), `${p}.attn.proj`, W, W, true, 'proj');
+        }),
+      norm2: (x) => norm(g, cfg, x, `${p}.norm2`, 'norm2'),
+      mlp: (x) =>
+        cfg.variant === 'qwen2_vl'
+          ? mlp(g, x, `${p}.mlp`, W, cfg.intermediateSize, cfg.hiddenAct)
+          : gatedMlp(g, x, `${p}.mlp`, W, cfg.intermediateSize, cfg.hiddenAct, true),
+    }),
+  );
 }
