@@ -14,6 +14,7 @@ import type { TextConfig } from './config.ts';
 import {
   activation,
   add,
+  argmax,
   dot,
   linear,
   rmsNorm,
@@ -68,6 +69,37 @@ export interface DecoderOutput {
  * RoPE at that position (Qwen2-VL's M-RoPE passes its own, see qwen2vl.ts).
  */
 export type Rotary = (x: Vector, position: number) => Vector;
+
+/** Every id must index the vocabulary. */
+export function checkTokenIds(inputIds: readonly number[], vocabSize: number): void {
+  if (inputIds.length === 0) throw new RangeError('inputIds is empty');
+  for (const id of inputIds) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${vocabSize - 1})`);
+    }
+  }
+}
+
+/**
+ * Greedy decoding, recomputing the whole sequence each step (`lastLogits` gives the logits at the
+ * last position of `ids`); returns the new tokens, the eos token it stops on included.
+ */
+export function greedyDecode(
+  inputIds: readonly number[],
+  maxNewTokens: number,
+  eos: readonly number[],
+  lastLogits: (ids: number[]) => Vector,
+): number[] {
+  const ids = [...inputIds];
+  const generated: number[] = [];
+  for (let step = 0; step < maxNewTokens; step++) {
+    const next = argmax(lastLogits(ids));
+    generated.push(next);
+    if (eos.includes(next)) break;
+    ids.push(next);
+  }
+  return generated;
+}
 
 export function embed(weights: DecoderWeights, inputIds: readonly number[]): Vector[] {
   return inputIds.map((id) => Float64Array.from(row(weights.embedTokens, id)));

@@ -24,7 +24,14 @@ import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import { Fields, badConfig, object, parseText, type TextConfig } from './config.ts';
-import { decoderForward, embed, type DecoderLayerWeights, type DecoderWeights } from './decoder.ts';
+import {
+  checkTokenIds,
+  decoderForward,
+  embed,
+  greedyDecode,
+  type DecoderLayerWeights,
+  type DecoderWeights,
+} from './decoder.ts';
 import {
   Loader,
   imageSpan,
@@ -32,18 +39,7 @@ import {
   type ReferenceIntervention,
   type ReferenceOutput,
 } from './llava.ts';
-import {
-  activation,
-  add,
-  argmax,
-  dot,
-  layerNorm,
-  linear,
-  row,
-  softmax,
-  type Matrix,
-  type Vector,
-} from './math.ts';
+import { activation, add, dot, layerNorm, linear, row, softmax, type Matrix, type Vector } from './math.ts';
 import type { Linear, Norm } from './vision.ts';
 
 export interface BlipVisionConfig {
@@ -527,27 +523,16 @@ export class ReferenceInstructBlip {
   generate(input: InstructBlipInput, options: { maxNewTokens: number; eosTokenId?: number }): number[] {
     const q = this.imageFeatures(input.pixelValues, input.qformerInputIds);
     const eos = options.eosTokenId !== undefined ? [options.eosTokenId] : this.config.text.eosTokenIds;
-    const ids = [...input.inputIds];
-    const generated: number[] = [];
-    for (let step = 0; step < options.maxNewTokens; step++) {
+    return greedyDecode(input.inputIds, options.maxNewTokens, eos, (ids) => {
       const { logits } = this.run({ ...input, inputIds: ids, readoutRows: [] }, q);
-      const next = argmax(logits[logits.length - 1]);
-      generated.push(next);
-      if (eos.includes(next)) break;
-      ids.push(next);
-    }
-    return generated;
+      return logits[logits.length - 1];
+    });
   }
 
   private run(input: InstructBlipInput, q: QFormerResult): InstructBlipOutput {
     const { inputIds } = input;
     const { text, imageTokenIndex } = this.config;
-    if (inputIds.length === 0) throw new RangeError('inputIds is empty');
-    for (const id of inputIds) {
-      if (!Number.isInteger(id) || id < 0 || id >= text.vocabSize) {
-        throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${text.vocabSize - 1})`);
-      }
-    }
+    checkTokenIds(inputIds, text.vocabSize);
     let span: [number, number];
     let embeddings: Vector[];
     if (imageTokenIndex === null) {

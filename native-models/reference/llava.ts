@@ -12,14 +12,16 @@ import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import { readLlavaConfig, type LlavaConfig } from './config.ts';
 import {
+  checkTokenIds,
   decoderForward,
   embed,
+  greedyDecode,
   type DecoderLayerWeights,
   type DecoderWeights,
   type LayerEdit,
 } from './decoder.ts';
 import { packImageFeatures } from './llavaNext.ts';
-import { argmax, matrix, type Matrix } from './math.ts';
+import { matrix, type Matrix } from './math.ts';
 import {
   projectImageFeatures,
   visionHiddenStates,
@@ -247,27 +249,16 @@ export class ReferenceLlava {
   generate(input: ReferenceInput, options: { maxNewTokens: number; eosTokenId?: number }): number[] {
     const features = this.featuresFor(input);
     const eos = options.eosTokenId !== undefined ? [options.eosTokenId] : this.config.text.eosTokenIds;
-    const ids = [...input.inputIds];
-    const generated: number[] = [];
-    for (let step = 0; step < options.maxNewTokens; step++) {
+    return greedyDecode(input.inputIds, options.maxNewTokens, eos, (ids) => {
       const { logits } = this.run({ ...input, inputIds: ids, readoutRows: [] }, features);
-      const next = argmax(logits[logits.length - 1]);
-      generated.push(next);
-      if (eos.includes(next)) break;
-      ids.push(next);
-    }
-    return generated;
+      return logits[logits.length - 1];
+    });
   }
 
   private run(input: ReferenceInput, features: Float64Array[]): ReferenceOutput {
     const { inputIds } = input;
     const { text, imageTokenIndex } = this.config;
-    if (inputIds.length === 0) throw new RangeError('inputIds is empty');
-    for (const id of inputIds) {
-      if (!Number.isInteger(id) || id < 0 || id >= text.vocabSize) {
-        throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${text.vocabSize - 1})`);
-      }
-    }
+    checkTokenIds(inputIds, text.vocabSize);
     const span = imageSpan(inputIds, imageTokenIndex, features.length);
 
     // LlavaModel: embed, then masked_scatter the image features into the image-token rows.

@@ -30,11 +30,16 @@ import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import type { TextConfig } from './config.ts';
-import { decoderForward, embed, type DecoderLayerWeights, type DecoderWeights } from './decoder.ts';
+import {
+  decoderForward,
+  embed,
+  greedyDecode,
+  type DecoderLayerWeights,
+  type DecoderWeights,
+} from './decoder.ts';
 import { Loader, resolveInterventions, type ReferenceIntervention } from './llava.ts';
 import {
   ACTIVATIONS,
-  argmax,
   dot,
   layerNorm,
   linear,
@@ -583,16 +588,10 @@ export class ReferenceQwen {
     const eos = options.eosTokenIds ?? this.config.text.eosTokenIds;
     const patches = this.allPatches(input);
     const features = patches.map((p) => this.imageFeatures(p));
-    const ids = [...input.inputIds];
-    const out: number[] = [];
-    for (let step = 0; step < options.maxNewTokens; step++) {
+    return greedyDecode(input.inputIds, options.maxNewTokens, eos, (ids) => {
       const { logits } = this.run({ ...input, inputIds: ids, readoutRows: [] }, patches, features);
-      const next = argmax(logits[logits.length - 1]);
-      out.push(next);
-      if (eos.includes(next)) break;
-      ids.push(next);
-    }
-    return out;
+      return logits[logits.length - 1];
+    });
   }
 
   private run(input: QwenReferenceInput, patches: QwenPatches[], features: Vector[][]): QwenReferenceOutput {
