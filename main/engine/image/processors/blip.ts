@@ -6,24 +6,14 @@
  * square the vision tower takes. The pipeline is clip.ts's, with its center crop off.
  */
 import { FusionError } from '../../../common/errors.ts';
-import type { Resample } from '../resample.ts';
 import type { Size } from '../transforms.ts';
-import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, runClipStylePipeline } from './clip.ts';
+import { parsePixelPipelineFields, runClipStylePipeline, type PixelPipelineFields } from './clip.ts';
 import { deepFreeze } from './fields.ts';
 import type { ImageProcessorConfig, ImageProcessorDefinition } from './types.ts';
 
-export interface BlipImageConfig extends ImageProcessorConfig {
-  /** Always honoured in effect: loadImage already returns RGB (Pillow's convert("RGB")). */
-  readonly doConvertRgb: boolean;
-  readonly doResize: boolean;
+export interface BlipImageConfig extends ImageProcessorConfig, PixelPipelineFields {
   /** The exact output size (BlipImageProcessor.resize needs height and width, never a shortest edge). */
   readonly size: Size;
-  readonly resample: Resample;
-  readonly doRescale: boolean;
-  readonly rescaleFactor: number;
-  readonly doNormalize: boolean;
-  readonly imageMean: readonly [number, number, number];
-  readonly imageStd: readonly [number, number, number];
 }
 
 export function asBlipImageConfig(config: ImageProcessorConfig): BlipImageConfig {
@@ -44,15 +34,8 @@ export const blipImageProcessor: ImageProcessorDefinition = {
       type: 'BlipImageProcessor',
       declaredType,
       source: reader.source,
-      doConvertRgb: reader.bool('do_convert_rgb', true),
-      doResize: reader.bool('do_resize', true),
+      ...parsePixelPipelineFields(reader),
       size: reader.exactSize('size', { height: 384, width: 384 }),
-      resample: reader.resample('resample', 'bicubic'),
-      doRescale: reader.bool('do_rescale', true),
-      rescaleFactor: reader.positiveNumber('rescale_factor', 1 / 255),
-      doNormalize: reader.bool('do_normalize', true),
-      imageMean: reader.channelTriple('image_mean', OPENAI_CLIP_MEAN, false),
-      imageStd: reader.channelTriple('image_std', OPENAI_CLIP_STD, true),
     };
     return deepFreeze(config);
   },

@@ -28,19 +28,40 @@ import type {
 export const OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 
-export interface ClipStyleConfig extends ImageProcessorConfig {
+/**
+ * The convert / resize / resample / rescale / normalise fields every processor here reads, with the
+ * defaults their __init__ share (CLIPImageProcessor's, BlipImageProcessor's, Qwen2VLImageProcessor's).
+ */
+export interface PixelPipelineFields {
   /** Always honoured in effect: loadImage already returns RGB (Pillow's convert("RGB")). */
   readonly doConvertRgb: boolean;
   readonly doResize: boolean;
-  readonly size: ResizeSize;
   readonly resample: Resample;
-  readonly doCenterCrop: boolean;
-  readonly cropSize: Size;
   readonly doRescale: boolean;
   readonly rescaleFactor: number;
   readonly doNormalize: boolean;
   readonly imageMean: readonly [number, number, number];
   readonly imageStd: readonly [number, number, number];
+}
+
+/** Reads PixelPipelineFields: RGB, resize on, bicubic, rescale by 1/255, OpenAI CLIP mean and std. */
+export function parsePixelPipelineFields(reader: ConfigReader): PixelPipelineFields {
+  return {
+    doConvertRgb: reader.bool('do_convert_rgb', true),
+    doResize: reader.bool('do_resize', true),
+    resample: reader.resample('resample', 'bicubic'),
+    doRescale: reader.bool('do_rescale', true),
+    rescaleFactor: reader.positiveNumber('rescale_factor', 1 / 255),
+    doNormalize: reader.bool('do_normalize', true),
+    imageMean: reader.channelTriple('image_mean', OPENAI_CLIP_MEAN, false),
+    imageStd: reader.channelTriple('image_std', OPENAI_CLIP_STD, true),
+  };
+}
+
+export interface ClipStyleConfig extends ImageProcessorConfig, PixelPipelineFields {
+  readonly size: ResizeSize;
+  readonly doCenterCrop: boolean;
+  readonly cropSize: Size;
   /** LlavaImageProcessor's pad-to-square with the mean colour before resizing; false for CLIP. */
   readonly doPad: boolean;
 }
@@ -56,17 +77,10 @@ export function parseClipStyleFields(
     size = { height: size.shortestEdge, width: size.shortestEdge };
   }
   return {
-    doConvertRgb: reader.bool('do_convert_rgb', true),
-    doResize: reader.bool('do_resize', true),
+    ...parsePixelPipelineFields(reader),
     size,
-    resample: reader.resample('resample', 'bicubic'),
     doCenterCrop: reader.bool('do_center_crop', true),
     cropSize: reader.exactSize('crop_size', { height: 224, width: 224 }),
-    doRescale: reader.bool('do_rescale', true),
-    rescaleFactor: reader.positiveNumber('rescale_factor', 1 / 255),
-    doNormalize: reader.bool('do_normalize', true),
-    imageMean: reader.channelTriple('image_mean', OPENAI_CLIP_MEAN, false),
-    imageStd: reader.channelTriple('image_std', OPENAI_CLIP_STD, true),
   };
 }
 

@@ -12,10 +12,10 @@
  */
 import { FusionError } from '../../../common/errors.ts';
 import { addStep, identityGeometry } from '../geometry.ts';
-import { resizeImage, type Resample } from '../resample.ts';
+import { resizeImage } from '../resample.ts';
 import { toPixelValues, type Size } from '../transforms.ts';
 import type { RgbImage } from '../types.ts';
-import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './clip.ts';
+import { parsePixelPipelineFields, type PixelPipelineFields } from './clip.ts';
 import { deepFreeze, type ConfigReader } from './fields.ts';
 import type {
   FlattenedPatches,
@@ -33,16 +33,7 @@ export const QWEN2_VL_MAX_PIXELS = 28 * 28 * 1280;
 /** smart_resize refuses images whose long side is more than this many times the short side. */
 export const MAX_ASPECT_RATIO = 200;
 
-export interface Qwen2VlConfig extends ImageProcessorConfig {
-  /** Always honoured in effect: loadImage already returns RGB (Pillow's convert("RGB")). */
-  readonly doConvertRgb: boolean;
-  readonly doResize: boolean;
-  readonly resample: Resample;
-  readonly doRescale: boolean;
-  readonly rescaleFactor: number;
-  readonly doNormalize: boolean;
-  readonly imageMean: readonly [number, number, number];
-  readonly imageStd: readonly [number, number, number];
+export interface Qwen2VlConfig extends ImageProcessorConfig, PixelPipelineFields {
   /** Pixel budget of the resized image (size.shortest_edge / size.longest_edge, or min/max_pixels). */
   readonly minPixels: number;
   readonly maxPixels: number;
@@ -174,14 +165,7 @@ function parseQwen2Vl(reader: ConfigReader, declaredType: string): Qwen2VlConfig
     type: QWEN2_VL_TYPE,
     declaredType,
     source: reader.source,
-    doConvertRgb: reader.bool('do_convert_rgb', true),
-    doResize: reader.bool('do_resize', true),
-    resample: reader.resample('resample', 'bicubic'),
-    doRescale: reader.bool('do_rescale', true),
-    rescaleFactor: reader.positiveNumber('rescale_factor', 1 / 255),
-    doNormalize: reader.bool('do_normalize', true),
-    imageMean: reader.channelTriple('image_mean', OPENAI_CLIP_MEAN, false),
-    imageStd: reader.channelTriple('image_std', OPENAI_CLIP_STD, true),
+    ...parsePixelPipelineFields(reader),
     ...budget,
     patchSize,
     temporalPatchSize: int('temporal_patch_size', 2),
