@@ -9,11 +9,9 @@
  * plain restatements of both tokenizers (encodeTiny, encodeQFormerTiny), and stores the
  * oracle's outputs rounded to 9 significant digits. Set FUSIONSCOPE_TORCH_PYTHON for another interpreter.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { encodeQFormerTiny, writeTinyInstructBlip } from '../testing/tinyInstructBlip.ts';
 import { buildTinyTokenizer, encodeTiny } from '../testing/tinyTokenizer.ts';
@@ -27,24 +25,9 @@ import {
   fixtureImage,
   type InstructBlipFixture,
 } from './instructBlipFixture.ts';
+import { roundDeep, roundedRuns, runTorchOracle, runsRequest } from './torchOracle.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const python = process.env.FUSIONSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
-
-const round = (x: number): number => Number(x.toPrecision(9));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const roundDeep = (v: any): any => (Array.isArray(v) ? v.map(roundDeep) : round(v as number));
-
-function python3(args: string[]): string {
-  const proc = spawnSync(python, [join(here, 'torch_instructblip.py'), ...args], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  if (proc.status !== 0)
-    throw new Error(`torch_instructblip.py ${args[0]} failed (${proc.status}):\n${proc.stderr}`);
-  if (proc.stderr.trim()) process.stderr.write(proc.stderr);
-  return proc.stdout;
-}
+const python3 = (args: string[]): string => runTorchOracle('torch_instructblip.py', args);
 
 async function main(): Promise<void> {
   const dir = INSTRUCTBLIP_FIXTURE_MODEL;
@@ -68,7 +51,7 @@ async function main(): Promise<void> {
         input_ids: inputIds,
         qformer_input_ids: qformerInputIds,
         image: { width: image.width, height: image.height, rgb: Array.from(image.data) },
-        runs: Object.fromEntries(INSTRUCTBLIP_FIXTURE_RUNS.map((r) => [r.name, r.interventions])),
+        runs: runsRequest(INSTRUCTBLIP_FIXTURE_RUNS),
       }),
     );
     const result = JSON.parse(python3(['run', requestFile]));
@@ -83,13 +66,7 @@ async function main(): Promise<void> {
       pixelValues: roundDeep(result.pixel_values),
       imageFeatures: roundDeep(result.image_features),
       crossAttention: roundDeep(result.cross_attention),
-      runs: INSTRUCTBLIP_FIXTURE_RUNS.map(({ name, interventions }) => ({
-        name,
-        interventions,
-        logits: roundDeep(result.runs[name].logits),
-        attention: roundDeep(result.runs[name].attention),
-        hidden: roundDeep(result.runs[name].hidden),
-      })),
+      runs: roundedRuns(INSTRUCTBLIP_FIXTURE_RUNS, result.runs),
     };
     await writeFile(INSTRUCTBLIP_FIXTURE_FILE, JSON.stringify(fixture) + '\n');
     console.log(

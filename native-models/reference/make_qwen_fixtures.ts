@@ -10,7 +10,6 @@
  * generator (so no TypeScript code ever produced these weights), and expected.json with torch_qwen.py's
  * outputs (rounded to 9 significant digits) for a deterministic image and the chat prompt.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,19 +23,10 @@ import {
   recipeImage,
   type QwenTorchExpected,
 } from './qwenTorchFixture.ts';
+import { roundedRuns, runTorchOracle, runsRequest } from './torchOracle.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const python = process.env.FUSIONSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
-const round = (x: number): number => Number(x.toPrecision(9));
-
-function torch(args: string[]): string {
-  const proc = spawnSync(python, [join(here, 'torch_qwen.py'), ...args], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  if (proc.status !== 0) throw new Error(`torch_qwen.py ${args[0]} failed (${proc.status}):\n${proc.stderr}`);
-  return proc.stdout;
-}
+const torch = (args: string[]): string => runTorchOracle('torch_qwen.py', args);
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'fusionscope-qwen-fixtures-'));
@@ -69,7 +59,7 @@ async function main(): Promise<void> {
           rgb: Array.from(image.data),
           width: image.width,
           height: image.height,
-          runs: Object.fromEntries(QWEN_TORCH_RUNS.map((r) => [r.name, r.interventions])),
+          runs: runsRequest(QWEN_TORCH_RUNS),
         }),
       );
       const result = JSON.parse(torch(['run', requestFile]));
@@ -84,16 +74,7 @@ async function main(): Promise<void> {
         imageTokenSpan: result.image_span,
         grid: result.grid,
         positions: result.positions,
-        runs: QWEN_TORCH_RUNS.map(({ name, interventions }) => {
-          const r = result.runs[name];
-          return {
-            name,
-            interventions,
-            logits: r.logits.map(round),
-            attention: r.attention.map((a: number[]) => a.map(round)),
-            hidden: r.hidden.map((a: number[]) => a.map(round)),
-          };
-        }),
+        runs: roundedRuns(QWEN_TORCH_RUNS, result.runs),
       };
       await writeFile(join(out, 'expected.json'), JSON.stringify(expected) + '\n');
       console.log(`${out}: grid ${result.grid.join('x')}, ${result.expanded_ids.length} tokens`);
