@@ -12,6 +12,8 @@ import {
   type ReferenceReadout,
 } from '../../../native-models/testing/compare.ts';
 import type { TorchRun } from '../../../native-models/reference/torchFixture.ts';
+import type { LoadedModel } from '../model/openModel.ts';
+import { embedSample, type PreparedSample } from './forward.ts';
 
 /**
  * The engine's last-position read-out against the float64 reference's: logits, attention to the
@@ -28,6 +30,24 @@ export function expectLastRowMatch(
   expect(errors.logits).toBeLessThan(tolerance);
   expect(errors.attention).toBeLessThan(tolerance);
   expect(errors.hiddenStates).toBeLessThan(tolerance);
+}
+
+/**
+ * The engine's embeddings of the image-token rows (embedSample, rows `[start, end)`) against the
+ * reference's image features, one per row, below `tolerance`.
+ */
+export async function expectImageEmbedsMatch(
+  model: LoadedModel,
+  sample: PreparedSample,
+  features: readonly ArrayLike<number>[],
+  tolerance: number,
+): Promise<void> {
+  const embeds = await embedSample(model, sample);
+  const D = model.spec.decoder.hiddenSize;
+  const [start, end] = sample.imageTokenSpan;
+  const expected = new Float64Array((end - start) * D);
+  features.forEach((f, i) => expected.set(f, i * D));
+  expect(maxRelativeError(embeds.subarray(start * D, end * D), expected)).toBeLessThan(tolerance);
 }
 
 /**

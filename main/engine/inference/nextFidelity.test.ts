@@ -17,8 +17,8 @@ import { lcgImage } from '../../../native-models/testing/random.ts';
 import { writeTinyLlava, type TinyLlavaOptions } from '../../../native-models/testing/tinyLlava.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
-import { expectLastRowMatch, withoutFinalEos } from './fidelitySupport.ts';
-import { embedSample, forward, prepareSample, type PreparedSample } from './forward.ts';
+import { expectImageEmbedsMatch, expectLastRowMatch, withoutFinalEos } from './fidelitySupport.ts';
+import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
 
 const TOLERANCE = 1e-4;
@@ -158,12 +158,7 @@ describe.each(VARIANTS)('LLaVA-NeXT engine vs float64 reference: $name', ({ opti
     const ref = referenceRun(sample);
     expect(ref.imageTokenSpan).toEqual(sample.imageTokenSpan);
     expect(ref.imageFeatures).toHaveLength(sample.imageLayout.count);
-    const embeds = await embedSample(model, sample);
-    const D = model.spec.decoder.hiddenSize;
-    const [start, end] = sample.imageTokenSpan;
-    const expected = new Float64Array((end - start) * D);
-    ref.imageFeatures.forEach((f, i) => expected.set(f, i * D));
-    expect(maxRelativeError(embeds.subarray(start * D, end * D), expected)).toBeLessThan(TOLERANCE);
+    await expectImageEmbedsMatch(model, sample, ref.imageFeatures, TOLERANCE);
     expect(EMBED_IO.embeds).toBe('inputs_embeds');
   });
 

@@ -23,8 +23,13 @@ import {
 import type { Intervention } from '../../common/interventions.ts';
 import { resizeImage } from '../image/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
-import { expectLastRowMatch, rowsToImageAttention, withoutFinalEos } from './fidelitySupport.ts';
-import { embedSample, forward, prepareSample, type PreparedSample } from './forward.ts';
+import {
+  expectImageEmbedsMatch,
+  expectLastRowMatch,
+  rowsToImageAttention,
+  withoutFinalEos,
+} from './fidelitySupport.ts';
+import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
 
 const TOLERANCE = 1e-4;
@@ -136,12 +141,7 @@ describe.each(VARIANTS)('Qwen engine vs float64 reference: $name', ({ options })
       expect(sample.expandedIds).toEqual(ref.expandedIds);
       expect(sample.imageTokenSpan).toEqual(ref.imageTokenSpan);
       expect(sample.positions.streams).toEqual(ref.positions);
-      const embeds = await embedSample(model, sample);
-      const D = model.spec.decoder.hiddenSize;
-      const [start, end] = sample.imageTokenSpan;
-      const expected = new Float64Array((end - start) * D);
-      ref.imageFeatures.forEach((f, i) => expected.set(f, i * D));
-      expect(maxRelativeError(embeds.subarray(start * D, end * D), expected)).toBeLessThan(TOLERANCE);
+      await expectImageEmbedsMatch(model, sample, ref.imageFeatures, TOLERANCE);
     },
   );
 
