@@ -22,7 +22,6 @@
  * → image_features [1, Q, D], qformer_cross_attention [C, Hq, Q, 1 + patches] (C = the layers with
  * cross-attention, in order; the last axis is the class token then the patches row by row).
  */
-import { describeRopeScaling, inverseFrequencies, ropeTables } from '../blocks/ropeTables.ts';
 import { linear } from '../blocks/linear.ts';
 import { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
@@ -36,6 +35,8 @@ import {
   parseLlamaTextConfig,
   type LlamaTextConfig,
   type TextWeightNames,
+  llamaDecoderSpec,
+  llamaDecoderSummary,
   withLlamaDecoder,
 } from '../families/llama.ts';
 import {
@@ -201,17 +202,15 @@ function buildInstructBlip(cfg: InstructBlipConfig, names: readonly string[]): B
 
 export function instructBlipSpec(cfg: InstructBlipConfig): ModelSpec {
   const side = blipPatchSide(cfg.vision);
-  const inverse = inverseFrequencies(cfg.text.headDim, cfg.text.ropeTheta, cfg.text.ropeScaling);
   return {
+    ...llamaDecoderSpec(cfg.text),
     modelType: 'instructblip',
-    decoder: cfg.text,
     imageTokenId: cfg.imageTokenId,
     imagePlaceholder: '<image>',
     imagePlacement: 'prefix',
     imageMarkup: '',
     // InstructBLIP is prompted with the bare instruction (the same text goes to the Q-Former).
     questionTemplate: '{question}',
-    positionScheme: 'sequential',
     imageTokens: {
       kind: 'queries',
       count: cfg.queryTokens,
@@ -220,19 +219,9 @@ export function instructBlipSpec(cfg: InstructBlipConfig): ModelSpec {
       maxInstructionTokens: cfg.qformer.maxPositionEmbeddings,
     },
     imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
-    slidingWindow: cfg.text.slidingWindow,
-    ropeTables: (streams) => ropeTables(streams[0], inverse),
     summary: {
       architecture: 'InstructBLIP (BLIP-2 ViT + Q-Former + LLaMA)',
-      textModel: cfg.text.modelType,
-      decoderLayers: cfg.text.layers,
-      hiddenSize: cfg.text.hiddenSize,
-      attentionHeads: cfg.text.heads,
-      keyValueHeads: cfg.text.kvHeads,
-      vocabSize: cfg.text.vocabSize,
-      ropeTheta: cfg.text.ropeTheta,
-      ropeScaling: describeRopeScaling(cfg.text.ropeScaling),
-      slidingWindow: cfg.text.slidingWindow ?? 'none',
+      ...llamaDecoderSummary(cfg.text),
       visionLayers: cfg.vision.layers,
       visionHiddenSize: cfg.vision.hiddenSize,
       imageSize: cfg.vision.imageSize,

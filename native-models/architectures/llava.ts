@@ -6,7 +6,6 @@
 import { activation, assertActivation } from '../blocks/activations.ts';
 import { linear } from '../blocks/linear.ts';
 import { layerNorm } from '../blocks/norms.ts';
-import { describeRopeScaling, inverseFrequencies, ropeTables } from '../blocks/ropeTables.ts';
 import { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
 import {
@@ -20,6 +19,8 @@ import {
   parseLlamaTextConfig,
   type LlamaTextConfig,
   type TextWeightNames,
+  llamaDecoderSpec,
+  llamaDecoderSummary,
   withLlamaDecoder,
 } from '../families/llama.ts';
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
@@ -232,16 +233,14 @@ export function llavaSpec(
 ): ModelSpec {
   const side = cfg.vision.imageSize / cfg.vision.patchSize;
   const leadingTokens = cfg.selectStrategy === 'full' ? 1 : 0;
-  const inverse = inverseFrequencies(cfg.text.headDim, cfg.text.ropeTheta, cfg.text.ropeScaling);
   return {
+    ...llamaDecoderSpec(cfg.text),
     modelType,
-    decoder: cfg.text,
     imageTokenId: cfg.imageTokenId,
     imagePlaceholder: '<image>',
     imagePlacement: 'placeholder',
     imageMarkup: '<image>',
     questionTemplate: LLAVA15_QUESTION_TEMPLATE,
-    positionScheme: 'sequential',
     imageTokens: variant.imageTokens ?? {
       kind: 'fixed-grid',
       perImage: clipPatchCount(cfg.vision) + leadingTokens,
@@ -250,19 +249,9 @@ export function llavaSpec(
       leadingTokens,
     },
     imageSize: { height: cfg.vision.imageSize, width: cfg.vision.imageSize },
-    slidingWindow: cfg.text.slidingWindow,
-    ropeTables: (streams) => ropeTables(streams[0], inverse),
     summary: {
       architecture,
-      textModel: cfg.text.modelType,
-      decoderLayers: cfg.text.layers,
-      hiddenSize: cfg.text.hiddenSize,
-      attentionHeads: cfg.text.heads,
-      keyValueHeads: cfg.text.kvHeads,
-      vocabSize: cfg.text.vocabSize,
-      ropeTheta: cfg.text.ropeTheta,
-      ropeScaling: describeRopeScaling(cfg.text.ropeScaling),
-      slidingWindow: cfg.text.slidingWindow ?? 'none',
+      ...llamaDecoderSummary(cfg.text),
       visionLayers: cfg.vision.layers,
       visionFeatureLayers: cfg.featureLayers.join(','),
       visionFeatureSelectStrategy: cfg.selectStrategy,

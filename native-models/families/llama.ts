@@ -2,7 +2,7 @@
  * LLaMA-style language models (LLaMA, Vicuna, Mistral): config with transformers' defaults, and the
  * embed / decoder-layer / head graphs of the shared contract (architectures/contract.ts).
  */
-import { activation, assertActivation } from '../blocks/activations.ts';
+import { assertActivation } from '../blocks/activations.ts';
 import {
   applyRope,
   mergeHeads,
@@ -12,8 +12,15 @@ import {
 } from '../blocks/attention.ts';
 import { linear } from '../blocks/linear.ts';
 import { rmsNorm } from '../blocks/norms.ts';
+import { gatedMlp, preNormBlock } from '../blocks/transformerBlock.ts';
 import type { RopeScaling } from '../blocks/ropeTables.ts';
-import { parseRopeScaling, parseRopeTheta } from '../blocks/ropeTables.ts';
+import {
+  describeRopeScaling,
+  inverseFrequencies,
+  parseRopeScaling,
+  parseRopeTheta,
+  ropeTables,
+} from '../blocks/ropeTables.ts';
 import {
   EMBED_IO,
   HEAD_IO,
@@ -21,6 +28,7 @@ import {
   type DecoderShape,
   type ModelGraphs,
 } from '../architectures/contract.ts';
+import type { ModelSpec } from '../architectures/types.ts';
 import { ModelFormatError } from '../errors.ts';
 import { GraphBuilder, type BuiltGraph } from '../onnx/builder.ts';
 import { TensorDataType } from '../onnx/encode.ts';
@@ -137,9 +145,10 @@ export function buildLlamaDecoderLayer(
   const p = `${names.base}.layers.${layer}`;
   const qkvBias = cfg.qkvBias === true;
 
-  g.scope(`layers.${layer}`, () => {
-    const normed = rmsNorm(g, hidden, `${p}.input_layernorm.weight`, D, cfg.rmsNormEps, 'input_layernorm');
-    const attnOut = g.scope('attn', () => {
+  const norm = (x: string, name: string) => rmsNorm(g, x, `${p}.${name}.weight`, D, cfg.rmsNormEps, name);
+
+  const attention = (normed: string) =>
+    g.scope('attn', () => {
       const cos4d = g.op('Unsqueeze', [cos, g.constInt64([0, 1])]);
       const sin4d = g.op('Unsqueeze', [sin, g.constInt64([0, 1])]);
       const project = (name: string, heads: number) =>
@@ -176,30 +185,15 @@ export function buildLlamaDecoderLayer(
         'o_proj',
       );
     });
-    const afterAttn = g.op('Add', [hidden, attnOut], undefined, 'attn_residual');
-    const normed2 = rmsNorm(
-      g,
-      afterAttn,
-      `${p}.post_attention_layernorm.weight`,
-      D,
-      cfg.rmsNormEps,
-      'post_attention_layernorm',
-    );
-    const mlpOut = g.scope('mlp', () => {
-      const gate = linear(
-        g,
-        normed2,
-        `${p}.mlp.gate_proj`,
-        D,
-        cfg.intermediateSize,
-        cfg.mlpBias,
-        'gate_proj',
-      );
-      const up = linear(g, normed2, `${p}.mlp.up_proj`, D, cfg.intermediateSize, cfg.mlpBias, 'up_proj');
-      const act = g.op('Mul', [activation(g, gate, cfg.hiddenAct), up]);
-      return linear(g, act, `${p}.mlp.down_proj`, cfg.intermediateSize, D, cfg.mlpBias, 'down_proj');
+
+  g.scope(`layers.${layer}`, () => {
+    const out = preNormBlock(g, hidden, {
+      norm1: (x) => norm(x, 'input_layernorm'),
+      attention,
+      norm2: (x) => norm(x, 'post_attention_layernorm'),
+      mlp: (x) => gatedMlp(g, x, `${p}.mlp`, D, cfg.intermediateSize, cfg.hiddenAct, cfg.mlpBias),
     });
-    g.output(g.op('Add', [afterAttn, mlpOut], undefined, 'mlp_residual'), LAYER_IO.hiddenOut, F, [1, 'T', D]);
+    g.output(out, LAYER_IO.hiddenOut, F, [1, 'T', D]);
   });
   return g.build();
 }
@@ -250,4 +244,35 @@ export function withLlamaDecoder(
   }
   const unexpectedTensors = checkpointNames.filter((n) => !read.has(n) && !unusedByDesign(n));
   return { graphs, unexpectedTensors };
+}
+
+/**
+ * The ModelSpec fields of a model whose language side is this file's decoder with 1-D RoPE over
+ * sequential positions (LLaVA, InstructBLIP): the decoder, its sliding window and rotary tables.
+ */
+export function llamaDecoderSpec(
+  cfg: LlamaTextConfig,
+): Pick<ModelSpec, 'decoder' | 'positionScheme' | 'slidingWindow' | 'ropeTables'> {
+  const inverse = inverseFrequencies(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling);
+  return {
+    decoder: cfg,
+    positionScheme: 'sequential',
+    slidingWindow: cfg.slidingWindow,
+    ropeTables: (streams) => ropeTables(streams[0], inverse),
+  };
+}
+
+/** The summary lines that describe this file's decoder, in the order model views list them. */
+export function llamaDecoderSummary(cfg: LlamaTextConfig): Record<string, string | number> {
+  return {
+    textModel: cfg.modelType,
+    decoderLayers: cfg.layers,
+    hiddenSize: cfg.hiddenSize,
+    attentionHeads: cfg.heads,
+    keyValueHeads: cfg.kvHeads,
+    vocabSize: cfg.vocabSize,
+    ropeTheta: cfg.ropeTheta,
+    ropeScaling: describeRopeScaling(cfg.ropeScaling),
+    slidingWindow: cfg.slidingWindow ?? 'none',
+  };
 }
