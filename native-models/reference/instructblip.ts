@@ -24,14 +24,7 @@ import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import { Fields, badConfig, object, parseText, type TextConfig } from './config.ts';
-import {
-  checkTokenIds,
-  decoderForward,
-  embed,
-  greedyDecode,
-  type DecoderLayerWeights,
-  type DecoderWeights,
-} from './decoder.ts';
+import { checkTokenIds, decoderForward, embed, greedyDecode, type DecoderWeights } from './decoder.ts';
 import {
   Loader,
   imageSpan,
@@ -249,23 +242,11 @@ async function loadWeights(store: WeightStore, config: InstructBlipConfig): Prom
     });
   }
   const ht = tc.hiddenSize;
-  const qSize = tc.heads * tc.headDim;
-  const kvSize = tc.kvHeads * tc.headDim;
-  const layers: DecoderLayerWeights[] = [];
-  for (let i = 0; i < tc.layers; i++) {
-    const p = `language_model.model.layers.${i}.`;
-    layers.push({
-      q: await load.linear(`${p}self_attn.q_proj`, qSize, ht, tc.attentionBias),
-      k: await load.linear(`${p}self_attn.k_proj`, kvSize, ht, tc.attentionBias),
-      v: await load.linear(`${p}self_attn.v_proj`, kvSize, ht, tc.attentionBias),
-      o: await load.linear(`${p}self_attn.o_proj`, ht, qSize, tc.attentionBias),
-      gate: await load.linear(`${p}mlp.gate_proj`, tc.intermediateSize, ht, tc.mlpBias),
-      up: await load.linear(`${p}mlp.up_proj`, tc.intermediateSize, ht, tc.mlpBias),
-      down: await load.linear(`${p}mlp.down_proj`, ht, tc.intermediateSize, tc.mlpBias),
-      inputLayerNorm: await load.tensor(`${p}input_layernorm.weight`, [ht]),
-      postAttentionLayerNorm: await load.tensor(`${p}post_attention_layernorm.weight`, [ht]),
-    });
-  }
+  const layers = await load.decoderLayers('language_model.model.', tc, {
+    qkv: tc.attentionBias,
+    o: tc.attentionBias,
+    mlp: tc.mlpBias,
+  });
   const embedTokens = await load.matrix('language_model.model.embed_tokens.weight', tc.vocabSize, ht);
   return {
     vision: {

@@ -10,7 +10,7 @@
  */
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
-import { readLlavaConfig, type LlavaConfig } from './config.ts';
+import { readLlavaConfig, type LlavaConfig, type TextConfig } from './config.ts';
 import {
   checkTokenIds,
   decoderForward,
@@ -111,6 +111,36 @@ export class Loader {
       bias: await this.tensor(`${prefix}.bias`, [size]),
     };
   }
+
+  /**
+   * The decoder layers `${prefix}layers.{i}.` as LlamaDecoderLayer / Qwen2DecoderLayer name them:
+   * `bias.qkv` for q/k/v_proj, `bias.o` for o_proj, `bias.mlp` for gate/up/down_proj.
+   */
+  async decoderLayers(
+    prefix: string,
+    tc: Pick<TextConfig, 'layers' | 'hiddenSize' | 'intermediateSize' | 'heads' | 'kvHeads' | 'headDim'>,
+    bias: { qkv: boolean; o: boolean; mlp: boolean },
+  ): Promise<DecoderLayerWeights[]> {
+    const ht = tc.hiddenSize;
+    const qSize = tc.heads * tc.headDim;
+    const kvSize = tc.kvHeads * tc.headDim;
+    const layers: DecoderLayerWeights[] = [];
+    for (let i = 0; i < tc.layers; i++) {
+      const p = `${prefix}layers.${i}.`;
+      layers.push({
+        q: await this.linear(`${p}self_attn.q_proj`, qSize, ht, bias.qkv),
+        k: await this.linear(`${p}self_attn.k_proj`, kvSize, ht, bias.qkv),
+        v: await this.linear(`${p}self_attn.v_proj`, kvSize, ht, bias.qkv),
+        o: await this.linear(`${p}self_attn.o_proj`, ht, qSize, bias.o),
+        gate: await this.linear(`${p}mlp.gate_proj`, tc.intermediateSize, ht, bias.mlp),
+        up: await this.linear(`${p}mlp.up_proj`, tc.intermediateSize, ht, bias.mlp),
+        down: await this.linear(`${p}mlp.down_proj`, ht, tc.intermediateSize, bias.mlp),
+        inputLayerNorm: await this.tensor(`${p}input_layernorm.weight`, [ht]),
+        postAttentionLayerNorm: await this.tensor(`${p}post_attention_layernorm.weight`, [ht]),
+      });
+    }
+    return layers;
+  }
 }
 
 async function loadWeights(store: WeightStore, config: LlavaConfig): Promise<ReferenceWeights> {
@@ -170,23 +200,11 @@ async function loadWeights(store: WeightStore, config: LlavaConfig): Promise<Ref
   };
 
   const t = layout.text;
-  const qSize = tc.heads * tc.headDim;
-  const kvSize = tc.kvHeads * tc.headDim;
-  const layers: DecoderLayerWeights[] = [];
-  for (let i = 0; i < tc.layers; i++) {
-    const p = `${t}layers.${i}.`;
-    layers.push({
-      q: await load.linear(`${p}self_attn.q_proj`, qSize, ht, tc.attentionBias),
-      k: await load.linear(`${p}self_attn.k_proj`, kvSize, ht, tc.attentionBias),
-      v: await load.linear(`${p}self_attn.v_proj`, kvSize, ht, tc.attentionBias),
-      o: await load.linear(`${p}self_attn.o_proj`, ht, qSize, tc.attentionBias),
-      gate: await load.linear(`${p}mlp.gate_proj`, tc.intermediateSize, ht, tc.mlpBias),
-      up: await load.linear(`${p}mlp.up_proj`, tc.intermediateSize, ht, tc.mlpBias),
-      down: await load.linear(`${p}mlp.down_proj`, ht, tc.intermediateSize, tc.mlpBias),
-      inputLayerNorm: await load.tensor(`${p}input_layernorm.weight`, [ht]),
-      postAttentionLayerNorm: await load.tensor(`${p}post_attention_layernorm.weight`, [ht]),
-    });
-  }
+  const layers = await load.decoderLayers(t, tc, {
+    qkv: tc.attentionBias,
+    o: tc.attentionBias,
+    mlp: tc.mlpBias,
+  });
   const embedTokens = await load.matrix(`${t}embed_tokens.weight`, tc.vocabSize, ht);
   const decoder: DecoderWeights = {
     embedTokens,

@@ -30,13 +30,7 @@ import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import type { TextConfig } from './config.ts';
-import {
-  decoderForward,
-  embed,
-  greedyDecode,
-  type DecoderLayerWeights,
-  type DecoderWeights,
-} from './decoder.ts';
+import { decoderForward, embed, greedyDecode, type DecoderWeights } from './decoder.ts';
 import { Loader, resolveInterventions, type ReferenceIntervention } from './llava.ts';
 import {
   ACTIVATIONS,
@@ -351,22 +345,8 @@ async function loadWeights(store: WeightStore, config: QwenConfig): Promise<Qwen
   const merged = d * vc.mergeSize ** 2;
   const tc = config.text;
   const h = tc.hiddenSize;
-  const kv = tc.kvHeads * tc.headDim;
-  const layers: DecoderLayerWeights[] = [];
-  for (let i = 0; i < tc.layers; i++) {
-    const p = `${textPrefix}layers.${i}.`;
-    layers.push({
-      q: await load.linear(`${p}self_attn.q_proj`, h, h, true),
-      k: await load.linear(`${p}self_attn.k_proj`, kv, h, true),
-      v: await load.linear(`${p}self_attn.v_proj`, kv, h, true),
-      o: await load.linear(`${p}self_attn.o_proj`, h, h, false),
-      gate: await load.linear(`${p}mlp.gate_proj`, tc.intermediateSize, h, false),
-      up: await load.linear(`${p}mlp.up_proj`, tc.intermediateSize, h, false),
-      down: await load.linear(`${p}mlp.down_proj`, h, tc.intermediateSize, false),
-      inputLayerNorm: await load.tensor(`${p}input_layernorm.weight`, [h]),
-      postAttentionLayerNorm: await load.tensor(`${p}post_attention_layernorm.weight`, [h]),
-    });
-  }
+  // Qwen2: biased q/k/v, unbiased o_proj and MLP (q is heads × head_dim = hidden wide).
+  const layers = await load.decoderLayers(textPrefix, tc, { qkv: true, o: false, mlp: false });
   const embedTokens = await load.matrix(`${textPrefix}embed_tokens.weight`, tc.vocabSize, h);
   return {
     patchEmbed: { rows: d, cols: patchIn, data: conv },
