@@ -23,7 +23,7 @@ import { join } from 'node:path';
 
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
-import { Fields, badConfig, object, parseText, type TextConfig } from './config.ts';
+import { Fields, badConfig, object, parseText, type TextConfig, type VisionConfig } from './config.ts';
 import { checkTokenIds, decoderForward, embed, greedyDecode, type DecoderWeights } from './decoder.ts';
 import {
   Loader,
@@ -35,17 +35,8 @@ import {
 import { activation, add, dot, layerNorm, linear, row, softmax, type Matrix, type Vector } from './math.ts';
 import type { Linear, Norm } from './vision.ts';
 
-export interface BlipVisionConfig {
-  hiddenSize: number;
-  intermediateSize: number;
-  layers: number;
-  heads: number;
-  headDim: number;
-  imageSize: number;
-  patchSize: number;
-  hiddenAct: string;
-  layerNormEps: number;
-}
+/** CLIP's vision sizes without num_channels (InstructBlipVisionConfig reads RGB only). */
+export type BlipVisionConfig = Omit<VisionConfig, 'numChannels'>;
 
 export interface QFormerConfig {
   vocabSize: number;

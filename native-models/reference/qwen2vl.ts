@@ -31,7 +31,7 @@ import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
 import type { TextConfig } from './config.ts';
 import { decoderForward, embed, greedyDecode, type DecoderWeights } from './decoder.ts';
-import { Loader, resolveInterventions, type ReferenceIntervention } from './llava.ts';
+import { Loader, resolveInterventions, type ReferenceIntervention, type ReferenceOutput } from './llava.ts';
 import {
   ACTIVATIONS,
   dot,
@@ -631,12 +631,8 @@ export interface QwenReferenceInput {
   readoutRows?: readonly number[];
 }
 
-export interface QwenReferenceOutput {
-  logits: Float64Array[];
-  attention: Float64Array[][][];
-  hiddenStates: Float64Array[][];
-  imageFeatures: Float64Array[];
-  imageTokenSpan: [number, number];
+/** ReferenceOutput (imageFeatures and imageTokenSpan: the first image's) and what Qwen adds. */
+export interface QwenReferenceOutput extends ReferenceOutput {
   /** Every image's span, in prompt order. */
   imageTokenSpans: Array<[number, number]>;
   expandedIds: number[];
