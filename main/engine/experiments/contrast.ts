@@ -95,15 +95,14 @@ async function answerWithCrop(
 }
 
 /**
- * The pixel region of the cells `selectCrop` picks from a per-token score, on the primary grid of the
- * sample's display cells (cells without a token score 0, which selectCrop treats as no mass).
+ * The pixel region of the cells `selectCrop` picks from a score per display cell (toDisplayMap), on
+ * the primary grid of the sample's display cells (cells without a token score 0: no mass).
  */
-function cropRegion(sample: PreparedSample, scores: ArrayLike<number>): Rect {
+function cropRegion(sample: PreparedSample, shown: ArrayLike<number>): Rect {
   const { rects, grids } = displayCells(sample.imageLayout);
   const grid = grids[0];
   if (!grid)
     throw new FusionError('BAD_ARGUMENT', 'the image tokens form no grid, so there is no region to crop');
-  const shown = toDisplayMap(sample.imageLayout, scores);
   const spatial = grid.cells.map((cell) => (cell === null ? 0 : shown[cell]));
   const { rect } = selectCrop(spatial, grid.rows, grid.cols, { cellAspect: grid.cellAspect });
   return gridRectToPixels(grid, rects, rect, sample.source);
@@ -130,7 +129,7 @@ export async function contrastSample(
     refined.mask = await generate(model, sample, { maxNewTokens, interventions: suppress });
   }
   if (methods.includes('crop')) {
-    crops.crop = cropRegion(sample, choice.ca);
+    crops.crop = cropRegion(sample, toDisplayMap(sample.imageLayout, choice.ca));
     refined.crop = await answerWithCrop(model, sample, crops.crop, maxNewTokens);
   }
   if (methods.includes('vicrop')) {
@@ -140,7 +139,13 @@ export async function contrastSample(
       prompt: { kind: 'question', text: GENERIC_PROMPT },
     });
     const genericMaps = (await evolveSample(model, generic, [])).maps;
-    crops.vicrop = cropRegion(sample, relativeAttention(maps[layer], genericMaps[layer]));
+    // Compared on the image, not token by token: a query-token model's queries differ between the
+    // two prompts (the Q-Former read each), so only their maps on the patches line up.
+    const relative = relativeAttention(
+      toDisplayMap(sample.imageLayout, maps[layer]),
+      toDisplayMap(generic.imageLayout, genericMaps[layer]),
+    );
+    crops.vicrop = cropRegion(sample, relative);
     refined.vicrop = await answerWithCrop(model, sample, crops.vicrop, maxNewTokens);
   }
   return {
