@@ -118,7 +118,12 @@ export async function evolveItem(
     result: { noiseTokens: evo.noise.map((t) => ({ token: t.token, persistence: t.persistence })) },
     metrics,
     arrays: [
-      displayArray('maps', sample, evo.maps),
+      // Already on the display cells (evolveSample measured box mass and noise there).
+      {
+        name: 'maps',
+        data: stack(evo.displayMaps),
+        shape: [evo.displayMaps.length, evo.displayMaps[0].length],
+      },
       ...(config.perHead
         ? [
             {
