@@ -5,54 +5,111 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
-import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import { writeTinyLlava, type TinyLlavaOptions } from '../../../native-models/testing/tinyLlava.ts';
+import { writeTinyQwen } from '../../../native-models/testing/tinyQwen.ts';
+import { blocksPerCall } from '../inference/batchedDecoder.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
-import { sweepSample, sweepWindows, sweepWork, type SweepConfig } from './sweep.ts';
+import {
+  SWEEP_BATCH_BYTES,
+  sweepSample,
+  sweepWindows,
+  sweepWork,
+  windowGroups,
+  type SweepConfig,
+} from './sweep.ts';
 
-let dir: string;
-let model: LoadedModel;
-let sample: PreparedSample;
+interface Fixture {
+  readonly model: LoadedModel;
+  readonly sample: PreparedSample;
+}
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fusionscope-sweep-'));
-  await writeTinyLlava(dir, { seed: 31, dtype: 'F32', layout: 'modern', text: { layers: 4 } });
-  model = await openModel(dir, { provider: 'cpu' });
+const fixtures = new Map<string, Fixture>();
+const dirs: string[] = [];
+
+async function fixture(name: string, write: (dir: string) => Promise<unknown>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `fusionscope-sweep-${name}-`));
+  dirs.push(dir);
+  await write(dir);
+  const model = await openModel(dir, { provider: 'cpu' });
   const data = new Uint8Array(28 * 28 * 3).map((_, i) => (i * 53) % 256);
-  sample = await prepareSample(model, {
+  const sample = await prepareSample(model, {
     image: { width: 28, height: 28, data },
     prompt: { kind: 'question', text: 'what color is the circle' },
   });
-});
+  fixtures.set(name, { model, sample });
+}
+
+const llava = (text: TinyLlavaOptions['text']) => (dir: string) =>
+  writeTinyLlava(dir, { seed: 31, dtype: 'F32', layout: 'modern', text: { layers: 4, ...text } });
+
+beforeAll(async () => {
+  await fixture('llama', llava({}));
+  // A window shorter than the prompt, so question rows lose the image's first tokens to it.
+  await fixture('mistral', llava({ modelType: 'mistral', slidingWindow: 12 }));
+  // M-RoPE: three position streams, the text after the image resuming past the grid's extent.
+  await fixture('qwen', (dir) =>
+    writeTinyQwen(dir, { family: 'qwen2_vl', seed: 71, dtype: 'F32', layout: 'modern', text: { layers: 4 } }),
+  );
+}, 120_000);
 
 afterAll(async () => {
-  await model?.close();
-  await rm(dir, { recursive: true, force: true });
+  for (const { model } of fixtures.values()) await model.close();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-describe('cached masking sweep equals a naive full recompute', () => {
-  it.each<[string, SweepConfig]>([
-    ['knockout, window 1', { mode: 'knockout', maxNewTokens: 3 }],
-    ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
-    ['hidden zero, window 1', { mode: 'hidden', maxNewTokens: 3 }],
-    [
-      'hidden 0.1, window 3, token subset',
-      { mode: 'hidden', scale: 0.1, window: 3, tokens: [2, 3, 15], maxNewTokens: 3 },
-    ],
-  ])('%s', async (_, config) => {
-    const cached = await sweepSample(model, sample, config, { strategy: 'cached' });
-    const naive = await sweepSample(model, sample, config, { strategy: 'naive' });
-    expect(cached.masked.map((m) => m.layers)).toEqual(naive.masked.map((m) => m.layers));
-    let changed = 0;
-    cached.masked.forEach((outcome, i) => {
-      expect(maxRelativeError(outcome.lastLogits, naive.masked[i].lastLogits)).toBeLessThan(1e-5);
-      expect(outcome.answer.tokenIds).toEqual(naive.masked[i].answer.tokenIds);
-      if (maxRelativeError(outcome.lastLogits, cached.baseline.lastLogits) > 1e-3) changed++;
+/** Batch budgets for a knockout sweep of `sample`: every window in one call, two per call, one per call. */
+function knockoutBudgets({ model, sample }: Fixture): Record<string, number> {
+  const prefix = sample.imageTokenSpan[1];
+  const rows = sample.expandedIds.length - prefix;
+  const heads = model.spec.decoder.heads;
+  const twoPerCall = 2 * rows * (prefix + 2 * rows) * heads * 4;
+  const layers = model.spec.decoder.layers;
+  expect(blocksPerCall(layers, rows, prefix, heads, SWEEP_BATCH_BYTES)).toBe(layers);
+  expect(blocksPerCall(layers, rows, prefix, heads, twoPerCall)).toBe(2);
+  return { 'all windows per call': SWEEP_BATCH_BYTES, 'two per call': twoPerCall, 'one per call': 1 };
+}
+
+const CONFIGS: [string, SweepConfig][] = [
+  ['knockout, window 1', { mode: 'knockout', maxNewTokens: 3 }],
+  ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
+  ['knockout, window 1, one-token answers', { mode: 'knockout', maxNewTokens: 1 }],
+  ['hidden zero, window 1', { mode: 'hidden', maxNewTokens: 3 }],
+  [
+    'hidden 0.1, window 3, token subset',
+    { mode: 'hidden', scale: 0.1, window: 3, tokens: [2, 3, 11], maxNewTokens: 3 },
+  ],
+];
+
+describe.each(['llama', 'mistral', 'qwen'])(
+  '%s: the cached masking sweep equals a naive full recompute',
+  (name) => {
+    it.each(CONFIGS)('%s', async (_, config) => {
+      const fx = fixtures.get(name);
+      if (!fx) throw new Error(`no fixture ${name}`);
+      const { model, sample } = fx;
+      const naive = await sweepSample(model, sample, config, { strategy: 'naive' });
+      const budgets =
+        config.mode === 'knockout' ? knockoutBudgets(fx) : { 'one per call': SWEEP_BATCH_BYTES };
+      for (const [label, batchBytes] of Object.entries(budgets)) {
+        const cached = await sweepSample(model, sample, config, { strategy: 'cached', batchBytes });
+        expect(
+          cached.masked.map((m) => m.layers),
+          label,
+        ).toEqual(naive.masked.map((m) => m.layers));
+        let changed = 0;
+        cached.masked.forEach((outcome, i) => {
+          const where = `${label}, window ${outcome.layers.join('-')}`;
+          expect(maxRelativeError(outcome.lastLogits, naive.masked[i].lastLogits), where).toBeLessThan(1e-5);
+          expect(outcome.answer.tokenIds, where).toEqual(naive.masked[i].answer.tokenIds);
+          if (maxRelativeError(outcome.lastLogits, cached.baseline.lastLogits) > 1e-3) changed++;
+        });
+        // The masking must actually do something, or equality would prove nothing.
+        expect(changed, label).toBeGreaterThan(0);
+      }
     });
-    // The masking must actually do something, or equality would prove nothing.
-    expect(changed).toBeGreaterThan(0);
-  });
-});
+  },
+);
 
 describe('sweep bookkeeping', () => {
   it('enumerates windows of k consecutive layers and rejects impossible ones', () => {
@@ -62,6 +119,23 @@ describe('sweep bookkeeping', () => {
       [2, 3],
     ]);
     expect(() => sweepWindows(4, 5)).toThrow(/window must be an integer in 1\.\.4, got 5/);
+  });
+
+  it('groups windows consecutively and as evenly as the batch size allows', () => {
+    expect(windowGroups(4, 4)).toEqual([[0, 1, 2, 3]]);
+    expect(windowGroups(5, 4)).toEqual([
+      [0, 1],
+      [2, 3, 4],
+    ]);
+    expect(windowGroups(3, 1)).toEqual([[0], [1], [2]]);
+  });
+
+  it('bounds a batched call by its attention scores, to at least one block and at most all', () => {
+    // 3 blocks of 10 rows after 20 cached positions, 2 heads: 30 × 50 × 2 × 4 bytes.
+    expect(blocksPerCall(8, 10, 20, 2, 30 * 50 * 2 * 4)).toBe(3);
+    expect(blocksPerCall(8, 10, 20, 2, 30 * 50 * 2 * 4 - 1)).toBe(2);
+    expect(blocksPerCall(8, 10, 20, 2, 0)).toBe(1);
+    expect(blocksPerCall(8, 10, 20, 2, Infinity)).toBe(8);
   });
 
   it('work ratio on a LLaVA-1.5-shaped sample is the north star’s order (≈12× at 16 layers, ≈19× at 32)', () => {

@@ -8,13 +8,20 @@
  *     are reused at every layer and only the question rows are recomputed, from layer l up;
  *   - hidden: layers below l are unchanged and rows before the first edited image token are too, so
  *     the recompute starts at layer l from that token.
+ * Those recomputes share their rows and their prefix, so windows are run together: at each layer one
+ * call carries every window that has started, stacked with a block-diagonal attention bias (a few
+ * question rows per window make a call's fixed cost dominate, so knockout batches as many windows as
+ * a memory budget allows; hidden runs one window at a time, see `batchSize`). Each window then
+ * decodes on its own cache.
  * The naive strategy (a full forward per window) exists to test that both agree.
  */
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
-import { runDecoder, sliceKV, type LayerKV } from '../inference/decoder.ts';
+import { blocksPerCall, runBatchedDecoder } from '../inference/batchedDecoder.ts';
+import { sliceKV, type DecoderPassOutput } from '../inference/decoder.ts';
 import { decoderContext, forward, logitsFor, planFor, type PreparedSample } from '../inference/forward.ts';
 import { decodeGreedy, prefilledState, type Generation } from '../inference/generate.ts';
+import type { InterventionPlan } from '../inference/interventionPlan.ts';
 import { rowPositions } from '../inference/positions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import type { SweepConfig } from '../../common/analysis.ts';
@@ -60,15 +67,24 @@ function interventionFor(config: SweepConfig, layers: readonly number[]): Interv
   };
 }
 
+/** Bytes one batched layer call's attention scores may take (see `blocksPerCall`). */
+export const SWEEP_BATCH_BYTES = 256 * 2 ** 20;
+
+export interface SweepOptions {
+  readonly strategy?: SweepStrategy;
+  /** Cached strategy: the budget for one batched layer call (tests shrink it to split batches). */
+  readonly batchBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
 export async function sweepSample(
   model: LoadedModel,
   sample: PreparedSample,
   config: SweepConfig,
-  options: { strategy?: SweepStrategy; signal?: AbortSignal } = {},
+  options: SweepOptions = {},
 ): Promise<SampleSweep> {
   const maxNewTokens = config.maxNewTokens ?? 8;
   const windows = sweepWindows(model.spec.decoder.layers, config.window ?? 1);
-  const length = sample.expandedIds.length;
   const base = await forward(model, sample, { keepCache: true, signal: options.signal });
   const cache = base.cache;
   if (!cache) throw new Error('forward did not keep its cache');
@@ -82,68 +98,132 @@ export async function sweepSample(
       options.signal,
     ),
   };
+  const run: WindowRun = { model, sample, config, maxNewTokens, options };
+  const masked =
+    options.strategy === 'naive'
+      ? await naiveSweep(run, windows)
+      : await cachedSweep(run, windows, cache.pass);
+  return { baseline, masked };
+}
+
+interface WindowRun {
+  readonly model: LoadedModel;
+  readonly sample: PreparedSample;
+  readonly config: SweepConfig;
+  readonly maxNewTokens: number;
+  readonly options: SweepOptions;
+}
+
+async function naiveSweep(run: WindowRun, windows: readonly number[][]): Promise<MaskedOutcome[]> {
+  const { model, sample, config, maxNewTokens, options } = run;
   const masked: MaskedOutcome[] = [];
-  // Caches cut to a recompute's starting row, shared by every window that starts there (all of them,
-  // for knockout), so each layer's prefix is copied once per sweep rather than once per window.
-  const prefixes = new Map<number, (LayerKV | undefined)[]>();
-  const prefixCache = (offset: number) => {
-    let cut = prefixes.get(offset);
-    if (!cut) {
-      cut = cache.pass.present.map((kv) => kv && sliceKV(kv, offset, model.spec.decoder));
-      prefixes.set(offset, cut);
-    }
-    return cut;
-  };
   for (const layers of windows) {
     const interventions = [interventionFor(config, layers)];
-    if (options.strategy === 'naive') {
-      const full = await forward(model, sample, { interventions, attentionRows: [], signal: options.signal });
-      const state = prefilledState(
-        sample,
-        full.lastLogits,
-        full.present,
-        planFor(model, sample, interventions),
-      );
-      const answer = await decodeGreedy(model, state, maxNewTokens, options.signal);
-      masked.push({ layers, lastLogits: full.lastLogits, answer });
-      continue;
-    }
-    const plan = planFor(model, sample, interventions);
-    const start = layers[0];
-    const firstChanged =
-      config.mode === 'knockout'
-        ? plan.knockoutFromQuery
-        : Math.min(...(plan.hiddenEdits.get(start) ?? []).flatMap((e) => e.positions));
-    const inputs = cache.pass.layerInputs[start];
-    if (!inputs) throw new Error(`no cached input for layer ${start}`);
-    const D = model.spec.decoder.hiddenSize;
-    const pass = await runDecoder(decoderContext(model), {
-      startLayer: start,
-      hidden: inputs.subarray(firstChanged * D),
-      offset: firstChanged,
-      ropePositions: rowPositions(sample.positions, firstChanged, length - firstChanged),
-      past: prefixCache(firstChanged),
-      plan,
-      readoutRows: [length - 1 - firstChanged],
+    const full = await forward(model, sample, { interventions, attentionRows: [], signal: options.signal });
+    const state = prefilledState(
+      sample,
+      full.lastLogits,
+      full.present,
+      planFor(model, sample, interventions),
+    );
+    masked.push({
+      layers,
+      lastLogits: full.lastLogits,
+      answer: await decodeGreedy(model, state, maxNewTokens, options.signal),
+    });
+  }
+  return masked;
+}
+
+/**
+ * Every window recomputes the same rows over the same unmasked prefix and differs only in its plan and
+ * start layer, so groups of windows run as the blocks of one batched recompute
+ * (inference/batchedDecoder.ts); then each window decodes on its own.
+ */
+async function cachedSweep(
+  run: WindowRun,
+  windows: readonly number[][],
+  pass: DecoderPassOutput,
+): Promise<MaskedOutcome[]> {
+  const { model, sample, config, maxNewTokens, options } = run;
+  const plans = windows.map((layers) => planFor(model, sample, [interventionFor(config, layers)]));
+  const length = sample.expandedIds.length;
+  // Every window edits the same tokens, so every recompute starts at the same row.
+  const offset = firstChangedRow(config, plans[0], windows[0][0]);
+  const rows = length - offset;
+  const D = model.spec.decoder.hiddenSize;
+  // The prefix cut once for the sweep, rather than copied by every call.
+  const past = pass.present.map((kv) => kv && sliceKV(kv, offset, model.spec.decoder));
+  const layerInputs = pass.layerInputs.map((x) => x?.subarray(offset * D));
+  const masked: MaskedOutcome[] = [];
+  for (const group of windowGroups(windows.length, batchSize(run, windows.length, offset, rows))) {
+    const batch = await runBatchedDecoder(decoderContext(model), {
+      blocks: group.map((w) => ({ startLayer: windows[w][0], plan: plans[w] })),
+      offset,
+      rows,
+      layerInputs,
+      ropePositions: rowPositions(sample.positions, offset, rows),
+      past,
+      keepPresent: maxNewTokens > 1,
       signal: options.signal,
     });
-    const lastLogits = await logitsFor(model, pass.hidden, [length - 1 - firstChanged]);
-    // Layers below the window keep the unmasked cache; from the window up, the recomputed one.
-    const past = cache.pass.present.map((kv, layer) => (layer < start ? kv : pass.present[layer]));
-    const answer = await decodeGreedy(
+    const logits = await logitsFor(
       model,
-      prefilledState(sample, lastLogits, past, plan),
-      maxNewTokens,
-      options.signal,
+      batch.hidden,
+      group.map((_, b) => (b + 1) * rows - 1),
     );
-    masked.push({ layers, lastLogits, answer });
+    const V = logits.length / group.length;
+    for (const [b, w] of group.entries()) {
+      const start = windows[w][0];
+      const lastLogits = logits.slice(b * V, (b + 1) * V);
+      // Layers below the window keep the unmasked cache; from the window up, the recomputed one. Built
+      // only if a second token is decoded, one window at a time.
+      const fullPast = () => {
+        const own = batch.present(b);
+        return pass.present.map((kv, layer) => (layer < start ? kv : own[layer]));
+      };
+      const state = prefilledState(sample, lastLogits, fullPast, plans[w]);
+      const answer = await decodeGreedy(model, state, maxNewTokens, options.signal);
+      masked.push({ layers: windows[w], lastLogits, answer });
+    }
   }
-  return { baseline, masked };
+  return masked;
+}
+
+/** The first row a window's intervention can change: the first question row, or the first edited token. */
+function firstChangedRow(config: SweepConfig, plan: InterventionPlan, start: number): number {
+  if (config.mode === 'knockout') return plan.knockoutFromQuery;
+  return Math.min(...(plan.hiddenEdits.get(start) ?? []).flatMap((e) => e.positions));
+}
+
+/**
+ * How many windows to recompute together. Knockout recomputes the few question rows, where a layer
+ * call's fixed cost dominates, so as many as the budget allows. Hidden recomputes hundreds of rows from
+ * the first edited image token: there batching saves next to nothing, while every block would attend
+ * over every other block's columns (masked) and the batch's caches would be kept at once, so one
+ * window at a time, as a plain partial recompute.
+ */
+function batchSize(run: WindowRun, windows: number, offset: number, rows: number): number {
+  if (run.config.mode === 'hidden') return 1;
+  const heads = run.model.spec.decoder.heads;
+  return blocksPerCall(windows, rows, offset, heads, run.options.batchBytes ?? SWEEP_BATCH_BYTES);
+}
+
+/** Window indexes 0..count−1 in consecutive groups of at most `size`, as even as possible. */
+export function windowGroups(count: number, size: number): number[][] {
+  const groups = Math.ceil(count / size);
+  return Array.from({ length: groups }, (_, g) => {
+    const from = Math.floor((g * count) / groups);
+    const to = Math.floor(((g + 1) * count) / groups);
+    return Array.from({ length: to - from }, (_, i) => from + i);
+  });
 }
 
 /**
  * Token-layer units of work of a sweep (rows × layers pushed through the decoder), for the benchmark's
  * work ratio: naive = windows × L × T; cached = L × T + Σ over windows of (L − start) × recomputed rows.
+ * Batching changes how many layer calls carry those rows, not the rows, so the ratio is what the cached
+ * strategy can reach once per-call costs are amortised.
  */
 export function sweepWork(layerCount: number, window: number, totalRows: number, recomputedRows: number) {
   const windows = sweepWindows(layerCount, window);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { attentionBias, sliceKV } from './decoder.ts';
+import { attentionBias, blockAttentionBias, gatherKV, sliceKV } from './decoder.ts';
 import { compileInterventions } from './interventionPlan.ts';
 
 const shape = { layers: 2, hiddenSize: 4, heads: 2, kvHeads: 1, headDim: 2, vocabSize: 10 };
@@ -27,6 +27,42 @@ describe('attentionBias', () => {
   });
 });
 
+describe('blockAttentionBias', () => {
+  it('gives each stacked block the shared prefix and its own causal columns, never another block’s', () => {
+    // Two blocks of positions 2..3 after 2 cached positions; block 1 knocks key 0 out.
+    const bias = blockAttentionBias(2, 2, undefined, [
+      { knocked: undefined, knockFrom: 0 },
+      { knocked: new Set([0]), knockFrom: 2 },
+    ]);
+    const allowed = (r: number) => Array.from(bias.subarray(r * 6, r * 6 + 6), (b) => b === 0);
+    expect(allowed(0)).toEqual([true, true, true, false, false, false]);
+    expect(allowed(1)).toEqual([true, true, true, true, false, false]);
+    expect(allowed(2)).toEqual([false, true, false, false, true, false]);
+    expect(allowed(3)).toEqual([false, true, false, false, true, true]);
+  });
+
+  it('is attentionBias for one block, sliding window and knockout included', () => {
+    const one = blockAttentionBias(3, 4, 3, [{ knocked: new Set([1, 4]), knockFrom: 4 }]);
+    expect(one).toEqual(attentionBias(3, 4, 3, new Set([1, 4]), 4));
+  });
+
+  it('applies the sliding window by position in every block', () => {
+    const bias = blockAttentionBias(2, 2, 2, [
+      { knocked: undefined, knockFrom: 0 },
+      { knocked: undefined, knockFrom: 0 },
+    ]);
+    // Block 1's last row is position 3: keys 2 and 3 only, i.e. prefix column 1 is out, its own columns in.
+    expect(Array.from(bias.subarray(18, 24), (b) => b === 0)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+  });
+});
+
 describe('sliceKV', () => {
   it('keeps the first positions of every kv head', () => {
     const kv = {
@@ -37,6 +73,27 @@ describe('sliceKV', () => {
     const sliced = sliceKV(kv, 2, { ...shape, kvHeads: 1, headDim: 2 });
     expect(Array.from(sliced.key)).toEqual([0, 1, 2, 3]);
     expect(Array.from(sliced.value)).toEqual([10, 11, 12, 13]);
+  });
+});
+
+describe('gatherKV', () => {
+  it('lays runs of positions end to end within every kv head', () => {
+    const kv = (base: number, length: number) => ({
+      key: Float32Array.from({ length: 2 * length }, (_, i) => base + i),
+      value: Float32Array.from({ length: 2 * length }, (_, i) => -(base + i)),
+      length,
+    });
+    const gathered = gatherKV(
+      [
+        [kv(0, 3), 0, 2],
+        [kv(100, 2), 1, 2],
+      ],
+      { ...shape, kvHeads: 2, headDim: 1 },
+    );
+    // Head 0 holds positions 0..length−1 first, then head 1.
+    expect(gathered.length).toBe(3);
+    expect(Array.from(gathered.key)).toEqual([0, 1, 101, 3, 4, 103]);
+    expect(Array.from(gathered.value)).toEqual([-0, -1, -101, -3, -4, -103]);
   });
 });
 

@@ -63,9 +63,8 @@ export async function runDecoder(
   const { shape } = ctx;
   const D = shape.hiddenSize;
   const rows = input.hidden.length / D;
-  const total = input.offset + rows;
   const positions = input.ropePositions ?? [Array.from({ length: rows }, (_, i) => input.offset + i)];
-  const { cos, sin } = ctx.ropeTables(positions);
+  const rope = ctx.ropeTables(positions);
   const readout = BigInt64Array.from(input.readoutRows.map((r) => BigInt(r)));
   const plainBias = attentionBias(input.offset, rows, ctx.slidingWindow, undefined, 0);
 
@@ -85,29 +84,75 @@ export async function runDecoder(
     const bias = knocked
       ? attentionBias(input.offset, rows, ctx.slidingWindow, knocked, input.plan.knockoutFromQuery)
       : plainBias;
-    const past = pastFor(input.past[layer], input.offset, shape);
-    const result = await ctx.layers[layer].run({
-      [LAYER_IO.hidden]: { data: hidden, dims: [1, rows, D] },
-      [LAYER_IO.ropeCos]: { data: cos, dims: [rows, shape.headDim] },
-      [LAYER_IO.ropeSin]: { data: sin, dims: [rows, shape.headDim] },
-      [LAYER_IO.pastKey]: { data: past.key, dims: [1, shape.kvHeads, input.offset, shape.headDim] },
-      [LAYER_IO.pastValue]: { data: past.value, dims: [1, shape.kvHeads, input.offset, shape.headDim] },
-      [LAYER_IO.bias]: { data: bias, dims: [1, 1, rows, total] },
-      [LAYER_IO.readoutRows]: { data: readout, dims: [readout.length] },
+    const result = await runLayer(ctx, layer, {
+      hidden,
+      rope,
+      past: pastFor(input.past[layer], input.offset, shape),
+      bias,
+      readout,
     });
-    hidden = result[LAYER_IO.hiddenOut].data;
-    out.present[layer] = {
-      key: result[LAYER_IO.presentKey].data,
-      value: result[LAYER_IO.presentValue].data,
-      length: total,
-    };
-    out.attention[layer] = result[LAYER_IO.probs].data;
+    hidden = result.hidden;
+    out.present[layer] = result.present;
+    out.attention[layer] = result.attention;
     out.lastHidden[layer] = hidden.slice((rows - 1) * D, rows * D);
   }
   return { ...out, hidden };
 }
 
-function applyHiddenEdits(
+/** The inputs of one layer graph: `rows` query rows after the `past.length` cached positions. */
+export interface LayerCall {
+  /** Residual stream at the layer's input, [rows, D]. */
+  readonly hidden: Float32Array;
+  /** Rotary tables of the rows, [rows, headDim]. */
+  readonly rope: { readonly cos: Float32Array; readonly sin: Float32Array };
+  /** Exactly the positions the rows follow. */
+  readonly past: LayerKV;
+  /** Additive attention bias [rows, past.length + rows]. */
+  readonly bias: Float32Array;
+  /** Rows (within this call) whose attention probabilities to return. */
+  readonly readout: BigInt64Array;
+}
+
+export interface LayerResult {
+  /** Residual stream after the layer, [rows, D]. */
+  readonly hidden: Float32Array;
+  /** `past` followed by the rows' keys/values. */
+  readonly present: LayerKV;
+  /** Probabilities [heads, readout, past.length + rows]. */
+  readonly attention: Float32Array;
+}
+
+/** Runs one layer graph: the feeds, the run and the unpacking every decoder loop shares. */
+export async function runLayer(
+  ctx: DecoderLoopContext,
+  layer: number,
+  call: LayerCall,
+): Promise<LayerResult> {
+  const { hiddenSize: D, kvHeads, headDim } = ctx.shape;
+  const rows = call.hidden.length / D;
+  const cached = call.past.length;
+  const total = cached + rows;
+  const result = await ctx.layers[layer].run({
+    [LAYER_IO.hidden]: { data: call.hidden, dims: [1, rows, D] },
+    [LAYER_IO.ropeCos]: { data: call.rope.cos, dims: [rows, headDim] },
+    [LAYER_IO.ropeSin]: { data: call.rope.sin, dims: [rows, headDim] },
+    [LAYER_IO.pastKey]: { data: call.past.key, dims: [1, kvHeads, cached, headDim] },
+    [LAYER_IO.pastValue]: { data: call.past.value, dims: [1, kvHeads, cached, headDim] },
+    [LAYER_IO.bias]: { data: call.bias, dims: [1, 1, rows, total] },
+    [LAYER_IO.readoutRows]: { data: call.readout, dims: [call.readout.length] },
+  });
+  return {
+    hidden: result[LAYER_IO.hiddenOut].data,
+    present: {
+      key: result[LAYER_IO.presentKey].data,
+      value: result[LAYER_IO.presentValue].data,
+      length: total,
+    },
+    attention: result[LAYER_IO.probs].data,
+  };
+}
+
+export function applyHiddenEdits(
   hidden: Float32Array,
   edits: readonly { positions: readonly number[]; scale: number }[] | undefined,
   offset: number,
@@ -136,38 +181,76 @@ export function attentionBias(
   knocked: ReadonlySet<number> | undefined,
   knockFrom: number,
 ): Float32Array {
-  const total = offset + rows;
-  const bias = new Float32Array(rows * total);
-  for (let r = 0; r < rows; r++) {
-    const q = offset + r;
-    const rowStart = r * total;
-    for (let k = q + 1; k < total; k++) bias[rowStart + k] = -Infinity;
-    if (slidingWindow !== undefined) {
+  return blockAttentionBias(offset, rows, slidingWindow, [{ knocked, knockFrom }]);
+}
+
+/** What one block of a batched call knocks out: `knocked` keys, for queries at or after `knockFrom`. */
+export interface BlockKnockout {
+  readonly knocked: ReadonlySet<number> | undefined;
+  readonly knockFrom: number;
+}
+
+/**
+ * The bias of several blocks stacked along the rows, [blocks·rows, offset + blocks·rows]: every block
+ * is positions offset..offset+rows−1 again, after the same `offset` cached positions (the first
+ * columns). Each block attends to those and causally to its own columns as `attentionBias` would on
+ * its own, and never to another block's, so one layer call computes every block as if run alone.
+ */
+export function blockAttentionBias(
+  offset: number,
+  rows: number,
+  slidingWindow: number | undefined,
+  blocks: readonly BlockKnockout[],
+): Float32Array {
+  const width = offset + blocks.length * rows;
+  const bias = new Float32Array(blocks.length * rows * width).fill(-Infinity);
+  blocks.forEach(({ knocked, knockFrom }, b) => {
+    // Column of key position k for this block: the shared cached positions, then its own rows.
+    const column = (k: number) => (k < offset ? k : k + b * rows);
+    for (let r = 0; r < rows; r++) {
+      const q = offset + r;
+      const rowStart = (b * rows + r) * width;
       // transformers masks keys with k <= q - sliding_window.
-      for (let k = 0; k <= q - slidingWindow; k++) bias[rowStart + k] = -Infinity;
+      const from = slidingWindow === undefined ? 0 : Math.max(0, q - slidingWindow + 1);
+      for (let k = from; k <= q; k++) bias[rowStart + column(k)] = 0;
+      if (knocked && q >= knockFrom) {
+        for (const k of knocked) if (k <= q) bias[rowStart + column(k)] = -Infinity;
+      }
     }
-    if (knocked && q >= knockFrom) {
-      for (const k of knocked) if (k < total && k <= q) bias[rowStart + k] = -Infinity;
-    }
-  }
+  });
   return bias;
 }
 
 /** The first `length` positions of a cache, as contiguous [kvHeads, length, headDim]. */
 export function sliceKV(kv: LayerKV, length: number, shape: DecoderShape): LayerKV {
   if (length === kv.length) return kv;
+  return gatherKV([[kv, 0, length]], shape);
+}
+
+/** Runs of positions [from, to) of caches, laid end to end per kv head: [kvHeads, Σ(to − from), headDim]. */
+export function gatherKV(
+  runs: readonly (readonly [kv: LayerKV, from: number, to: number])[],
+  shape: DecoderShape,
+): LayerKV {
   const { kvHeads, headDim } = shape;
+  const length = runs.reduce((sum, [, from, to]) => sum + to - from, 0);
   const key = new Float32Array(kvHeads * length * headDim);
   const value = new Float32Array(kvHeads * length * headDim);
   for (let h = 0; h < kvHeads; h++) {
-    const from = h * kv.length * headDim;
-    key.set(kv.key.subarray(from, from + length * headDim), h * length * headDim);
-    value.set(kv.value.subarray(from, from + length * headDim), h * length * headDim);
+    let at = h * length * headDim;
+    for (const [kv, from, to] of runs) {
+      const start = (h * kv.length + from) * headDim;
+      const end = (h * kv.length + to) * headDim;
+      key.set(kv.key.subarray(start, end), at);
+      value.set(kv.value.subarray(start, end), at);
+      at += end - start;
+    }
   }
   return { key, value, length };
 }
 
-function pastFor(kv: LayerKV | undefined, offset: number, shape: DecoderShape): LayerKV {
+/** The cache of the `offset` positions before a block, checked to cover them. */
+export function pastFor(kv: LayerKV | undefined, offset: number, shape: DecoderShape): LayerKV {
   if (offset === 0) return { key: new Float32Array(0), value: new Float32Array(0), length: 0 };
   if (!kv || kv.length < offset) {
     throw new Error(`decoder: a cache of ${offset} positions is needed, got ${kv?.length ?? 'none'}`);

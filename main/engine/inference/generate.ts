@@ -24,11 +24,15 @@ export interface Generation {
   readonly stoppedBy: 'eos' | 'max_tokens';
 }
 
+/** Per layer: cache over the whole prompt. */
+export type PromptCache = readonly (LayerKV | undefined)[];
+
 export interface PrefilledState {
   /** Logits at the last prompt position. */
   readonly lastLogits: Float32Array;
-  /** Per layer: cache over the whole prompt. */
-  readonly past: readonly (LayerKV | undefined)[];
+  /** The cache, or what builds it: called only if a second token is decoded (a sweep's windows
+   *  assemble theirs from shared parts, which a one-token answer never needs). */
+  readonly past: PromptCache | (() => PromptCache);
   /** Prompt length. */
   readonly length: number;
   /** The prompt's rotary positions (generated tokens continue from them). */
@@ -46,7 +50,7 @@ function checkMaxNewTokens(maxNewTokens: number): void {
 export function prefilledState(
   sample: PreparedSample,
   lastLogits: Float32Array,
-  past: readonly (LayerKV | undefined)[],
+  past: PrefilledState['past'],
   plan: InterventionPlan,
 ): PrefilledState {
   return { lastLogits, past, length: sample.expandedIds.length, positions: sample.positions, plan };
@@ -64,7 +68,7 @@ export async function decodeGreedy(
   const tokenIds: number[] = [];
   let stoppedBy: Generation['stoppedBy'] = 'max_tokens';
   let logits = state.lastLogits;
-  let past = state.past;
+  let past: PromptCache | undefined; // built at the first step that needs it
   for (let offset = state.length; tokenIds.length < maxNewTokens; offset++) {
     const next = argmax(logits);
     if (model.eosTokenIds.includes(next)) {
@@ -76,6 +80,7 @@ export async function decodeGreedy(
     const embedded = await model.sessions.embed.run({
       [EMBED_IO.ids]: { data: BigInt64Array.of(BigInt(next)), dims: [1, 1] },
     });
+    past ??= typeof state.past === 'function' ? state.past() : state.past;
     const pass = await runDecoder(ctx, {
       startLayer: 0,
       hidden: embedded[EMBED_IO.embeds].data,
