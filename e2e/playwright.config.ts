@@ -3,9 +3,15 @@
  * binary is installed, inside the desktop app. Browsers are never downloaded: Chromium comes from
  * apt (`.ci/run` installs it when missing), Electron from `npm run fetch-electron`.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { defineConfig } from '@playwright/test';
 
 import { CHROMIUM_PATH } from './support/paths.ts';
+
+// The servers the specs start build their model caches here, not in the user's cache.
+process.env.FUSIONSCOPE_MODEL_CACHE ??= join(tmpdir(), 'fusionscope-e2e-models');
 
 export default defineConfig({
   testDir: './specs',

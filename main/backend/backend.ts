@@ -83,7 +83,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
   );
   const queue = new JobQueue(engine, workspace, state, emit);
-  const models = new ModelRegistry(engine, options.provider ?? 'auto');
+  const models = new ModelRegistry(engine, {
+    provider: options.provider ?? 'auto',
+    precision: options.precision ?? 'auto',
+  });
   const datasets = new DatasetRegistry(state, workspace);
   const sweepAvailable = (modelId: string) =>
     queue.sweepPending(modelId) ||
@@ -102,7 +105,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     }),
 
     listModels: () => models.list(),
-    openModel: ({ folder, provider }) => models.open(folder, provider),
+    openModel: ({ folder, provider, precision }) => models.open(folder, { provider, precision }),
     closeModel: async ({ modelId }) => {
       if (queue.usesModel(modelId)) {
         throw new FusionError('BUSY', `model ${JSON.stringify(modelId)} is used by a queued or running job`);
@@ -128,7 +131,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         total: items.length,
         target: {
           folder: model.id,
-          provider: models.providerOf(model.id),
+          ...models.loadOf(model.id),
           dataset: known.view.id,
           datasetOptions,
           limit: params.limit,
@@ -165,7 +168,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         total: run.total,
         target: {
           folder: model.id,
-          provider: models.providerOf(model.id),
+          ...models.loadOf(model.id),
           dataset: run.dataset.path,
           datasetOptions: selection.datasetOptions,
           limit: selection.limit,

@@ -52,11 +52,15 @@ function emit(event: WorkerEvent): void {
   post({ kind: 'event', event });
 }
 
-function loadedModel(folder: string, provider: RequestOf<'openModel'>['provider']): Promise<LoadedModel> {
+function loadedModel(
+  folder: string,
+  { provider, precision }: Pick<RequestOf<'openModel'>, 'provider' | 'precision'>,
+): Promise<LoadedModel> {
   let pending = models.get(folder);
   if (!pending) {
     pending = openModel(folder, {
       provider,
+      precision,
       onProgress: (done, total, label) => emit({ type: 'model-loading', folder, done, total, label }),
     });
     models.set(folder, pending);
@@ -85,8 +89,8 @@ async function resolveExperiment(model: LoadedModel, experiment: JobExperiment):
 type Handlers = { [T in RequestType]: (request: RequestOf<T>) => Promise<WorkerResults[T]> };
 
 const handlers: Handlers = {
-  async openModel({ folder, provider }) {
-    const model = await loadedModel(folder, provider);
+  async openModel({ folder, provider, precision }) {
+    const model = await loadedModel(folder, { provider, precision });
     const { layers, heads, hiddenSize } = model.spec.decoder;
     return { info: model.info(), layers, heads, hiddenSize };
   },
@@ -106,7 +110,7 @@ const handlers: Handlers = {
     const controller = new AbortController();
     running.set(jobId, { controller, folder: target.folder });
     try {
-      const model = await loadedModel(target.folder, target.provider);
+      const model = await loadedModel(target.folder, target);
       const outcome = await runExperiment(
         {
           model,

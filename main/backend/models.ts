@@ -1,6 +1,6 @@
 /**
  * The models the app has opened: views by id (the absolute checkpoint folder), loads in flight, and
- * the provider each was asked for (a worker restarted after a crash reloads a model on its next job).
+ * how each was asked to load (a worker restarted after a crash reloads a model on its next job).
  */
 import { basename, resolve } from 'node:path';
 
@@ -9,6 +9,7 @@ import { FusionError } from '../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
 import { checkpointFolder } from '../engine/model/checkpointFolder.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
+import type { Precision } from '../../native-models/onnx/storage.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { ModelFacts } from './workerProtocol.ts';
 
@@ -25,8 +26,8 @@ export function modelView(id: string, facts: ModelFacts): ModelView {
     modelType: info.modelType,
     weightsDtype: info.weightsDtype,
     parameterCount: info.parameterCount,
-    // Weights are converted to float32 at load (ARCHITECTURE.md), whatever the checkpoint stores.
-    memoryBytes: info.parameterCount * 4,
+    precision: info.precision,
+    memoryBytes: info.storedWeightBytes,
     executionProvider: info.executionProvider,
     providerFallbacks: info.providerFallbacks,
     layers: facts.layers,
@@ -39,8 +40,14 @@ export function modelView(id: string, facts: ModelFacts): ModelView {
   };
 }
 
-interface Entry {
+/** How a model is loaded: where it runs and how its weights are stored. */
+export interface ModelLoad {
   readonly provider: ProviderRequest;
+  readonly precision: Precision;
+}
+
+interface Entry {
+  readonly load: ModelLoad;
   /** Settles once loaded; a failed load removes the entry. */
   readonly ready: Promise<ModelView>;
   view?: ModelView;
@@ -51,18 +58,21 @@ export class ModelRegistry {
 
   constructor(
     private readonly engine: EngineClient,
-    private readonly defaultProvider: ProviderRequest,
+    private readonly defaults: ModelLoad,
   ) {}
 
   /** Opens (or returns the open) model at `folder`; a project folder with the checkpoint in model/ works too. */
-  async open(folder: string, provider?: ProviderRequest): Promise<ModelView> {
+  async open(folder: string, requested: Partial<ModelLoad> = {}): Promise<ModelView> {
     const id = await checkpointFolder(resolve(folder));
     const existing = this.entries.get(id);
     if (existing) return existing.ready;
-    const chosen = provider ?? this.defaultProvider;
+    const load: ModelLoad = {
+      provider: requested.provider ?? this.defaults.provider,
+      precision: requested.precision ?? this.defaults.precision,
+    };
     const entry: Entry = {
-      provider: chosen,
-      ready: this.engine.request({ type: 'openModel', folder: id, provider: chosen }).then(
+      load,
+      ready: this.engine.request({ type: 'openModel', folder: id, ...load }).then(
         (facts) => {
           entry.view = modelView(id, facts);
           return entry.view;
@@ -99,8 +109,8 @@ export class ModelRegistry {
     return this.entries.has(id);
   }
 
-  providerOf(id: string): ProviderRequest {
-    return this.entries.get(id)?.provider ?? this.defaultProvider;
+  loadOf(id: string): ModelLoad {
+    return this.entries.get(id)?.load ?? this.defaults;
   }
 
   /** Forgets the model here and releases its sessions in the worker. */

@@ -4,6 +4,7 @@
  */
 import type { ApiEvent, ApiHandlers, ApiReply } from '../common/api/index.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
+import type { Precision } from '../../native-models/onnx/storage.ts';
 
 export interface BackendOptions {
   /** Workspace folder (created when missing); its SQLite file keeps every run. */
@@ -12,6 +13,8 @@ export interface BackendOptions {
   /** Open the embedded demo model and import its test split at start (default true). */
   readonly preloadDemo?: boolean;
   readonly provider?: ProviderRequest;
+  /** How opened models store their weights, unless an openModel call says otherwise (default auto). */
+  readonly precision?: Precision;
   /** The model preloaded with preloadDemo (default: the embedded demo model). */
   readonly demoModelFolder?: string;
   /**

@@ -17,6 +17,7 @@ import type { ExperimentConfig } from '../engine/experiments/experiment.ts';
 import type { PromptOptions } from '../engine/experiments/kinds.ts';
 import type { ModelInfo } from '../engine/model/openModel.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
+import type { Precision } from '../../native-models/onnx/storage.ts';
 
 /** `workerData` the worker starts with. */
 export interface WorkerInit {
@@ -37,6 +38,7 @@ export interface JobTarget {
   /** Absolute checkpoint folder (the model id). */
   readonly folder: string;
   readonly provider: ProviderRequest;
+  readonly precision: Precision;
   readonly dataset: string;
   readonly datasetOptions: OpenDatasetOptions;
   readonly limit?: number;
@@ -60,7 +62,12 @@ export interface ImageGeometryReply {
 }
 
 export type WorkerRequest =
-  | { readonly type: 'openModel'; readonly folder: string; readonly provider: ProviderRequest }
+  | {
+      readonly type: 'openModel';
+      readonly folder: string;
+      readonly provider: ProviderRequest;
+      readonly precision: Precision;
+    }
   | { readonly type: 'closeModel'; readonly folder: string }
   | {
       readonly type: 'runJob';

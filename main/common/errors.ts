@@ -20,6 +20,7 @@ export type FusionErrorCode =
   | 'NOT_FOUND' // an API call names a model, dataset, run, job or item that does not exist
   | 'FORBIDDEN' // a file request outside the folders the app may serve, or a missing access token
   | 'BUSY' // the resource is in use (deleting a running run, closing a model a job uses)
+  | 'INSUFFICIENT_RESOURCES' // the model, its cache or a prompt cannot fit the memory or disk available
   | 'INTERNAL';
 
 export class FusionError extends Error {

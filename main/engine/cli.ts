@@ -17,6 +17,9 @@ import {
 } from './cli/experimentCommands.ts';
 import { answerCommand, demoCommand, infoCommand, traceCommand } from './cli/sampleCommands.ts';
 import { PROVIDERS } from './runtime/providers.ts';
+import { PRECISIONS } from '../../native-models/onnx/storage.ts';
+import { cacheCommand } from './cli/cacheCommands.ts';
+import { defaultModelCacheDir } from './model/modelCache.ts';
 
 const USAGE = `fusionscope — where does vision meet language?
 
@@ -27,6 +30,7 @@ Usage:
                      [--mask-mode knockout|hidden] [--mask-layers 1,3] [--mask-tokens 0,5,6]
                      [--mask-scale 0.1] [--attention-rows last|question] [--per-head] [--hidden-states]
   fusionscope info   --model DIR
+  fusionscope cache list|clear [--key PREFIX]   the model cache (built graphs, one folder per model)
 
 Experiments over a dataset (recorded in --workspace DIR, default ./fusionscope-workspace; resumable):
   fusionscope sweep    [--mode hidden|knockout] [--scale 0] [--window 1] [--limit N] [--resume auto|ID]
@@ -41,6 +45,8 @@ Experiments over a dataset (recorded in --workspace DIR, default ./fusionscope-w
 Common options:
   --model DIR                          a Hugging Face model folder (default: the embedded demo model)
   --provider ${PROVIDERS.join('|')}   execution provider (default auto: GPU if usable, else CPU)
+  --precision ${PRECISIONS.join('|')}     weights in memory (default auto: as the checkpoint stores them)
+  --model-cache DIR                    where built models are kept (default ${defaultModelCacheDir()})
   --pad-to-square                      original LLaVA-1.5 expand2square before preprocessing
 `;
 
@@ -59,17 +65,20 @@ const COMMANDS: Record<string, (flags: Flags) => Promise<void>> = {
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...afterCommand] = argv;
+  // `cache` takes an action word before its flags.
+  const action = command === 'cache' ? afterCommand[0] : undefined;
+  const rest = command === 'cache' ? afterCommand.slice(1) : afterCommand;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const run = COMMANDS[command];
+  const run = command === 'cache' ? (flags: Flags) => cacheCommand(action, flags) : COMMANDS[command];
   try {
     if (!run)
       throw new FusionError(
         'BAD_ARGUMENT',
-        `unknown command "${command}" (expected ${Object.keys(COMMANDS).join(', ')})`,
+        `unknown command "${command}" (expected ${[...Object.keys(COMMANDS), 'cache'].join(', ')})`,
       );
     let flags: Flags;
     try {

@@ -11,9 +11,11 @@ import { parseArgs } from 'node:util';
 import { createBackend } from '../backend/index.ts';
 import { isProviderRequest, PROVIDERS } from '../engine/runtime/providers.ts';
 import { startServer } from './server.ts';
+import { defaultModelCacheDir } from '../engine/model/modelCache.ts';
+import { isPrecision, PRECISIONS } from '../../native-models/onnx/storage.ts';
 
 const HELP = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--workspace DIR] [--provider NAME] [--no-demo]
-                         [--renderer DIR]
+                         [--precision auto|fp32|fp16|bf16] [--renderer DIR]
 
   --port N          port to listen on (default: a free one)
   --host ADDRESS    address to bind (default 127.0.0.1). Keep the default on a remote GPU machine and
@@ -21,6 +23,9 @@ const HELP = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--workspace D
                     start with --port 8765 there, then open the printed URL on this machine.
   --workspace DIR   workspace folder, its SQLite file keeps every run (default fusionscope-workspace)
   --provider NAME   execution provider: ${PROVIDERS.join(', ')} (default auto)
+  --precision P     how opened models store their weights: ${PRECISIONS.join(', ')} (default auto: as
+                    the checkpoint does). Built models are cached in FUSIONSCOPE_MODEL_CACHE
+                    (default ${defaultModelCacheDir()})
   --no-demo         do not open the embedded demo model and its test split at start
   --renderer DIR    the built renderer to serve (default renderer/dist, made by npm run build:renderer)
 
@@ -41,6 +46,7 @@ function parseFlags() {
         host: { type: 'string', default: '127.0.0.1' },
         workspace: { type: 'string', default: 'fusionscope-workspace' },
         provider: { type: 'string', default: 'auto' },
+        precision: { type: 'string', default: 'auto' },
         'no-demo': { type: 'boolean', default: false },
         renderer: { type: 'string', default: RENDERER_DIST },
         help: { type: 'boolean', short: 'h', default: false },
@@ -64,6 +70,8 @@ async function main(): Promise<void> {
     fail(`--port: "${flags.port}" is not a port number (0-65535)`);
   const provider = flags.provider;
   if (!isProviderRequest(provider)) fail(`--provider: "${provider}" is not one of ${PROVIDERS.join(', ')}`);
+  const precision = flags.precision;
+  if (!isPrecision(precision)) fail(`--precision: "${precision}" is not one of ${PRECISIONS.join(', ')}`);
   const staticDir = resolve(flags.renderer);
   if (!existsSync(resolve(staticDir, 'index.html'))) {
     fail(`the renderer is not built (${staticDir} has no index.html): run \`npm run build:renderer\` first`);
@@ -76,6 +84,7 @@ async function main(): Promise<void> {
     workspace,
     mode: 'browser',
     provider,
+    precision,
     preloadDemo: !flags['no-demo'],
   });
   const server = await startServer({ backend, staticDir, port, host: flags.host, token }).catch(

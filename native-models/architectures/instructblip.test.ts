@@ -386,7 +386,7 @@ describe('instructblip checkpoints', () => {
     const source: WeightSource = {
       shapeOf: (name) => shapes.get(name),
       dtypeOf: () => 'F32',
-      readFloat32: () => Promise.reject(new Error('not read')),
+      readRaw: () => Promise.reject(new Error('not read')),
     };
     expect(describeWeightProblems(vision.weights, source)).toEqual([
       'tensor "query_tokens" has shape [1, 32, 24], expected [1, 3, 24]',

@@ -175,7 +175,7 @@ describe('llava_next graphs', () => {
         const source: WeightSource = {
           shapeOf: (n) => (store.has(n) ? store.entry(n).shape : undefined),
           dtypeOf: (n) => (store.has(n) ? store.entry(n).dtype : undefined),
-          readFloat32: (n) => store.readFloat32(n),
+          readRaw: (n) => store.readRaw(n),
         };
         expect(describeWeightProblems(vision.weights, source)).toEqual([]);
         const json = JSON.stringify(vision);
@@ -201,7 +201,7 @@ describe('llava_next graphs', () => {
       const source: WeightSource = {
         shapeOf: (n) => (store.has(n) ? store.entry(n).shape : undefined),
         dtypeOf: (n) => (store.has(n) ? store.entry(n).dtype : undefined),
-        readFloat32: (n) => store.readFloat32(n),
+        readRaw: (n) => store.readRaw(n),
       };
       expect(describeWeightProblems(vision.weights, source)).toEqual([
         'missing tensor "model.image_newline" (expected shape [64])',

@@ -160,6 +160,7 @@ export function qwenVlSpec(cfg: QwenVlConfig): ModelSpec {
     imageMarkup: '<|vision_start|><|image_pad|><|vision_end|>',
     questionTemplate: QWEN_QUESTION_TEMPLATE,
     positionScheme: 'mrope',
+    maxPositions: text.maxPositionEmbeddings,
     imageTokens: {
       kind: 'merged-patches',
       patchSize: vision.patchSize,

@@ -31,6 +31,11 @@ export interface ModelSpec {
    * largest, see main/engine/inference/positions.ts).
    */
   readonly positionScheme: 'sequential' | 'mrope';
+  /**
+   * Rotary positions the language model has (max_position_embeddings): a prompt needing more is
+   * refused before anything is allocated for it.
+   */
+  readonly maxPositions: number;
   /** How the family lays out an image's tokens (the engine turns it into a per-image layout). */
   readonly imageTokens: ImageTokenScheme;
   /** Input resolution of the vision tower. */

@@ -164,7 +164,7 @@ describe('vipllava graphs', () => {
 
 function source(store: WeightStore): WeightSource {
   return {
-    readFloat32: (name: string) => store.readFloat32(name),
+    readRaw: (name: string) => store.readRaw(name),
     shapeOf: (name: string) => (store.has(name) ? store.entry(name).shape : undefined),
     dtypeOf: (name: string) => (store.has(name) ? store.entry(name).dtype : undefined),
   };

@@ -10,7 +10,7 @@ import {
   scaledDotProductAttention,
   splitHeads,
 } from '../blocks/attention.ts';
-import { linear } from '../blocks/linear.ts';
+import { embeddingLookup, linear, vocabProjection } from '../blocks/linear.ts';
 import { rmsNorm } from '../blocks/norms.ts';
 import { gatedMlp, preNormBlock } from '../blocks/transformerBlock.ts';
 import type { RopeScaling } from '../blocks/ropeTables.ts';
@@ -202,8 +202,9 @@ export function buildLlamaDecoderLayer(
 export function buildLlamaEmbed(cfg: LlamaTextConfig, names: TextWeightNames): BuiltGraph {
   const g = new GraphBuilder('embed');
   const ids = g.input(EMBED_IO.ids, TensorDataType.INT64, [1, 'T']);
-  const table = g.weight(`${names.base}.embed_tokens.weight`, [cfg.vocabSize, cfg.hiddenSize]);
-  const embeds = g.scope('embed_tokens', () => g.op('Gather', [table, ids], { axis: 0 }));
+  const embeds = g.scope('embed_tokens', () =>
+    embeddingLookup(g, `${names.base}.embed_tokens.weight`, [cfg.vocabSize, cfg.hiddenSize], ids),
+  );
   g.output(embeds, EMBED_IO.embeds, TensorDataType.FLOAT, [1, 'T', cfg.hiddenSize]);
   return g.build();
 }
@@ -213,10 +214,8 @@ export function buildLlamaHead(cfg: LlamaTextConfig, names: TextWeightNames): Bu
   const g = new GraphBuilder('head');
   const hidden = g.input(HEAD_IO.hidden, TensorDataType.FLOAT, [1, 'R', cfg.hiddenSize]);
   const normed = rmsNorm(g, hidden, `${names.base}.norm.weight`, cfg.hiddenSize, cfg.rmsNormEps, 'norm');
-  const headPrefix = cfg.tieWordEmbeddings
-    ? `${names.base}.embed_tokens`
-    : names.lmHead.replace(/\.weight$/, '');
-  const logits = linear(g, normed, headPrefix, cfg.hiddenSize, cfg.vocabSize, false, 'lm_head');
+  const table = cfg.tieWordEmbeddings ? `${names.base}.embed_tokens.weight` : names.lmHead;
+  const logits = g.scope('lm_head', () => vocabProjection(g, normed, table, cfg.hiddenSize, cfg.vocabSize));
   g.output(logits, HEAD_IO.logits, TensorDataType.FLOAT, [1, 'R', cfg.vocabSize]);
   return g.build();
 }
@@ -252,11 +251,12 @@ export function withLlamaDecoder(
  */
 export function llamaDecoderSpec(
   cfg: LlamaTextConfig,
-): Pick<ModelSpec, 'decoder' | 'positionScheme' | 'slidingWindow' | 'ropeTables'> {
+): Pick<ModelSpec, 'decoder' | 'positionScheme' | 'maxPositions' | 'slidingWindow' | 'ropeTables'> {
   const inverse = inverseFrequencies(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling);
   return {
     decoder: cfg,
     positionScheme: 'sequential',
+    maxPositions: cfg.maxPositionEmbeddings,
     slidingWindow: cfg.slidingWindow,
     ropeTables: (streams) => ropeTables(streams[0], inverse),
   };

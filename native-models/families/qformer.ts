@@ -14,7 +14,7 @@
  */
 import { activation, assertActivation } from '../blocks/activations.ts';
 import { mergeHeads, scaledDotProductAttention, splitHeads } from '../blocks/attention.ts';
-import { linear } from '../blocks/linear.ts';
+import { embeddingLookup, linear } from '../blocks/linear.ts';
 import { layerNorm } from '../blocks/norms.ts';
 import type { ConfigReader } from '../config/fields.ts';
 import { ModelFormatError } from '../errors.ts';
@@ -118,12 +118,11 @@ export function qformerQueryOutput(
     g.op('Slice', [x, g.constInt64([start]), g.constInt64([end]), g.constInt64([1])]);
   return g.scope('qformer', () => {
     let h = g.scope('embeddings', () => {
-      const words = g.op(
-        'Gather',
-        [g.weight(`${prefix}.embeddings.word_embeddings.weight`, [cfg.vocabSize, Dq]), ids],
-        {
-          axis: 0,
-        },
+      const words = embeddingLookup(
+        g,
+        `${prefix}.embeddings.word_embeddings.weight`,
+        [cfg.vocabSize, Dq],
+        ids,
       );
       // position_ids[:, :Tq]: rows 0..Tq-1 of the table, Tq read off the ids at run time.
       const length = g.op('Slice', [

@@ -24,13 +24,28 @@ export type WeightTransform =
   | 'transpose';
 
 export interface WeightRef {
-  /** Initializer name inside the graph (the checkpoint's own tensor name). */
+  /** Name the graph's nodes read, as float32 (the checkpoint's own tensor name, maybe with a suffix). */
   readonly initializer: string;
   /** Logical checkpoint name; resolved against the actual key layout when materialised. */
   readonly source: string;
   /** Shape the checkpoint tensor must have (before the transform). */
   readonly shape: readonly number[];
   readonly transform: WeightTransform;
+  /** Only rows [start, end) of the (untransformed) tensor: a view sharing the whole tensor's bytes. */
+  readonly rows?: readonly [number, number];
+  /**
+   * The consumer takes the tensor in whatever precision it is stored in and widens its own (small)
+   * result, as an embedding lookup does: no widening of the whole table is inserted.
+   */
+  readonly storedAsIs?: boolean;
+  /** Index of the first node that reads it: where a widening Cast goes when it is stored in 16 bits. */
+  readonly firstUse: number;
+}
+
+export interface WeightOptions {
+  readonly transform?: WeightTransform;
+  readonly rows?: readonly [number, number];
+  readonly storedAsIs?: boolean;
 }
 
 export interface BuiltGraph {
@@ -99,12 +114,22 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** Declares a checkpoint weight; its bytes are read later by materializeWeights. */
-  weight(source: string, shape: readonly number[], transform: WeightTransform = 'none'): string {
-    const existing = this.weights.get(source);
+  /**
+   * Declares a checkpoint weight and returns the float32 tensor the graph computes with; its bytes are
+   * read later (materialize.ts), in the precision chosen then.
+   */
+  weight(source: string, shape: readonly number[], options: WeightTransform | WeightOptions = {}): string {
+    const {
+      transform = 'none',
+      rows,
+      storedAsIs,
+    } = typeof options === 'string' ? { transform: options } : options;
+    let initializer = transform === 'transpose' ? `${source}.T` : source;
+    if (rows) initializer = `${initializer}[${rows[0]}:${rows[1]}]`;
+    const existing = this.weights.get(initializer);
     if (existing) return existing.initializer;
-    const initializer = transform === 'transpose' ? `${source}.T` : source;
-    this.weights.set(source, { initializer, source, shape, transform });
+    const ref = { initializer, source, shape, transform, rows, storedAsIs, firstUse: this.nodes.length };
+    this.weights.set(initializer, ref);
     return initializer;
   }
 

@@ -22,8 +22,20 @@ export interface TensorValue {
   readonly name: string;
   readonly dataType: TensorDataType;
   readonly dims: readonly number[];
-  /** Little-endian raw bytes, as TensorProto.raw_data. */
+  /** Little-endian raw bytes, as TensorProto.raw_data (empty when the bytes live in `external`). */
   readonly raw: Uint8Array;
+  /** Where the bytes are when they are not in the model file (ONNX external data). */
+  readonly external?: ExternalData;
+}
+
+/**
+ * A tensor's bytes in a file beside the model: `location` is relative to the model file's folder.
+ * Offsets aligned to 64 KiB let ONNX Runtime map the bytes instead of copying them (CPU).
+ */
+export interface ExternalData {
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
 }
 
 export type AttributeValue = number | string | readonly number[] | TensorValue | { readonly float: number };
@@ -139,7 +151,16 @@ function encodeTensor(tensor: TensorValue): ProtoWriter {
   for (const d of tensor.dims) w.int(1, d); // dims
   w.int(2, tensor.dataType); // data_type
   w.string(8, tensor.name); // name
-  w.bytes(9, tensor.raw); // raw_data
+  if (tensor.external) {
+    const { location, offset, length } = tensor.external;
+    const entry = (key: string, value: string) => new ProtoWriter().string(1, key).string(2, value);
+    w.message(13, entry('location', location)); // external_data
+    w.message(13, entry('offset', String(offset)));
+    w.message(13, entry('length', String(length)));
+    w.int(14, 1); // data_location = EXTERNAL
+  } else {
+    w.bytes(9, tensor.raw); // raw_data
+  }
   return w;
 }
 

@@ -1,19 +1,18 @@
 /**
- * Turns a BuiltGraph into ONNX bytes by reading the declared weights from a checkpoint.
- *
- * Validation happens first and reports every problem at once (missing tensors, wrong shapes), so a
+ * Checks a BuiltGraph's declared weights against a checkpoint before any bytes are read (modelFiles.ts
+ * writes them). Every problem is reported at once (missing tensors, wrong shapes, wrong dtypes), so a
  * user fixing a converted checkpoint sees the whole list rather than one error per attempt.
  */
 import { ModelFormatError } from '../errors.ts';
-import type { BuiltGraph, WeightRef } from './builder.ts';
-import { TensorDataType, encodeModel, type TensorValue } from './encode.ts';
+import type { WeightRef } from './builder.ts';
 
 export interface WeightSource {
   /** Shape of a checkpoint tensor, or undefined when the checkpoint lacks it. */
   shapeOf(name: string): readonly number[] | undefined;
   /** Dtype label of a checkpoint tensor (for messages), e.g. "BF16". */
   dtypeOf(name: string): string | undefined;
-  readFloat32(name: string): Promise<Float32Array>;
+  /** The tensor's bytes exactly as the checkpoint stores them. */
+  readRaw(name: string): Promise<Uint8Array>;
 }
 
 export const OPSET_VERSION = 17;
@@ -46,45 +45,4 @@ export function assertWeights(refs: readonly WeightRef[], source: WeightSource, 
       `${where}: ${problems.length} weight problem(s):\n  ${problems.join('\n  ')}`,
     );
   }
-}
-
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  }
-  return out;
-}
-
-async function readWeight(ref: WeightRef, source: WeightSource): Promise<TensorValue> {
-  let data = await source.readFloat32(ref.source);
-  let dims = [...ref.shape];
-  if (ref.transform === 'transpose') {
-    const [rows, cols] = ref.shape;
-    data = transpose2d(data, rows, cols);
-    dims = [cols, rows];
-  }
-  return {
-    name: ref.initializer,
-    dataType: TensorDataType.FLOAT,
-    dims,
-    raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  };
-}
-
-/** Reads the graph's weights (float32 compute) and serialises the model. */
-export async function materializeModel(
-  built: BuiltGraph,
-  source: WeightSource,
-  metadata: Record<string, string> = {},
-): Promise<Uint8Array> {
-  assertWeights(built.weights, source, built.graph.name);
-  const initializers: TensorValue[] = [...built.constants];
-  for (const ref of built.weights) initializers.push(await readWeight(ref, source));
-  return encodeModel({
-    graph: { ...built.graph, initializers },
-    opsetVersion: OPSET_VERSION,
-    producer: 'fusionscope',
-    metadata,
-  });
 }

@@ -22,10 +22,22 @@ export function bf16ToFloat32(halves: Uint16Array): Float32Array {
   return new Float32Array(bits.buffer);
 }
 
-/** Round-to-nearest-even float32 → float16 bits (used by the fixture writer). */
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/** The IEEE bits of `value` rounded to float32. */
+function float32Bits(value: number): number {
+  scratch[0] = value;
+  return scratchBits[0];
+}
+
+/** Round-to-nearest-even float32 → float16 bits. */
 export function floatToHalf(value: number): number {
-  const f32 = new Float32Array([value]);
-  const x = new Uint32Array(f32.buffer)[0];
+  return float32BitsToHalf(float32Bits(value));
+}
+
+/** float32 bits → float16 bits, rounding to nearest even (overflow gives ±Inf, NaN stays NaN). */
+export function float32BitsToHalf(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -47,10 +59,13 @@ export function floatToHalf(value: number): number {
   return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
 }
 
-/** Round-to-nearest-even float32 → bfloat16 bits (used by the fixture writer). */
+/** Round-to-nearest-even float32 → bfloat16 bits. */
 export function floatToBf16(value: number): number {
-  const f32 = new Float32Array([value]);
-  const x = new Uint32Array(f32.buffer)[0];
+  return float32BitsToBf16(float32Bits(value));
+}
+
+/** float32 bits → bfloat16 bits, rounding to nearest even (NaN stays a quiet NaN). */
+export function float32BitsToBf16(x: number): number {
   if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
   const lsb = (x >>> 16) & 1;
   return ((x + 0x7fff + lsb) >>> 16) & 0xffff;

@@ -116,6 +116,7 @@ export const API_PARAMS = {
   openModel: z.strictObject({
     folder: path,
     provider: z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml']).optional(),
+    precision: z.enum(['auto', 'fp32', 'fp16', 'bf16']).optional(),
   }),
   closeModel: z.strictObject({ modelId: id }),
 

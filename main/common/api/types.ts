@@ -39,7 +39,9 @@ export interface ModelView {
   readonly modelType: string;
   readonly weightsDtype: string;
   readonly parameterCount: number;
-  /** Bytes the float32 weights take in memory once loaded. */
+  /** How the weights are stored in memory (the --precision asked for; auto keeps the checkpoint's). */
+  readonly precision: string;
+  /** Bytes the stored weights take in memory once loaded (mapped from the model cache). */
   readonly memoryBytes: number;
   readonly executionProvider: string;
   /** Why each preferred provider was skipped (e.g. "webgpu: libvulkan.so.1 not found"). */

@@ -6,7 +6,9 @@ import { rename, writeFile } from 'node:fs/promises';
 
 import { FusionError } from '../../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../demo.ts';
-import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { defaultModelCacheDir } from '../model/modelCache.ts';
+import { openModel, type LoadedModel, type OpenModelOptions } from '../model/openModel.ts';
+import { isPrecision, PRECISIONS } from '../../../native-models/onnx/storage.ts';
 import { isProviderRequest, PROVIDERS, type ProviderRequest } from '../runtime/providers.ts';
 
 export const OPTIONS = {
@@ -18,6 +20,9 @@ export const OPTIONS = {
   prompt: { type: 'string' },
   json: { type: 'string' },
   provider: { type: 'string' },
+  precision: { type: 'string' },
+  'model-cache': { type: 'string' },
+  key: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   'mask-mode': { type: 'string' },
   'mask-layers': { type: 'string' },
@@ -82,6 +87,22 @@ export function providerFlag(flags: Flags): ProviderRequest {
   return value;
 }
 
+/** How --provider, --precision and --model-cache ask for a model to be opened. */
+export function modelOptions(flags: Flags): OpenModelOptions {
+  const precision = flags.precision ?? 'auto';
+  if (!isPrecision(precision)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `--precision: "${precision}" is not one of ${PRECISIONS.join(', ')}`,
+    );
+  }
+  return { provider: providerFlag(flags), precision, cacheDir: modelCacheFlag(flags) };
+}
+
+export function modelCacheFlag(flags: Flags): string {
+  return flags['model-cache'] ?? defaultModelCacheDir();
+}
+
 /** Writes beside the target and renames, so readers never see a half-written file. */
 export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
@@ -90,7 +111,7 @@ export async function writeJsonAtomically(path: string, value: unknown): Promise
 }
 
 export async function withModel<T>(flags: Flags, body: (model: LoadedModel) => Promise<T>): Promise<T> {
-  const model = await openModel(flags.model ?? DEMO_MODEL_DIR, { provider: providerFlag(flags) });
+  const model = await openModel(flags.model ?? DEMO_MODEL_DIR, modelOptions(flags));
   try {
     return await body(model);
   } finally {

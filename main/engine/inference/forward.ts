@@ -12,7 +12,13 @@ import type { LoadedModel } from '../model/openModel.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
 import { compileInterventions, type InterventionPlan } from './interventionPlan.ts';
 import { samplePositions, type SamplePositions } from './positions.ts';
-import { encodePrompt, expandImageTokens, type PromptSpec, type TokenizedPrompt } from './prompt.ts';
+import {
+  checkPositions,
+  encodePrompt,
+  expandImageTokens,
+  type PromptSpec,
+  type TokenizedPrompt,
+} from './prompt.ts';
 import { visionInputs } from './visionInputs.ts';
 
 export type ImageSource = string | Uint8Array | RgbImage;
@@ -108,6 +114,14 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     encoded,
     imageLayouts.map((l) => l.count),
   );
+  const positions = samplePositions(
+    model.spec,
+    tokens.expandedIds.length,
+    tokens.imageTokenSpans,
+    imageLayouts,
+  );
+  const lastPosition = positions.streams.reduce((m, s) => s.reduce((a, b) => Math.max(a, b), m), 0);
+  checkPositions(1 + lastPosition, model.spec.maxPositions, 'with its image tokens');
   return {
     ...tokens,
     prompt: input.prompt,
@@ -116,7 +130,7 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     extraImages,
     imageLayout: imageLayouts[0],
     imageLayouts,
-    positions: samplePositions(model.spec, tokens.expandedIds.length, tokens.imageTokenSpans, imageLayouts),
+    positions,
     qformerInputIds,
     imageFeatures: vision?.map((v) => v.features),
   };

@@ -56,6 +56,7 @@ export function encodePrompt(model: LoadedModel, prompt: PromptSpec, images = 1)
   const { tokenizer, spec } = model;
   const text = promptText(model, prompt, images);
   const textIds = tokenizer.encode(text);
+  checkPositions(textIds.length, spec.maxPositions, 'before its image tokens are added');
   const found = textIds.filter((id) => id === spec.imageTokenId).length;
   if (spec.imagePlacement === 'prefix') {
     if (found > 0 || text.includes(spec.imagePlaceholder)) {
@@ -79,6 +80,16 @@ export function encodePrompt(model: LoadedModel, prompt: PromptSpec, images = 1)
     );
   }
   return { text, inputIds: textIds };
+}
+
+/** A prompt needing more rotary positions than the model has is refused (before any allocation). */
+export function checkPositions(needed: number, available: number, when: string): void {
+  if (needed > available) {
+    throw new FusionError(
+      'BAD_PROMPT',
+      `the prompt needs ${needed} positions ${when}; the model has ${available} (max_position_embeddings): shorten the question`,
+    );
+  }
 }
 
 /**

@@ -8,13 +8,10 @@ import { join } from 'node:path';
 
 import { architectureFor } from '../../../native-models/architectures/registry.ts';
 import type { ImageTokenScheme, ModelSpec } from '../../../native-models/architectures/types.ts';
-import type { BuiltGraph } from '../../../native-models/onnx/builder.ts';
-import {
-  describeWeightProblems,
-  materializeModel,
-  type WeightSource,
-} from '../../../native-models/onnx/materialize.ts';
+import { describeWeightProblems, type WeightSource } from '../../../native-models/onnx/materialize.ts';
+import type { GraphFile } from '../../../native-models/onnx/modelFiles.ts';
 import { providerProbeModel } from '../../../native-models/onnx/probe.ts';
+import type { Precision } from '../../../native-models/onnx/storage.ts';
 import { WeightStore } from '../../../native-models/safetensors/read.ts';
 import { FusionError } from '../../common/errors.ts';
 import { loadPreprocessorConfig, type ImageProcessorConfig } from '../image/index.ts';
@@ -22,6 +19,8 @@ import type { ProviderRequest } from '../runtime/providers.ts';
 import { chooseProvider, Session, type ProviderChoice } from '../runtime/session.ts';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { checkpointFolder } from './checkpointFolder.ts';
+import { assertFits, availableGpuMemory, availableMemory, estimateMemory } from './memoryBudget.ts';
+import { cachedModel, defaultModelCacheDir, type CachedModel } from './modelCache.ts';
 
 export { checkpointFolder };
 
@@ -29,6 +28,14 @@ const MAX_LISTED_PROBLEMS = 40;
 
 export interface OpenModelOptions {
   readonly provider?: ProviderRequest;
+  /** How weights are stored in memory (default auto: each in its checkpoint precision). */
+  readonly precision?: Precision;
+  /** The model cache folder (default: defaultModelCacheDir()). */
+  readonly cacheDir?: string;
+  /** Tensors below this many bytes are kept inside the cached .onnx files (tests vary it). */
+  readonly inlineLimitBytes?: number;
+  /** Overrides the memory the check assumes is free (tests; default: what the OS reports). */
+  readonly availableMemoryBytes?: number;
   /** Called as graphs are built and loaded, for progress bars. */
   readonly onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -47,6 +54,11 @@ export interface ModelInfo {
   readonly parameterCount: number;
   readonly executionProvider: string;
   readonly providerFallbacks: readonly string[];
+  /** The --precision asked for, and the bytes the stored weights take. */
+  readonly precision: Precision;
+  readonly storedWeightBytes: number;
+  /** The model cache entry the sessions run from (LoadedModel.cache says whether this open built it). */
+  readonly cache: { readonly dir: string; readonly bytes: number };
   /** null when the count varies per image (LLaVA-NeXT); imageGrid is then the base image's grid. */
   readonly imageTokensPerImage: number | null;
   readonly imageGrid: { rows: number; cols: number; leadingTokens: number };
@@ -65,6 +77,8 @@ export class LoadedModel {
     readonly sessions: ModelSessions,
     readonly eosTokenIds: readonly number[],
     private readonly weightFacts: { dtype: string; parameters: number },
+    readonly precision: Precision,
+    readonly cache: CachedModel,
     /** Query-token families (InstructBLIP): the Q-Former's own tokenizer, from qformer_tokenizer/. */
     readonly qformerTokenizer?: Tokenizer,
   ) {}
@@ -77,6 +91,12 @@ export class LoadedModel {
       parameterCount: this.weightFacts.parameters,
       executionProvider: this.provider.provider,
       providerFallbacks: this.provider.fallbackReasons,
+      precision: this.precision,
+      storedWeightBytes: this.cache.manifest.storedBytes,
+      cache: {
+        dir: this.cache.dir,
+        bytes: this.cache.manifest.weightBytes + this.cache.manifest.graphs.reduce((n, g) => n + g.bytes, 0),
+      },
       ...imageTokenFacts(this.spec.imageTokens),
       imageTokenScheme: this.spec.imageTokens.kind,
       summary: this.spec.summary,
@@ -129,7 +149,7 @@ function weightSource(store: WeightStore): WeightSource {
   return {
     shapeOf: (name) => (store.has(name) ? store.entry(name).shape : undefined),
     dtypeOf: (name) => (store.has(name) ? store.entry(name).dtype : undefined),
-    readFloat32: (name) => store.readFloat32(name),
+    readRaw: (name) => store.readRaw(name),
   };
 }
 
@@ -157,14 +177,18 @@ export async function openModel(requested: string, options: OpenModelOptions = {
   const store = await WeightStore.open(folder);
   try {
     const built = spec.build(store.names());
-    const graphs: Array<[string, BuiltGraph]> = [
-      ['vision', built.graphs.vision],
-      ['embed', built.graphs.embed],
-      ...built.graphs.layers.map((g, i): [string, BuiltGraph] => [`decoder layer ${i}`, g]),
-      ['head', built.graphs.head],
+    const graphs: GraphFile[] = [
+      { file: 'vision', label: 'vision', built: built.graphs.vision },
+      { file: 'embed', label: 'embed', built: built.graphs.embed },
+      ...built.graphs.layers.map((g, i) => ({
+        file: `layer-${String(i).padStart(3, '0')}`,
+        label: `decoder layer ${i}`,
+        built: g,
+      })),
+      { file: 'head', label: 'head', built: built.graphs.head },
     ];
     const source = weightSource(store);
-    const problems = graphs.flatMap(([, g]) => describeWeightProblems(g.weights, source));
+    const problems = graphs.flatMap((g) => describeWeightProblems(g.built.weights, source));
     problems.push(
       ...built.unexpectedTensors.map((n) => `unexpected tensor "${n}" (no part of the model reads it)`),
     );
@@ -179,20 +203,31 @@ export async function openModel(requested: string, options: OpenModelOptions = {
         `${folder}: ${unique.length} weight problem(s):\n  ${shown}${more}`,
       );
     }
+    const precision = options.precision ?? 'auto';
     const provider = await chooseProvider(options.provider ?? 'auto', providerProbeModel());
+    await checkMemory(graphs, spec, source, precision, provider.provider, options.availableMemoryBytes);
+    const cache = await cachedModel({
+      cacheDir: options.cacheDir ?? defaultModelCacheDir(),
+      checkpoint: folder,
+      precision,
+      graphs,
+      source,
+      entries: store.names().map((n) => store.entry(n)),
+      inlineLimitBytes: options.inlineLimitBytes,
+      onProgress: (done, total, label) => options.onProgress?.(done, 2 * total, `cached ${label}`),
+    });
     const sessions: Session[] = [];
     try {
-      // One graph at a time: only one graph's weights are ever held outside ONNX Runtime.
-      for (const [index, [label, graph]] of graphs.entries()) {
-        options.onProgress?.(index, graphs.length, label);
-        const bytes = await materializeModel(graph, source, { 'fusionscope.graph': label });
-        sessions.push(await Session.create(bytes, provider.provider, label));
+      // The weights are mapped from the cache, not copied: opening costs little memory per session.
+      for (const [index, path] of cache.graphPaths.entries()) {
+        options.onProgress?.(graphs.length + index, 2 * graphs.length, graphs[index].label);
+        sessions.push(await Session.create(path, provider.provider, graphs[index].label));
       }
     } catch (error) {
       await Promise.all(sessions.map((s) => s.release()));
       throw error;
     }
-    options.onProgress?.(graphs.length, graphs.length, 'ready');
+    options.onProgress?.(2 * graphs.length, 2 * graphs.length, 'ready');
     const [vision, embed, ...rest] = sessions;
     const head = rest.pop() as Session;
     return new LoadedModel(
@@ -204,11 +239,39 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       { vision, embed, layers: rest, head },
       await eosTokenIds(folder, tokenizer),
       weightFacts(store),
+      precision,
+      cache,
       qformerTokenizer,
     );
   } finally {
     await store.close();
   }
+}
+
+/** Refuses, before anything large is allocated, a model that cannot fit where it would run. */
+async function checkMemory(
+  graphs: readonly GraphFile[],
+  spec: ModelSpec,
+  source: WeightSource,
+  precision: Precision,
+  provider: ProviderChoice['provider'],
+  override: number | undefined,
+): Promise<void> {
+  const onGpu = provider !== 'cpu';
+  // Only NVIDIA GPUs report their free memory to us; other providers are checked against RAM.
+  const gpu = onGpu && provider === 'cuda' ? await availableGpuMemory() : undefined;
+  const available = override ?? gpu ?? (await availableMemory());
+  const estimate = (p: Precision) =>
+    estimateMemory(
+      graphs.map((g) => g.built),
+      spec.decoder,
+      source,
+      p,
+    );
+  assertFits(estimate, precision, available, {
+    provider,
+    memory: gpu !== undefined && override === undefined ? 'GPU memory' : 'RAM',
+  });
 }
 
 async function qformerTokenizerOf(folder: string): Promise<Tokenizer> {

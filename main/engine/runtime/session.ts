@@ -47,16 +47,34 @@ export class Session {
     readonly label: string,
   ) {}
 
-  static async create(bytes: Uint8Array, provider: ConcreteProvider, label: string): Promise<Session> {
+  /** `model` is an .onnx file (its external weights beside it) or, for small probes, the bytes. */
+  static async create(
+    model: string | Uint8Array,
+    provider: ConcreteProvider,
+    label: string,
+  ): Promise<Session> {
     try {
-      const inner = await ort.InferenceSession.create(bytes, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [ORT_PROVIDER_NAMES[provider]],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        // Spin-waiting worker threads win a little on an idle machine but lose badly (2–8× measured
-        // here) when anything else runs: the UI, a second model, another job. A workbench is never idle.
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      });
+        // Per-session arenas keep their peak forever: with one session per decoder layer that is the
+        // widened weights and activations of every layer at once. Freed memory goes back instead.
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+        extra: {
+          // Spin-waiting worker threads win a little on an idle machine but lose badly (2–8× measured
+          // here) when anything else runs: the UI, a second model, another job. A workbench is never idle.
+          session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+          // Folding Cast(16-bit weight) would store every weight again in float32 at session creation
+          // (and copy it out of the mapped file): the widening must happen per run.
+          optimization: { disable_specified_optimizers: 'ConstantFolding' },
+        },
+      };
+      const inner =
+        typeof model === 'string'
+          ? await ort.InferenceSession.create(model, options)
+          : await ort.InferenceSession.create(model, options);
       return new Session(inner, label);
     } catch (error) {
       throw new FusionError(
