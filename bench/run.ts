@@ -3,6 +3,11 @@
  * laptop CPU in seconds). Prints ratios and rates, never asserts: speed goals live here, not in tests.
  *
  *   npm run bench -- [--provider auto|cpu|webgpu|cuda] [--layers 16] [--hidden 256] [--repeats 5]
+ *
+ * With --shape, a real-size run instead (realSize.ts): a random-weight checkpoint in a hub model's shape.
+ *
+ *   npm run bench -- --shape llava-1.5-7b|qwen2-vl-2b|qwen2-vl-7b [--precision auto|fp32|fp16|bf16]
+ *                    [--mode knockout|hidden] [--dir DIR] [--keep]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +27,8 @@ import {
 } from '../main/engine/inference/forward.ts';
 import { openModel } from '../main/engine/model/openModel.ts';
 import { isProviderRequest } from '../main/engine/runtime/providers.ts';
+import { isPrecision } from '../native-models/onnx/storage.ts';
+import { realSizeBench } from './realSize.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,10 +37,29 @@ const { values } = parseArgs({
     hidden: { type: 'string', default: '256' },
     repeats: { type: 'string', default: '5' },
     'decode-tokens': { type: 'string', default: '16' },
+    shape: { type: 'string' },
+    precision: { type: 'string', default: 'auto' },
+    mode: { type: 'string', default: 'knockout' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const provider = values.provider ?? 'auto';
 if (!isProviderRequest(provider)) throw new Error(`unknown provider ${provider}`);
+if (values.shape !== undefined) {
+  const precision = values.precision ?? 'auto';
+  if (!isPrecision(precision)) throw new Error(`unknown precision ${precision}`);
+  const mode = values.mode === 'hidden' ? 'hidden' : 'knockout';
+  await realSizeBench({
+    shape: values.shape,
+    provider,
+    precision,
+    dir: values.dir,
+    keep: values.keep ?? false,
+    mode,
+  });
+  process.exit(0);
+}
 const layers = Number(values.layers);
 const hidden = Number(values.hidden);
 const repeats = Number(values.repeats);

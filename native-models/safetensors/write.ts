@@ -63,19 +63,22 @@ export function encodeHeader(
   return Buffer.concat([json, Buffer.alloc(padding, 0x20)]);
 }
 
-function validate(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): void {
+/** A tensor's name, dtype and shape: what the header says about it. */
+export type TensorSpec = Pick<TensorToWrite, 'name' | 'dtype' | 'shape'>;
+
+function validateSpecs(
+  file: string,
+  tensors: readonly TensorSpec[],
+  metadata?: Record<string, string>,
+): void {
   const seen = new Set<string>();
-  for (const { name, dtype, shape, data } of tensors) {
+  for (const { name, dtype, shape } of tensors) {
     if (name === '__metadata__' || name.length === 0) throw invalid(file, `invalid tensor name "${name}"`);
     if (seen.has(name)) throw invalid(file, `tensor "${name}" appears twice`);
     seen.add(name);
     if (!(dtype in BYTES)) throw invalid(file, `tensor "${name}" has unsupported dtype ${dtype}`);
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw invalid(file, `tensor "${name}" has invalid shape [${shape.join(', ')}]`);
-    }
-    const elements = shape.reduce((a, b) => a * b, 1);
-    if (elements !== data.length) {
-      throw invalid(file, `tensor "${name}" has shape [${shape.join(', ')}] but ${data.length} values`);
     }
   }
   for (const [key, value] of Object.entries(metadata ?? {})) {
@@ -88,7 +91,27 @@ export async function writeSafetensors(
   tensors: TensorToWrite[],
   metadata?: Record<string, string>,
 ): Promise<void> {
-  validate(file, tensors, metadata);
+  for (const { name, shape, data } of tensors) {
+    const elements = shape.reduce((a, b) => a * b, 1);
+    if (elements !== data.length) {
+      throw invalid(file, `tensor "${name}" has shape [${shape.join(', ')}] but ${data.length} values`);
+    }
+  }
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  await writeSafetensorsStreamed(file, tensors, (spec) => encodeTensor(byName.get(spec.name)!), metadata);
+}
+
+/**
+ * writeSafetensors with each tensor's bytes made only when it is written (`bytesOf` must return
+ * exactly the shape's size in the dtype), for checkpoints too large to hold in memory.
+ */
+export async function writeSafetensorsStreamed(
+  file: string,
+  tensors: readonly TensorSpec[],
+  bytesOf: (tensor: TensorSpec) => Uint8Array,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  validateSpecs(file, tensors, metadata);
   const header = encodeHeader(tensors, metadata);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
@@ -99,7 +122,14 @@ export async function writeSafetensors(
   try {
     await handle.write(length);
     await handle.write(header);
-    for (const tensor of tensors) await handle.write(encodeTensor(tensor));
+    for (const tensor of tensors) {
+      const bytes = bytesOf(tensor);
+      const expected = tensor.shape.reduce((a, b) => a * b, 1) * BYTES[tensor.dtype];
+      if (bytes.length !== expected) {
+        throw invalid(file, `tensor "${tensor.name}" was given ${bytes.length} bytes, expected ${expected}`);
+      }
+      await handle.write(bytes);
+    }
     await handle.sync();
     await handle.close();
     await rename(temp, file);

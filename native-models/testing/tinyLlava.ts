@@ -12,17 +12,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeSafetensors } from '../safetensors/write.ts';
 import {
   TORCH_DTYPE,
   addedTokenDecoder,
   decoderConfigFields,
-  materializeNamed,
-  sortedByName,
   withNames,
   writeJson,
+  writeMaterializedWeights,
   type Param,
   type TinyDecoderSizes,
+  type WeightsWriter,
 } from './checkpointFiles.ts';
 import { IMAGE_TOKEN, PAD_TOKEN, buildTinyTokenizer, tokenizerJson } from './tinyTokenizer.ts';
 import { LLAVA_KEY_LAYOUTS } from './llavaKeyLayouts.ts';
@@ -75,6 +74,10 @@ export interface TinyLlavaOptions {
   imageProcessor?: 'CLIPImageProcessor' | 'LlavaImageProcessor';
   /** Include a llava-hf style chat template in tokenizer_config.json. */
   chatTemplate?: boolean;
+  /** config vocab_size and embedding rows, when larger than the tokenizer (a hub shape's 32064). */
+  vocabSize?: number;
+  /** How the weights reach disk (default: materialised, seeded normals; benchmarks stream them). */
+  writeWeights?: WeightsWriter;
 }
 
 export const TINY_TEXT_DEFAULTS: Omit<TinyTextOptions, 'headDim' | 'slidingWindow'> = {
@@ -204,29 +207,6 @@ export function textParams(t: TinyTextOptions, vocab: number): Param[] {
   return params;
 }
 
-/** Splits tensors into `count` contiguous, non-empty groups of roughly equal byte size. */
-function shard<T extends { data: { length: number } }>(tensors: T[], count: number): T[][] {
-  const total = tensors.reduce((sum, t) => sum + t.data.length, 0);
-  const groups: T[][] = [];
-  let current: T[] = [];
-  let done = 0;
-  tensors.forEach((tensor, i) => {
-    current.push(tensor);
-    done += tensor.data.length;
-    const remainingGroups = count - groups.length - 1;
-    const remainingTensors = tensors.length - i - 1;
-    if (
-      remainingGroups > 0 &&
-      (done >= (total * (groups.length + 1)) / count || remainingTensors === remainingGroups)
-    ) {
-      groups.push(current);
-      current = [];
-    }
-  });
-  groups.push(current);
-  return groups;
-}
-
 export async function writeTinyLlava(
   dir: string,
   options: TinyLlavaOptions,
@@ -268,7 +248,7 @@ export async function writeTinyLlava(
   const projectorAct = options.projectorHiddenAct ?? 'gelu';
 
   const tokenizer = buildTinyTokenizer();
-  const vocabSize = tokenizer.pieces.length + tokenizer.added.length;
+  const vocabSize = Math.max(options.vocabSize ?? 0, tokenizer.pieces.length + tokenizer.added.length);
   const imageTokenId = tokenizer.ids.get(IMAGE_TOKEN)!;
   const padTokenId = tokenizer.ids.get(PAD_TOKEN)!;
   const patches = (vision.imageSize / vision.patchSize) ** 2;
@@ -367,29 +347,8 @@ export async function writeTinyLlava(
       param: { logical: 'lm_head.weight', shape: [vocabSize, text.hiddenSize], std },
     });
   }
-  const tensors = sortedByName(materializeNamed(named, options.seed, options.dtype));
-
   await mkdir(dir, { recursive: true });
-  const metadata = { format: 'pt' };
-  if (shards <= 1) {
-    await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata);
-  } else {
-    const groups = shard(tensors, Math.min(shards, tensors.length));
-    const weightMap: Record<string, string> = {};
-    let totalSize = 0;
-    for (const [k, group] of groups.entries()) {
-      const file = `model-${String(k + 1).padStart(5, '0')}-of-${String(groups.length).padStart(5, '0')}.safetensors`;
-      await writeSafetensors(join(dir, file), group, metadata);
-      for (const t of group) {
-        weightMap[t.name] = file;
-        totalSize += t.data.length * (options.dtype === 'F32' ? 4 : 2);
-      }
-    }
-    await writeJson(join(dir, 'model.safetensors.index.json'), {
-      metadata: { total_size: totalSize },
-      weight_map: weightMap,
-    });
-  }
+  await (options.writeWeights ?? writeMaterializedWeights)(dir, named, options.seed, options.dtype, shards);
 
   await writeJson(join(dir, 'config.json'), config);
   await writeJson(join(dir, 'generation_config.json'), {

@@ -13,14 +13,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeSafetensors } from '../safetensors/write.ts';
 import {
   TORCH_DTYPE,
   addedTokenDecoder,
   addedTokenEntry,
   decoderConfigFields,
-  materializeNamed,
-  sortedByName,
+  writeMaterializedWeights,
+  type WeightsWriter,
   writeJson,
   type Param,
   type TinyDecoderSizes,
@@ -68,6 +67,10 @@ export interface TinyQwenOptions {
    */
   minPixels?: number;
   maxPixels?: number;
+  /** config vocab_size and embedding rows, when larger than the tokenizer's (a hub shape's 151936). */
+  vocabSize?: number;
+  /** How the weights reach disk (default: materialised, seeded normals; benchmarks stream them). */
+  writeWeights?: WeightsWriter;
 }
 
 export const TINY_QWEN_TEXT_DEFAULTS: TinyQwenTextOptions = {
@@ -403,10 +406,11 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
     throw new RangeError(`mropeSection must sum to head_dim / 2 = ${headDim / 2}`);
   if (vision.width % vision.heads !== 0) throw new RangeError('vision width must be a multiple of heads');
   const tok = buildTinyQwenTokenizer();
+  const vocabSize = Math.max(options.vocabSize ?? 0, tok.vocabSize);
   const s = tok.special;
 
   const textFields: Record<string, unknown> = {
-    ...decoderConfigFields(text, tok.vocabSize, 32768),
+    ...decoderConfigFields(text, vocabSize, 32768),
     attention_dropout: 0.0,
     use_sliding_window: false,
     sliding_window: 32768,
@@ -487,7 +491,7 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
       name: prefixes.vision + p.logical,
       param: { ...p, logical: 'vision.' + p.logical },
     })),
-    ...textParams(text, tok.vocabSize).map((p) => ({
+    ...textParams(text, vocabSize).map((p) => ({
       name: prefixes.text + p.logical,
       param: { ...p, logical: 'text.' + p.logical },
     })),
@@ -497,15 +501,13 @@ export async function writeTinyQwen(dir: string, options: TinyQwenOptions): Prom
       name: prefixes.lmHead,
       param: {
         logical: 'lm_head.weight',
-        shape: [tok.vocabSize, text.hiddenSize],
+        shape: [vocabSize, text.hiddenSize],
         std: 2 / Math.sqrt(text.hiddenSize),
       },
     });
   }
-  const tensors = sortedByName(materializeNamed(named, options.seed, options.dtype));
-
   await mkdir(dir, { recursive: true });
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  await (options.writeWeights ?? writeMaterializedWeights)(dir, named, options.seed, options.dtype, 1);
   await writeJson(join(dir, 'config.json'), config);
   await writeJson(join(dir, 'generation_config.json'), {
     bos_token_id: s['<|endoftext|>'],
