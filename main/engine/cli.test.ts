@@ -3,7 +3,7 @@
  * output file. One test spawns the real `bin/fusionscope.mjs` to prove `npx fusionscope` works.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { rewriteCheckpoint } from '../../native-models/testing/rewrite.ts';
 import { writeTinyLlava } from '../../native-models/testing/tinyLlava.ts';
 import { main } from './cli.ts';
 
@@ -188,5 +189,67 @@ describe('fusionscope answer', () => {
   it('unknown commands and flags exit with code 2', async () => {
     expect((await run(['frobnicate'])).code).toBe(2);
     expect((await run(['answer', '--colour', 'red'])).stderr).toMatch(/error \[BAD_ARGUMENT\].*colour/);
+  });
+});
+
+describe('prompts longer than the model’s positions', () => {
+  const trace = (folder: string, question: string) =>
+    run([
+      'trace',
+      '--model',
+      folder,
+      '--image',
+      image,
+      '--question',
+      question,
+      '--provider',
+      'cpu',
+      '--json',
+      join(dir, 'long.json'),
+    ]);
+
+  it('are refused before anything runs, by the text alone or with the image tokens', async () => {
+    const long = await trace(model, 'what color is the circle '.repeat(1200));
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(
+      /^error \[BAD_PROMPT\]: the prompt needs \d+ positions before its image tokens are added; the model has 4096 \(max_position_embeddings\): shorten the question\n$/,
+    );
+    expect(await exists(join(dir, 'long.json'))).toBe(false);
+
+    // Room for the text, not for the text and the image's 16 tokens.
+    const short = join(dir, 'short-positions');
+    await rewriteCheckpoint(model, short, {
+      config: (config) => ((config.text_config as Record<string, unknown>).max_position_embeddings = 20),
+    });
+    const withImage = await trace(short, 'what color');
+    expect(withImage.stderr).toMatch(
+      /error \[BAD_PROMPT\]: the prompt needs \d+ positions with its image tokens; the model has 20/,
+    );
+  });
+});
+
+describe('fusionscope cache list|clear', () => {
+  it('lists entries with their size, flags unfinished ones, and clears by key prefix or all', async () => {
+    const cacheDir = join(dir, 'cache');
+    const info = await run(['info', '--model', model, '--provider', 'cpu', '--model-cache', cacheDir]);
+    const key = (JSON.parse(info.stdout).cache.dir as string).split(/[/\\]/).pop()!;
+    await mkdir(join(cacheDir, `${key}.partial-1-2`));
+    const listed = await run(['cache', 'list', '--model-cache', cacheDir]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${key}  `);
+    expect(listed.stdout).toMatch(/auto +\S*model \(built /);
+    expect(listed.stdout).toMatch(/damaged: an unfinished build/);
+    expect(listed.stdout).toMatch(/2 model\(s\), [\d.]+ GiB in /);
+
+    const one = await run(['cache', 'clear', '--model-cache', cacheDir, '--key', `${key}.partial`]);
+    expect(one.stdout).toMatch(/^removed 1 model\(s\)/);
+    expect(await readdir(cacheDir)).toEqual([key]);
+    const all = await run(['cache', 'clear', '--model-cache', cacheDir]);
+    expect(all.stdout).toMatch(/^removed 1 model\(s\)/);
+    expect(await readdir(cacheDir)).toEqual([]);
+
+    const bad = await run(['cache', 'prune', '--model-cache', cacheDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error [BAD_ARGUMENT]: cache: expected "list" or "clear", got "prune"');
   });
 });

@@ -99,13 +99,20 @@ export async function runBatchedDecoder(
           ? kv
           : gatherKV(
               [
-                [pastFor(input.past[layer], offset, shape), 0, offset],
+                [checkedPast(input.past[layer], offset), 0, offset],
                 [kv, 0, rows],
               ],
               shape,
             ),
       ),
   };
+}
+
+function checkedPast(kv: LayerKV | undefined, offset: number): LayerKV {
+  if (!kv || kv.length < offset) {
+    throw new Error(`batched decoder: a cache of ${offset} positions is needed, got ${kv?.length ?? 'none'}`);
+  }
+  return kv;
 }
 
 /**

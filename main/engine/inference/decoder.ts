@@ -26,8 +26,12 @@ export interface DecoderPassInput {
   readonly offset: number;
   /** Rotary positions of the rows, per stream (default one stream, offset..offset+rows-1). */
   readonly ropePositions?: RotaryPositions;
-  /** Per layer (indexed by layer): cache covering at least positions 0..offset-1. */
-  readonly past: readonly (LayerKV | undefined)[];
+  /**
+   * Per layer (indexed by layer): cache covering at least positions 0..offset-1. A `ConsumedPast` is
+   * emptied layer by layer as the pass goes, so a decoding step never holds the old and the new cache
+   * of every layer at once.
+   */
+  readonly past: readonly (LayerKV | undefined)[] | ConsumedPast;
   readonly plan: InterventionPlan;
   /** Rows (0-based within the block) whose attention probabilities to return. */
   readonly readoutRows: readonly number[];
@@ -47,6 +51,17 @@ export interface DecoderPassOutput {
   readonly lastHidden: (Float32Array | undefined)[];
   /** Per layer ≥ startLayer (when keepLayerInputs): residual stream at the layer's input, [rows, D]. */
   readonly layerInputs: (Float32Array | undefined)[];
+}
+
+/** A cache the pass may drop each layer of once that layer has run (the caller keeps no other reference). */
+export class ConsumedPast {
+  constructor(private readonly layers: (LayerKV | undefined)[]) {}
+
+  take(layer: number): LayerKV | undefined {
+    const kv = this.layers[layer];
+    this.layers[layer] = undefined;
+    return kv;
+  }
 }
 
 export interface DecoderLoopContext {
@@ -87,7 +102,11 @@ export async function runDecoder(
     const result = await runLayer(ctx, layer, {
       hidden,
       rope,
-      past: pastFor(input.past[layer], input.offset, shape),
+      past: pastFor(
+        input.past instanceof ConsumedPast ? input.past.take(layer) : input.past[layer],
+        input.offset,
+        shape,
+      ),
       bias,
       readout,
     });

@@ -6,7 +6,7 @@ import { EMBED_IO } from '../../../native-models/architectures/contract.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import { runDecoder, type LayerKV } from './decoder.ts';
+import { ConsumedPast, runDecoder, type LayerKV } from './decoder.ts';
 import { rowPositions, type SamplePositions } from './positions.ts';
 import { argmax, decoderContext, embedSample, logitsFor, planFor, type PreparedSample } from './forward.ts';
 import type { InterventionPlan } from './interventionPlan.ts';
@@ -81,12 +81,15 @@ export async function decodeGreedy(
       [EMBED_IO.ids]: { data: BigInt64Array.of(BigInt(next)), dims: [1, 1] },
     });
     past ??= typeof state.past === 'function' ? state.past() : state.past;
+    // This loop's reference is dropped for the step: each layer's old cache can go once it has run.
+    const stepPast = new ConsumedPast([...past]);
+    past = undefined;
     const pass = await runDecoder(ctx, {
       startLayer: 0,
       hidden: embedded[EMBED_IO.embeds].data,
       offset,
       ropePositions: rowPositions(state.positions, offset, 1),
-      past,
+      past: stepPast,
       plan: state.plan,
       readoutRows: [0],
       signal,

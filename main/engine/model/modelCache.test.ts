@@ -1,9 +1,10 @@
 /**
  * The model cache: built once, reopened without rebuilding, never trusted when damaged or stale, the
- * same numbers whether tensors sit inside the .onnx files or in weights.bin, and the CLI that lists
- * and clears it. Also the checks made before anything large is allocated: memory, non-finite weights.
+ * same numbers whether tensors sit inside the .onnx files or in weights.bin (the CLI that lists and
+ * clears it: cli.test.ts). Also the checks made before anything large is allocated: memory, non-finite
+ * weights.
  */
-import { readdir, readFile, mkdtemp, rm, truncate, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +14,6 @@ import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { lcgImage } from '../../../native-models/testing/random.ts';
 import { rewriteCheckpoint } from '../../../native-models/testing/rewrite.ts';
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
-import { main } from '../cli.ts';
 import { forward, prepareSample } from '../inference/forward.ts';
 import type { Precision } from '../../../native-models/onnx/storage.ts';
 import { WeightStore } from '../../../native-models/safetensors/read.ts';
@@ -163,50 +163,5 @@ describe('model cache', () => {
     );
     await expect(openAndRun(cacheDir, { availableMemoryBytes: 1024 })).rejects.toThrow(/no precision fits/);
     expect(await listModelCache(cacheDir)).toEqual([]);
-  });
-});
-
-describe('fusionscope cache list|clear', () => {
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const write = (target: 'out' | 'err') => (chunk: string | Uint8Array) => {
-      if (target === 'out') out += String(chunk);
-      else err += String(chunk);
-      return true;
-    };
-    const [stdout, stderr] = [process.stdout.write, process.stderr.write];
-    process.stdout.write = write('out') as typeof process.stdout.write;
-    process.stderr.write = write('err') as typeof process.stderr.write;
-    try {
-      return { code: await main(args), out, err };
-    } finally {
-      process.stdout.write = stdout;
-      process.stderr.write = stderr;
-    }
-  }
-
-  it('lists entries with their size, flags unfinished ones, and clears by key prefix or all', async () => {
-    const cacheDir = join(root, 'cli');
-    const { cache } = await openAndRun(cacheDir);
-    const key = cache.dir.split(/[/\\]/).pop()!;
-    await mkdir(join(cacheDir, `${key}.partial-1-2`));
-    const listed = await cli(['cache', 'list', '--model-cache', cacheDir]);
-    expect(listed.code).toBe(0);
-    expect(listed.out).toContain(`${key}  `);
-    expect(listed.out).toMatch(new RegExp(`auto +${checkpoint.replace(/[/\\]/g, '.')}`));
-    expect(listed.out).toMatch(/damaged: an unfinished build/);
-    expect(listed.out).toMatch(/2 model\(s\), [\d.]+ GiB in /);
-
-    const one = await cli(['cache', 'clear', '--model-cache', cacheDir, '--key', `${key}.partial`]);
-    expect(one.out).toMatch(/^removed 1 model\(s\)/);
-    expect(await readdir(cacheDir)).toEqual([key]);
-    const all = await cli(['cache', 'clear', '--model-cache', cacheDir]);
-    expect(all.out).toMatch(/^removed 1 model\(s\)/);
-    expect(await readdir(cacheDir)).toEqual([]);
-
-    const bad = await cli(['cache', 'prune', '--model-cache', cacheDir]);
-    expect(bad.code).toBe(2);
-    expect(bad.err).toContain('error [BAD_ARGUMENT]: cache: expected "list" or "clear", got "prune"');
   });
 });
