@@ -33,6 +33,9 @@ test('models: the demo model is loaded and described', async ({ app }, info) => 
   await expect(details).toContainText('llava');
   await expect(details).toContainText('8'); // decoder layers
   await expect(details).toContainText(/cpu/i); // execution provider
+  // The demo's F32 weights kept as they are, held once (a few MiB, never the float32 copy of a 16-bit one).
+  await expect(details.locator('[data-fact="precision"]')).toHaveText('auto');
+  await expect(details.locator('[data-fact="memory"]')).toHaveText(/^1\d\.\d MiB$/);
   await screenshot(app.page, `${info.project.name}-models`);
 });
 

@@ -248,6 +248,9 @@ describe('fusionscope cache list|clear', () => {
     expect(all.stdout).toMatch(/^removed 1 model\(s\)/);
     expect(await readdir(cacheDir)).toEqual([]);
 
+    const empty = await run(['cache', 'clear', '--model-cache', cacheDir, '--key', '']);
+    expect(empty.stderr).toContain('error [BAD_ARGUMENT]: cache clear: --key is empty');
+
     const bad = await run(['cache', 'prune', '--model-cache', cacheDir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error [BAD_ARGUMENT]: cache: expected "list" or "clear", got "prune"');

@@ -127,7 +127,13 @@ export class GraphBuilder {
     let initializer = transform === 'transpose' ? `${source}.T` : source;
     if (rows) initializer = `${initializer}[${rows[0]}:${rows[1]}]`;
     const existing = this.weights.get(initializer);
-    if (existing) return existing.initializer;
+    if (existing) {
+      // One name, one tensor: read as stored by one node and widened for another would need two.
+      if (Boolean(existing.storedAsIs) !== Boolean(storedAsIs)) {
+        throw new Error(`${this.name}: weight ${initializer} is declared both as stored and as widened`);
+      }
+      return existing.initializer;
+    }
     const ref = { initializer, source, shape, transform, rows, storedAsIs, firstUse: this.nodes.length };
     this.weights.set(initializer, ref);
     return initializer;

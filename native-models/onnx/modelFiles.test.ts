@@ -68,6 +68,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('GraphBuilder weights', () => {
+  it('refuses one tensor declared both as stored and as widened', () => {
+    const g = new GraphBuilder('conflict');
+    g.weight('table', [2, 2], { storedAsIs: true });
+    expect(g.weight('table', [2, 2], { storedAsIs: true })).toBe('table');
+    expect(() => g.weight('table', [2, 2])).toThrow(
+      /conflict: weight table is declared both as stored and as widened/,
+    );
+  });
+});
+
 describe('vocabChunkRows', () => {
   it.each([4096, 3584, 1536, 5120, 7168, 160])(
     'width %i: slices start on 64 KiB and fit the budget',

@@ -30,6 +30,11 @@ import {
 } from './storage.ts';
 
 export const WEIGHTS_FILE = 'weights.bin';
+/**
+ * Bumped whenever what this module writes changes for the same graphs and weights (Cast insertion,
+ * rounding, layout): model caches key on it, so old entries are never reused after such a change.
+ */
+export const MODEL_FILES_VERSION = 1;
 /** Large tensors start on 64 KiB (Windows' mapping granularity; 4 KiB pages elsewhere) to be mapped. */
 const MAP_ALIGNMENT = 64 * 1024;
 const MAP_THRESHOLD_BYTES = 1024 * 1024;

@@ -38,6 +38,8 @@ export interface TensorEntry {
   readonly byteLength: number;
 }
 
+const READ_CHUNK_BYTES = 1 << 30;
+
 /** A header larger than this is treated as corrupt (real checkpoints stay far below). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -238,9 +240,15 @@ export class WeightStore {
   async readRaw(name: string): Promise<Buffer> {
     const entry = this.entry(name);
     const handle = await this.handle(entry.file);
-    const bytes = Buffer.alloc(entry.byteLength);
-    const { bytesRead } = await handle.read(bytes, 0, entry.byteLength, entry.byteOffset);
-    if (bytesRead !== entry.byteLength) throw bad(entry.file, `short read of tensor "${name}"`);
+    // Unpooled, so typed-array views of it start aligned; every byte is read before it is returned.
+    const bytes = Buffer.allocUnsafeSlow(entry.byteLength);
+    // One read call moves at most 2 GiB: an F32 embedding table of a 7B model is larger.
+    for (let done = 0; done < entry.byteLength;) {
+      const length = Math.min(entry.byteLength - done, READ_CHUNK_BYTES);
+      const { bytesRead } = await handle.read(bytes, done, length, entry.byteOffset + done);
+      if (bytesRead === 0) throw bad(entry.file, `short read of tensor "${name}"`);
+      done += bytesRead;
+    }
     return bytes;
   }
 

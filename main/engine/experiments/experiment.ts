@@ -140,7 +140,7 @@ export async function runExperiment(
       kind,
       model: {
         folder: target.model.folder,
-        fingerprint: await modelFingerprint(target.model.folder),
+        fingerprint: await modelFingerprint(target.model.folder, target.model.precision),
         info: target.model.info(),
       },
       dataset: { path: target.dataset, format: dataset.format, name: dataset.name, items },

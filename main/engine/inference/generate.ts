@@ -68,7 +68,9 @@ export async function decodeGreedy(
   const tokenIds: number[] = [];
   let stoppedBy: Generation['stoppedBy'] = 'max_tokens';
   let logits = state.lastLogits;
-  let past: PromptCache | undefined; // built at the first step that needs it
+  // Built at the first step that needs it. Held only inside a ConsumedPast, so each layer's old cache
+  // can go as soon as that layer has run (the caller may still hold the prompt's).
+  let past: ConsumedPast | undefined;
   for (let offset = state.length; tokenIds.length < maxNewTokens; offset++) {
     const next = argmax(logits);
     if (model.eosTokenIds.includes(next)) {
@@ -80,22 +82,19 @@ export async function decodeGreedy(
     const embedded = await model.sessions.embed.run({
       [EMBED_IO.ids]: { data: BigInt64Array.of(BigInt(next)), dims: [1, 1] },
     });
-    past ??= typeof state.past === 'function' ? state.past() : state.past;
-    // This loop's reference is dropped for the step: each layer's old cache can go once it has run.
-    const stepPast = new ConsumedPast([...past]);
-    past = undefined;
+    past ??= new ConsumedPast([...(typeof state.past === 'function' ? state.past() : state.past)]);
     const pass = await runDecoder(ctx, {
       startLayer: 0,
       hidden: embedded[EMBED_IO.embeds].data,
       offset,
       ropePositions: rowPositions(state.positions, offset, 1),
-      past: stepPast,
+      past,
       plan: state.plan,
       readoutRows: [0],
       signal,
     });
     logits = await logitsFor(model, pass.hidden, [0]);
-    past = pass.present;
+    past = new ConsumedPast(pass.present);
   }
   return {
     tokenIds,

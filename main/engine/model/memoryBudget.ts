@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { freemem } from 'node:os';
+import { freemem, totalmem } from 'node:os';
 
 import type { DecoderShape } from '../../../native-models/architectures/contract.ts';
 import type { BuiltGraph } from '../../../native-models/onnx/builder.ts';
@@ -72,16 +72,22 @@ export function estimateMemory(
   return { precision, weightBytes, workingBytes, totalBytes: weightBytes + workingBytes };
 }
 
-/** Bytes the OS could give this process now (Linux: MemAvailable, which counts reclaimable cache). */
+/**
+ * Bytes the OS could give this process now. Linux: MemAvailable (counts reclaimable cache). macOS
+ * reports only never-used pages as free, though it reclaims inactive and compressed memory on demand,
+ * so three quarters of physical memory stands in. Windows: available physical memory.
+ * FUSIONSCOPE_MEMORY_CHECK=off skips the check, for whoever knows better.
+ */
 export async function availableMemory(): Promise<number> {
+  if (process.env.FUSIONSCOPE_MEMORY_CHECK === 'off') return Number.POSITIVE_INFINITY;
   try {
     const meminfo = await readFile('/proc/meminfo', 'utf8');
     const match = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo);
     if (match) return Number(match[1]) * 1024;
   } catch {
-    // Not Linux: the OS's own free figure.
+    // Not Linux.
   }
-  return freemem();
+  return process.platform === 'darwin' ? Math.max(freemem(), 0.75 * totalmem()) : freemem();
 }
 
 /** Free memory of the first NVIDIA GPU, when nvidia-smi answers (CUDA only). */

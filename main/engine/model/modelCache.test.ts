@@ -4,7 +4,7 @@
  * clears it: cli.test.ts). Also the checks made before anything large is allocated: memory, non-finite
  * weights.
  */
-import { readdir, readFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -110,14 +110,21 @@ describe('model cache', () => {
     });
     const changed = await openAndRun(cacheDir, {}, edited);
     expect(changed.cache.dir).not.toBe(original.cache.dir);
+    // Rewritten in place where no sample may land: the modification time still changes the key.
+    const weights = join(checkpoint, 'model.safetensors');
+    const later = new Date(Date.now() + 60_000);
+    await utimes(weights, later, later);
+    const touched = await openAndRun(cacheDir);
+    expect(touched.cache.dir).not.toBe(original.cache.dir);
+    expect([...touched.logits]).toEqual([...original.logits]);
     const fp32 = await openAndRun(cacheDir, { precision: 'fp32' });
     expect(fp32.cache.dir).not.toBe(original.cache.dir);
     // A BF16 checkpoint stores the same bytes under auto and bf16: one entry serves both.
     const bf16 = await openAndRun(cacheDir, { precision: 'bf16' });
-    expect(bf16.cache.dir).toBe(original.cache.dir);
+    expect(bf16.cache.dir).toBe(touched.cache.dir);
     expect(fp32.info.storedWeightBytes).toBe(2 * original.info.storedWeightBytes);
     expect((await listModelCache(cacheDir)).map((e) => e.dir).sort()).toEqual(
-      [original.cache.dir, changed.cache.dir, fp32.cache.dir].sort(),
+      [original.cache.dir, changed.cache.dir, touched.cache.dir, fp32.cache.dir].sort(),
     );
   });
 

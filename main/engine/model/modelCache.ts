@@ -13,13 +13,29 @@
  * processes opening the same model never see each other's half-written files.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  writeFile,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import type { BuiltGraph } from '../../../native-models/onnx/builder.ts';
-import type { WeightSource } from '../../../native-models/onnx/materialize.ts';
-import { WEIGHTS_FILE, writeModelFiles, type GraphFile } from '../../../native-models/onnx/modelFiles.ts';
+import { OPSET_VERSION, type WeightSource } from '../../../native-models/onnx/materialize.ts';
+import {
+  MODEL_FILES_VERSION,
+  WEIGHTS_FILE,
+  writeModelFiles,
+  type GraphFile,
+} from '../../../native-models/onnx/modelFiles.ts';
 import { storageFor, STORAGE_BYTES, type Precision } from '../../../native-models/onnx/storage.ts';
 import type { TensorEntry } from '../../../native-models/safetensors/read.ts';
 import { FusionError } from '../../common/errors.ts';
@@ -87,9 +103,7 @@ export async function cachedModel(request: CacheRequest): Promise<CachedModel> {
   if (existing.manifest) return { dir, manifest: existing.manifest, built: false, graphPaths };
   await mkdir(request.cacheDir, { recursive: true });
   await assertDiskSpace(request);
-  const partial = join(request.cacheDir, `${key}.partial-${process.pid}-${Date.now()}`);
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
+  const partial = await mkdtemp(join(request.cacheDir, `${key}.partial-${process.pid}-`));
   try {
     const written = await writeModelFiles(partial, request.graphs, request.source, {
       precision: request.precision,
@@ -112,7 +126,9 @@ export async function cachedModel(request: CacheRequest): Promise<CachedModel> {
       storedBytes: Object.values(written.storedBytes).reduce((a, b) => a + b, 0),
     };
     await writeFile(join(partial, MANIFEST), JSON.stringify(manifest, null, 1));
-    if (existing.problem) await rm(dir, { recursive: true, force: true });
+    // Moved aside, not deleted in place: another process may be renaming its own rebuild in, or (on
+    // Windows) still have the old files mapped.
+    if (existing.problem) await moveAside(dir);
     try {
       await rename(partial, dir);
     } catch (error) {
@@ -129,9 +145,21 @@ export async function cachedModel(request: CacheRequest): Promise<CachedModel> {
   }
 }
 
+async function moveAside(dir: string): Promise<void> {
+  const stale = `${dir}.stale-${process.pid}-${Date.now()}`;
+  try {
+    await rename(dir, stale);
+  } catch {
+    return; // gone already, or another process moved it first
+  }
+  await rm(stale, { recursive: true, force: true }).catch(() => undefined);
+}
+
 async function cacheKey(request: CacheRequest): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`fusionscope-model-cache ${CACHE_FORMAT}\n`);
+  hash.update(
+    `fusionscope-model-cache ${CACHE_FORMAT} files ${MODEL_FILES_VERSION} opset ${OPSET_VERSION}\n`,
+  );
   hash.update(`inline ${request.inlineLimitBytes ?? 'default'}\n`);
   for (const { file, label, built } of request.graphs) {
     hash.update(`graph ${file} ${label}\n`);
@@ -158,7 +186,10 @@ function graphDigest(built: BuiltGraph): string {
   return sha256(Buffer.from(JSON.stringify({ graph: built.graph, constants, weights: built.weights })));
 }
 
-/** A weight file's size and a hash of evenly spread blocks of it. */
+/**
+ * A weight file's size, modification time and a hash of evenly spread blocks of it: a file rewritten
+ * in place (one retrained tensor) changes its mtime even where the samples miss the change.
+ */
 async function fileFingerprint(file: string): Promise<string> {
   const handle = await open(file, 'r');
   try {
@@ -174,7 +205,7 @@ async function fileFingerprint(file: string): Promise<string> {
     const tail = Math.max(0, size - SAMPLE_BYTES);
     const { bytesRead } = await handle.read(block, 0, SAMPLE_BYTES, tail);
     hash.update(block.subarray(0, bytesRead));
-    return `file ${size} ${hash.digest('hex')}\n`;
+    return `file ${size} ${Math.trunc((await handle.stat()).mtimeMs)} ${hash.digest('hex')}\n`;
   } finally {
     await handle.close();
   }
@@ -257,9 +288,10 @@ export async function listModelCache(cacheDir: string): Promise<CacheListing[]> 
   const listings: CacheListing[] = [];
   for (const name of names.sort()) {
     const dir = join(cacheDir, name);
-    if (!(await stat(dir)).isDirectory()) continue;
-    const key = name.split('.partial-')[0];
-    const { manifest, problem } = name.includes('.partial-')
+    // An entry may vanish while it is listed (another process clearing or finishing it).
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+    const key = name.split(/\.(partial|stale)-/)[0];
+    const { manifest, problem } = /\.(partial|stale)-/.test(name)
       ? { manifest: undefined, problem: 'an unfinished build' }
       : await validEntry(dir, key);
     listings.push({ dir, key: name, bytes: await folderBytes(dir), manifest, problem });
@@ -269,6 +301,9 @@ export async function listModelCache(cacheDir: string): Promise<CacheListing[]> 
 
 /** Removes every entry (or those whose key starts with `prefix`); returns what was removed. */
 export async function clearModelCache(cacheDir: string, prefix?: string): Promise<CacheListing[]> {
+  if (prefix === '') {
+    throw new FusionError('BAD_ARGUMENT', 'cache clear: --key is empty (leave it out to clear every entry)');
+  }
   const removed = (await listModelCache(cacheDir)).filter((e) => !prefix || e.key.startsWith(prefix));
   for (const entry of removed) await rm(entry.dir, { recursive: true, force: true });
   return removed;

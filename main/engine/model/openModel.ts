@@ -259,7 +259,10 @@ async function checkMemory(
 ): Promise<void> {
   const onGpu = provider !== 'cpu';
   // Only NVIDIA GPUs report their free memory to us; other providers are checked against RAM.
-  const gpu = onGpu && provider === 'cuda' ? await availableGpuMemory() : undefined;
+  const gpu =
+    onGpu && provider === 'cuda' && override === undefined && process.env.FUSIONSCOPE_MEMORY_CHECK !== 'off'
+      ? await availableGpuMemory()
+      : undefined;
   const available = override ?? gpu ?? (await availableMemory());
   const estimate = (p: Precision) =>
     estimateMemory(

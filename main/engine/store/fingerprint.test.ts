@@ -41,6 +41,14 @@ describe('modelFingerprint', () => {
     expect(await modelFingerprint(dir)).not.toBe(changedSize);
   });
 
+  it('tells a run with converted weights from one with the checkpoint’s own (auto stays as before)', async () => {
+    const dir = await modelFolder();
+    const auto = await modelFingerprint(dir);
+    expect(await modelFingerprint(dir, 'auto')).toBe(auto);
+    const fp16 = await modelFingerprint(dir, 'fp16');
+    expect(new Set([auto, fp16, await modelFingerprint(dir, 'bf16')]).size).toBe(3);
+  });
+
   it('needs a folder with config.json', async () => {
     const dir = temp.make('fusionscope-fp-');
     await expect(modelFingerprint(dir)).rejects.toMatchObject({ code: 'MISSING_FILE' });

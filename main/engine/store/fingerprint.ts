@@ -15,9 +15,10 @@ const CONFIG_FILES = ['config.json', 'generation_config.json', 'preprocessor_con
 /**
  * sha256 over the config files' bytes and each weight file's name, size and mtime. Hashing the weights
  * themselves would take minutes for a 7B model; a copy with new mtimes yields a new fingerprint, which
- * only costs a fresh run, never a wrong resume.
+ * only costs a fresh run, never a wrong resume. A `precision` other than auto (weights converted when
+ * loaded) is part of the identity too, so an fp16 run never continues an fp32 one.
  */
-export async function modelFingerprint(folder: string): Promise<string> {
+export async function modelFingerprint(folder: string, precision = 'auto'): Promise<string> {
   let names: string[];
   try {
     names = (await readdir(folder)).sort();
@@ -39,6 +40,7 @@ export async function modelFingerprint(folder: string): Promise<string> {
       hash.update(`weights ${name} ${info.size} ${Math.trunc(info.mtimeMs)}\n`);
     }
   }
+  if (precision !== 'auto') hash.update(`precision ${precision}\n`);
   return hash.digest('hex');
 }
 
