@@ -237,7 +237,28 @@ export async function logitsFor(
   const out = await model.sessions.head.run({
     [HEAD_IO.hidden]: { data: picked, dims: [1, rows.length, D] },
   });
-  return out[HEAD_IO.logits].data;
+  const logits = out[HEAD_IO.logits].data;
+  assertFiniteLogits(logits, logits.length / rows.length, hidden, D);
+  return logits;
+}
+
+/**
+ * NaN or ±Inf logits would score as an answer (argmax picks token 0, a probability comes out NaN):
+ * refuse them, so the sample is recorded as an error with its cause rather than as a result.
+ */
+function assertFiniteLogits(logits: Float32Array, vocab: number, hidden: Float32Array, D: number): void {
+  const bad = logits.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  const row = hidden.findIndex((v) => !Number.isFinite(v));
+  const where =
+    row >= 0
+      ? `the residual stream is already non-finite at position ${Math.floor(row / D)} after the last layer`
+      : 'the residual stream is finite, so the final norm or the vocabulary projection overflowed';
+  throw new FusionError(
+    'RUNTIME',
+    `the model produced non-finite logits (NaN/Inf; first at vocabulary index ${bad % vocab}): ${where}. ` +
+      'Weights are checked when the model cache is built, so this comes from the activations: try --precision fp32, or check the input',
+  );
 }
 
 export function decoderContext(model: LoadedModel) {
