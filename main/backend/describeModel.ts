@@ -3,11 +3,10 @@
  * weights: enough to place image tokens on an image and to draw a report, for runs whose model is not
  * loaded.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { architectureFor } from '../../native-models/architectures/registry.ts';
-import { FusionError } from '../common/errors.ts';
+import { readJsonFile } from '../engine/files/jsonFile.ts';
 import { loadPreprocessorConfig } from '../engine/image/preprocess.ts';
 import type { ModelInfo } from '../engine/model/openModel.ts';
 import type { ReportModel } from '../engine/report/writeReport.ts';
@@ -17,16 +16,8 @@ export type DescribedModel = ReportModel;
 /** `info` is the ModelInfo the run stored (what the model was when the run computed it). */
 export async function describeModel(folder: string, info: unknown): Promise<DescribedModel> {
   const configPath = join(folder, 'config.json');
-  let config: unknown;
-  try {
-    config = JSON.parse(await readFile(configPath, 'utf8'));
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new FusionError(
-      missing ? 'MISSING_FILE' : 'BAD_CONFIG',
-      missing ? `${configPath} is missing` : `${configPath} is not valid JSON: ${(error as Error).message}`,
-    );
-  }
+  // The engine's reader: a regular file only (a FIFO there must not hang the backend's thread).
+  const config = await readJsonFile(configPath);
   const spec = architectureFor((config as { model_type?: unknown }).model_type, configPath).parse(
     config,
     'config.json',

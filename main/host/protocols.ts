@@ -5,8 +5,11 @@
  *   fusionscope-file://local/<encoded abs path>  an image the backend agrees to serve
  *                                               (resolveServedFile: workspace, model, dataset folders)
  *
- * Both resolve to a real path first and only then read it, so `..`, encoded separators and symlinks
- * cannot reach other files; refusals are plain 403/404 responses.
+ * Both resolve to a real path first, so `..`, encoded separators and symlinks cannot reach other files;
+ * refusals are plain 403/404 responses. The user's files are then opened once and the opened file
+ * proved to be the one resolved (fileResponse.ts): a link swapped in after the check is not followed.
+ * The renderer's own files sit in the app's read-only asar archive, which only Electron's net.fetch
+ * (and its patched fs) can read, and which nobody can swap links into.
  */
 import { pathToFileURL } from 'node:url';
 
@@ -17,6 +20,7 @@ import { FILE_SCHEME } from '../common/api/bridge.ts';
 import { errorToResult } from '../common/errors.ts';
 import { CONTENT_SECURITY_POLICY, SERVED_FILE_POLICY } from '../web/csp.ts';
 import { contentType, imageContentType, resolveStaticFile } from '../web/files.ts';
+import { fileResponse, SERVED_FILE_HEADERS } from './fileResponse.ts';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME } from './security.ts';
 
 const FILE_HOST = 'local';
@@ -25,12 +29,12 @@ function refuse(status: 403 | 404, message: string): Response {
   return new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }
 
-async function serve(path: string, headers: Record<string, string>): Promise<Response> {
+async function serveAppFile(path: string, headers: Record<string, string>): Promise<Response> {
   const file = await net.fetch(pathToFileURL(path).toString());
   if (!file.ok) return refuse(404, 'not found');
   return new Response(file.body, {
     status: 200,
-    headers: { 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...headers },
+    headers: { ...SERVED_FILE_HEADERS, ...headers },
   });
 }
 
@@ -40,7 +44,7 @@ export function registerProtocols(backend: Promise<Backend>, rendererDir: string
     if (url.host !== APP_HOST) return refuse(404, 'not found');
     const file = await resolveStaticFile(rendererDir, url.pathname);
     if (!file) return refuse(404, 'not found');
-    return serve(file, {
+    return serveAppFile(file, {
       'content-type': contentType(file),
       'content-security-policy': CONTENT_SECURITY_POLICY,
     });
@@ -58,10 +62,11 @@ export function registerProtocols(backend: Promise<Backend>, rendererDir: string
     }
     const type = imageContentType(real);
     if (!type) return refuse(403, 'only images are served');
-    return serve(real, {
+    const response = await fileResponse(real, {
       'content-type': type,
       'content-security-policy': SERVED_FILE_POLICY,
       'access-control-allow-origin': APP_ORIGIN,
     });
+    return response ?? refuse(404, 'not found');
   });
 }

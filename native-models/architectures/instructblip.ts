@@ -206,6 +206,7 @@ export function instructBlipSpec(cfg: InstructBlipConfig): ModelSpec {
     ...llamaDecoderSpec(cfg.text),
     modelType: 'instructblip',
     imageTokenId: cfg.imageTokenId,
+    imageTokenIdIsStandIn: !cfg.imageTokenIdFromConfig,
     imagePlaceholder: '<image>',
     imagePlacement: 'prefix',
     imageMarkup: '',

@@ -11,6 +11,11 @@ export interface ModelSpec {
   readonly decoder: DecoderShape;
   /** Token id that marks image positions in the expanded sequence. */
   readonly imageTokenId: number;
+  /**
+   * True when config.json names no image token and imageTokenId is a stand-in whose rows the image
+   * features overwrite (legacy InstructBLIP): the tokenizer's own placeholder id then plays no part.
+   */
+  readonly imageTokenIdIsStandIn?: boolean;
   /** The token a raw prompt marks each image with (e.g. "<image>", Qwen's "<|image_pad|>"). */
   readonly imagePlaceholder: string;
   /**

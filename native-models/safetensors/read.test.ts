@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -171,6 +172,18 @@ describe('readSafetensorsHeader rejects corrupt files', () => {
     });
   });
 
+  it('a shape nested thousands deep (found by fuzzing: the message used to overflow the stack)', async () => {
+    const shape = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    const file = await rawFile(
+      'deep.safetensors',
+      `{"t":{"dtype":"F32","shape":${shape},"data_offsets":[0,0]}}`,
+      f32([]),
+    );
+    const error = await rejection(readSafetensorsHeader(file));
+    expect(error.code).toBe('BAD_WEIGHTS');
+    expect(error.message).toMatch(/tensor "t" has invalid shape an array nested too deeply to show/);
+  });
+
   it('a file too short to hold the header length', async () => {
     const file = join(dir, 'short.safetensors');
     await writeFile(file, Buffer.from([1, 2, 3]));
@@ -191,10 +204,22 @@ describe('readSafetensorsHeader rejects corrupt files', () => {
     expect((await rejection(readSafetensorsHeader(file))).message).toMatch(/runs past the end/);
   });
 
-  it('a header that is not valid JSON', async () => {
+  it('a header that is not valid JSON: located, never quoted', async () => {
     const file = await rawFile('json.safetensors', '{"a": {"dtype": "F32",', f32([1, 2]));
     const error = await rejection(readSafetensorsHeader(file));
-    expect(error.message).toMatch(/json\.safetensors: header is not valid JSON/);
+    expect(error.message).toBe('json.safetensors: header is not valid JSON (it ends early)');
+    const secret = await rawFile('secret.safetensors', 'token=hunter2', f32([1, 2]));
+    expect((await rejection(readSafetensorsHeader(secret))).message).toBe(
+      'secret.safetensors: header is not valid JSON (at line 1, column 1)',
+    );
+  });
+
+  it('control characters of tensor names are escaped in messages', async () => {
+    const header = { 'w\u001b[2J\r': { dtype: 'F8', shape: [2], data_offsets: [0, 8] } };
+    const file = await rawFile('escape.safetensors', header, f32([1, 2]));
+    expect((await rejection(readSafetensorsHeader(file))).message).toMatch(
+      /^escape\.safetensors: tensor "w\\u001b\[2J\\r" has unknown dtype "F8"/,
+    );
   });
 
   it('a header that is JSON but not an object', async () => {
@@ -319,6 +344,51 @@ describe('WeightStore', () => {
     expect((await rejection(WeightStore.open(dir))).message).toMatch(/has no "weight_map" object/);
     await writeFile(index, '{"weight_map": ');
     expect((await rejection(WeightStore.open(dir))).message).toMatch(/index\.json: is not valid JSON/);
+  });
+
+  it('says what is at model.safetensors when it is no file, instead of "missing" or a bare EISDIR', async () => {
+    const single = join(dir, 'model.safetensors');
+    await mkdir(single);
+    expect(await rejection(WeightStore.open(dir))).toMatchObject({
+      code: 'MISSING_FILE',
+      message: `${single} is a directory, not a file`,
+    });
+    await rm(single, { recursive: true });
+    await symlink(single, single);
+    expect((await rejection(WeightStore.open(dir))).message).toBe(
+      `${single} is a symlink loop (or a symbolic link where none is allowed)`,
+    );
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    'refuses a FIFO shard without blocking',
+    async () => {
+      await writeShards();
+      const fifo = join(dir, 'model-00003-of-00003.safetensors');
+      execFileSync('mkfifo', [fifo]);
+      const weightMap = { a: 'model-00001-of-00002.safetensors', b: 'model-00003-of-00003.safetensors' };
+      await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+      expect((await rejection(WeightStore.open(dir))).message).toBe(
+        `${fifo} is a FIFO (named pipe), not a regular file; refusing to read it`,
+      );
+    },
+    10_000,
+  );
+
+  it('reads tensors through the handle it checked: a file swapped in later is never read', async () => {
+    await writeSafetensors(join(dir, 'model.safetensors'), [
+      { name: 'a', dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) },
+    ]);
+    const store = await WeightStore.open(dir);
+    try {
+      await writeSafetensors(join(dir, 'other.safetensors'), [
+        { name: 'a', dtype: 'F32', shape: [2], data: new Float32Array([7, 7]) },
+      ]);
+      await rename(join(dir, 'other.safetensors'), join(dir, 'model.safetensors'));
+      expect([...(await store.readFloat32('a'))]).toEqual([1, 2]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a folder without weights', async () => {

@@ -2,7 +2,11 @@
  * Flag parsing shared by every command: one option table, typed reads that name the flag and the bad
  * value, and the model/atomic-output helpers commands share.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import { shownPath } from '../../../native-models/files/messageText.ts';
 
 import { FusionError } from '../../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../demo.ts';
@@ -101,6 +105,28 @@ export function modelOptions(flags: Flags): OpenModelOptions {
 
 export function modelCacheFlag(flags: Flags): string {
   return flags['model-cache'] ?? defaultModelCacheDir();
+}
+
+/**
+ * Refuses an output path that could not be written, before any model is opened: its folder must
+ * exist and be writable, and the path must not be a folder. Found only when the result is written,
+ * such a mistake would throw away the whole computation.
+ */
+export async function checkOutputFile(path: string, flag: keyof Flags): Promise<void> {
+  const target = resolve(path);
+  const folder = dirname(target);
+  const folderStats = await stat(folder).catch(() => undefined);
+  if (!folderStats?.isDirectory()) {
+    throw new FusionError('BAD_ARGUMENT', `--${flag}: the folder ${shownPath(folder)} does not exist`);
+  }
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw new FusionError('BAD_ARGUMENT', `--${flag}: cannot write in the folder ${shownPath(folder)}`);
+  }
+  if ((await stat(target).catch(() => undefined))?.isDirectory()) {
+    throw new FusionError('BAD_ARGUMENT', `--${flag}: ${shownPath(target)} is a folder; give a file name`);
+  }
 }
 
 /** Writes beside the target and renames, so readers never see a half-written file. */

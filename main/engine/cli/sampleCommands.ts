@@ -6,7 +6,15 @@ import { forward, prepareSample } from '../inference/forward.ts';
 import { generate } from '../inference/generate.ts';
 import type { PromptSpec } from '../inference/prompt.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import { parseIntList, parseNumber, required, withModel, writeJsonAtomically, type Flags } from './flags.ts';
+import {
+  checkOutputFile,
+  parseIntList,
+  parseNumber,
+  required,
+  withModel,
+  writeJsonAtomically,
+  type Flags,
+} from './flags.ts';
 
 function promptFlag(flags: Flags): PromptSpec {
   if (flags.prompt !== undefined && flags.question !== undefined) {
@@ -70,6 +78,7 @@ export async function traceCommand(flags: Flags): Promise<void> {
   if (rowsFlag !== 'last' && rowsFlag !== 'question') {
     throw new FusionError('BAD_ARGUMENT', `--attention-rows: "${rowsFlag}" is not one of last, question`);
   }
+  await checkOutputFile(out, 'json');
   await withModel(flags, async (model) => {
     const sample = await prepareSample(model, {
       image,

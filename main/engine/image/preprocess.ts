@@ -1,10 +1,10 @@
 /**
  * preprocessor_config.json -> immutable config -> pixel_values, via the processor registry.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { readJsonFile } from '../files/jsonFile.ts';
 import { ConfigReader } from './processors/fields.ts';
 import {
   findImageProcessor,
@@ -65,25 +65,10 @@ export function parsePreprocessorConfig(json: unknown, source: string): ImagePro
   );
 }
 
-/** Reads and parses `<dir>/preprocessor_config.json`. */
+/** Reads and parses `<dir>/preprocessor_config.json` (a regular file only: see engine/files). */
 export async function loadPreprocessorConfig(dir: string): Promise<ImageProcessorConfig> {
   const file = join(dir, PREPROCESSOR_CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') {
-      throw new FusionError('MISSING_FILE', `${PREPROCESSOR_CONFIG_FILE} not found in ${dir}`);
-    }
-    throw new FusionError('BAD_CONFIG', `cannot read ${file}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new FusionError('BAD_CONFIG', `${file}: not valid JSON (${(error as Error).message})`);
-  }
-  return parsePreprocessorConfig(json, file);
+  return parsePreprocessorConfig(await readJsonFile(file), file);
 }
 
 /** Runs the configured processor on one RGB image. */

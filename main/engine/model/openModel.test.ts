@@ -2,7 +2,8 @@
  * Bad model folders: each problem gives a FusionError/ModelFormatError with a code and a message that
  * names the file or field, never a crash.
  */
-import { readFile, rm, truncate, unlink, writeFile, mkdtemp } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, symlink, truncate, unlink, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,8 +11,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { readSafetensorsHeader } from '../../../native-models/safetensors/read.ts';
 import { writeSafetensors } from '../../../native-models/safetensors/write.ts';
+import { lcgImage } from '../../../native-models/testing/random.ts';
+import { writeTinyInstructBlip } from '../../../native-models/testing/tinyInstructBlip.ts';
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import { prepareSample } from '../inference/forward.ts';
+import { generate } from '../inference/generate.ts';
 import { openModel } from './openModel.ts';
+
+const posix = process.platform !== 'win32';
+/** Refusals come before any graph is built; a blocked open would hang until this fails the test. */
+const QUICK_MS = 20_000;
 
 let dir: string;
 
@@ -119,11 +128,15 @@ describe('openModel rejects bad folders clearly', () => {
     });
   });
 
-  it('config.json that is not JSON → BAD_CONFIG', async () => {
+  it('config.json that is not JSON → BAD_CONFIG locating the error, quoting none of the file', async () => {
     await writeFile(join(dir, 'config.json'), '{ "model_type": ');
     await expect(openModel(dir, { provider: 'cpu' })).rejects.toMatchObject({
       code: 'BAD_CONFIG',
-      message: expect.stringMatching(/config\.json is not valid JSON/),
+      message: `${join(dir, 'config.json')}: not valid JSON (it ends early)`,
+    });
+    await writeFile(join(dir, 'config.json'), 'password=hunter2\n');
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toMatchObject({
+      message: `${join(dir, 'config.json')}: not valid JSON (at line 1, column 1)`,
     });
   });
 
@@ -174,5 +187,136 @@ describe('openModel guards against hostile configs', () => {
     expect(error.message).toMatch(/weight problem\(s\):/);
     expect(error.message).toMatch(/… and \d+ more$/);
     expect(error.message.split('\n').length).toBeLessThan(45);
+  });
+});
+
+describe('openModel refuses what is not a regular file, saying what it is', () => {
+  it.runIf(posix)(
+    'a FIFO at any file the folder is read from is refused, never waited on',
+    async () => {
+      const files = [
+        'config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'generation_config.json',
+        'preprocessor_config.json',
+        'model.safetensors',
+      ];
+      for (const file of files) {
+        const path = join(dir, file);
+        const kept = await readFile(path);
+        await unlink(path);
+        execFileSync('mkfifo', [path]);
+        await expect(openModel(dir, { provider: 'cpu' })).rejects.toMatchObject({
+          code: 'MISSING_FILE',
+          message: `${path} is a FIFO (named pipe), not a regular file; refusing to read it`,
+        });
+        await unlink(path);
+        await writeFile(path, kept);
+      }
+    },
+    QUICK_MS,
+  );
+
+  it.runIf(posix)(
+    'a FIFO shard or index of a sharded checkpoint is refused',
+    async () => {
+      const shard = 'model-00001-of-00001.safetensors';
+      const index = join(dir, 'model.safetensors.index.json');
+      const header = await readSafetensorsHeader(join(dir, 'model.safetensors'));
+      const weightMap = Object.fromEntries([...header.keys()].map((name) => [name, shard]));
+      await writeFile(index, JSON.stringify({ weight_map: weightMap }));
+      execFileSync('mkfifo', [join(dir, shard)]);
+      await expect(openModel(dir, { provider: 'cpu' })).rejects.toThrow(`${join(dir, shard)} is a FIFO`);
+      await unlink(index);
+      execFileSync('mkfifo', [index]);
+      await expect(openModel(dir, { provider: 'cpu' })).rejects.toThrow(`${index} is a FIFO`);
+    },
+    QUICK_MS,
+  );
+
+  it('a directory where model.safetensors belongs is named, not a bare EISDIR', async () => {
+    await unlink(join(dir, 'model.safetensors'));
+    await mkdir(join(dir, 'model.safetensors'));
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: `${join(dir, 'model.safetensors')} is a directory, not a file`,
+    });
+  });
+
+  it('a symlink loop or a directory at config.json is said to be one, not "missing"', async () => {
+    const config = join(dir, 'config.json');
+    await unlink(config);
+    await symlink(config, config);
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: `${config} is a symlink loop (or a symbolic link where none is allowed)`,
+    });
+    await unlink(config);
+    await mkdir(config);
+    await expect(openModel(dir, { provider: 'cpu' })).rejects.toThrow(`${config} is a directory, not a file`);
+  });
+});
+
+describe('generation_config.json eos_token_id', () => {
+  it.each([
+    ['a string', '"2"', '"2"'],
+    ['a fraction', '2.5', '2.5'],
+    ['negative', '-1', '-1'],
+    ['past the vocabulary', '100000', '100000'],
+    ['a list with a bad id', '[2, "x"]', '[2,"x"]'],
+  ])('%s is refused with BAD_CONFIG naming the file and value', async (_, value, shown) => {
+    const path = join(dir, 'generation_config.json');
+    await writeFile(path, `{"eos_token_id": ${value}}`);
+    const error = (await openModel(dir, { provider: 'cpu' }).then(
+      () => new Error('opened'),
+      (e: unknown) => e as Error,
+    )) as Error & { code?: string };
+    expect(error.code).toBe('BAD_CONFIG');
+    expect(error.message).toMatch(`${path}: eos_token_id must be a token id in [0, `);
+    expect(error.message).toMatch(new RegExp(`or a list of them, got ${shown.replace(/[[\].]/g, '\\$&')}$`));
+  });
+
+  it('valid ids (an int or a list) are taken; null leaves the tokenizer’s', async () => {
+    const path = join(dir, 'generation_config.json');
+    await writeFile(path, '{"eos_token_id": [2, 3]}');
+    const listed = await openModel(dir, { provider: 'cpu' });
+    expect(listed.eosTokenIds).toEqual([2, 3]);
+    await listed.close();
+    await writeFile(path, '{"eos_token_id": null}');
+    const fallback = await openModel(dir, { provider: 'cpu' });
+    expect(fallback.eosTokenIds).toEqual([fallback.tokenizer.eosTokenId]);
+    await fallback.close();
+  });
+});
+
+describe('InstructBLIP with a legacy config (no image_token_index) whose tokenizer has <image>', () => {
+  it('opens, as transformers loads it, and answers like the same checkpoint without the token', async () => {
+    const legacy = join(dir, 'legacy');
+    const withToken = join(dir, 'with-token');
+    await writeTinyInstructBlip(legacy, { seed: 31, dtype: 'F32', imageTokenIndex: false });
+    await writeTinyInstructBlip(withToken, { seed: 31, dtype: 'F32' });
+    const configPath = join(withToken, 'config.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    delete config.image_token_index;
+    await writeFile(configPath, JSON.stringify(config));
+
+    const answers = [];
+    for (const folder of [legacy, withToken]) {
+      const model = await openModel(folder, { provider: 'cpu' });
+      try {
+        const sample = await prepareSample(model, {
+          image: lcgImage(31, 32, 32),
+          prompt: { kind: 'question', text: 'what color is the circle' },
+        });
+        // The query rows come first, BOS after them, in both.
+        expect(sample.imageTokenSpan).toEqual([0, 4]);
+        const result = await generate(model, sample, { maxNewTokens: 6 });
+        answers.push({ ids: sample.expandedIds, tokens: result.tokenIds, text: result.text });
+      } finally {
+        await model.close();
+      }
+    }
+    expect(answers[1]).toEqual(answers[0]);
   });
 });

@@ -3,17 +3,18 @@
  * (validated as a whole, then read one graph at a time), and ONNX Runtime sessions on the chosen
  * execution provider.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { architectureFor } from '../../../native-models/architectures/registry.ts';
 import type { ImageTokenScheme, ModelSpec } from '../../../native-models/architectures/types.ts';
+import { quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import { describeWeightProblems, type WeightSource } from '../../../native-models/onnx/materialize.ts';
 import type { GraphFile } from '../../../native-models/onnx/modelFiles.ts';
 import { providerProbeModel } from '../../../native-models/onnx/probe.ts';
 import type { Precision } from '../../../native-models/onnx/storage.ts';
 import { WeightStore } from '../../../native-models/safetensors/read.ts';
 import { FusionError } from '../../common/errors.ts';
+import { readJsonFile, readOptionalJsonFile } from '../files/jsonFile.ts';
 import { loadPreprocessorConfig, type ImageProcessorConfig } from '../image/index.ts';
 import type { ProviderRequest } from '../runtime/providers.ts';
 import { chooseProvider, Session, type ProviderChoice } from '../runtime/session.ts';
@@ -130,21 +131,6 @@ function imageTokenFacts(scheme: ImageTokenScheme): Pick<ModelInfo, 'imageTokens
   return { imageTokensPerImage: null, imageGrid: { rows: side, cols: side, leadingTokens: 0 } };
 }
 
-async function readJson(path: string, required: boolean): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    if (!required) return undefined;
-    throw new FusionError('MISSING_FILE', `${path} is missing; a Hugging Face model folder needs it`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new FusionError('BAD_CONFIG', `${path} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
 function weightSource(store: WeightStore): WeightSource {
   return {
     shapeOf: (name) => (store.has(name) ? store.entry(name).shape : undefined),
@@ -153,25 +139,42 @@ function weightSource(store: WeightStore): WeightSource {
   };
 }
 
-/** eos ids: generation_config.json (int or list) wins over the tokenizer's, as transformers' generate does. */
-async function eosTokenIds(folder: string, tokenizer: Tokenizer): Promise<number[]> {
-  const generation = (await readJson(join(folder, 'generation_config.json'), false)) as
-    { eos_token_id?: unknown } | undefined;
-  const fromConfig = generation?.eos_token_id;
-  const ids = Array.isArray(fromConfig) ? fromConfig : fromConfig !== undefined ? [fromConfig] : [];
-  const valid = ids.filter((id): id is number => Number.isInteger(id));
-  if (valid.length > 0) return valid;
+/**
+ * eos ids: generation_config.json's eos_token_id (an int or a list) wins over the tokenizer's, as
+ * transformers' generate does. A value that is no token of the vocabulary is refused: ignored, it
+ * would leave generation running to max_new_tokens with nothing saying why.
+ */
+async function eosTokenIds(folder: string, tokenizer: Tokenizer, vocabSize: number): Promise<number[]> {
+  const path = join(folder, 'generation_config.json');
+  const generation = await readOptionalJsonFile(path);
+  const fromConfig =
+    typeof generation === 'object' && generation !== null
+      ? (generation as { eos_token_id?: unknown }).eos_token_id
+      : undefined;
+  // null is what save_pretrained writes for "no eos"; the tokenizer's then stands.
+  const ids: unknown[] = Array.isArray(fromConfig) ? fromConfig : fromConfig == null ? [] : [fromConfig];
+  const isTokenId = (id: unknown): id is number =>
+    typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && id < vocabSize;
+  if (!ids.every(isTokenId)) {
+    throw new FusionError(
+      'BAD_CONFIG',
+      `${shownPath(path)}: eos_token_id must be a token id in [0, ${vocabSize - 1}] or a list of them, got ${quoted(fromConfig)}`,
+    );
+  }
+  if (ids.length > 0) return ids;
   return tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [];
 }
 
 export async function openModel(requested: string, options: OpenModelOptions = {}): Promise<LoadedModel> {
   const folder = await checkpointFolder(requested);
   const configPath = join(folder, 'config.json');
-  const config = await readJson(configPath, true);
+  const config = await readJsonFile(configPath);
   const modelType = (config as { model_type?: unknown }).model_type;
   const spec = architectureFor(modelType, configPath).parse(config, 'config.json');
   const tokenizer = await Tokenizer.fromFolder(folder);
   checkImageToken(spec, tokenizer);
+  // Checked before any graph is built: a bad generation_config.json should not cost a model build.
+  const eos = await eosTokenIds(folder, tokenizer, spec.decoder.vocabSize);
   const qformerTokenizer = spec.imageTokens.kind === 'queries' ? await qformerTokenizerOf(folder) : undefined;
   const imageConfig = await loadPreprocessorConfig(folder);
   const store = await WeightStore.open(folder);
@@ -190,7 +193,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
     const source = weightSource(store);
     const problems = graphs.flatMap((g) => describeWeightProblems(g.built.weights, source));
     problems.push(
-      ...built.unexpectedTensors.map((n) => `unexpected tensor "${n}" (no part of the model reads it)`),
+      ...built.unexpectedTensors.map((n) => `unexpected tensor ${quoted(n)} (no part of the model reads it)`),
     );
     if (problems.length > 0) {
       // A checkpoint of the wrong family can miss thousands of tensors; the first ones tell the story.
@@ -200,7 +203,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
         unique.length > MAX_LISTED_PROBLEMS ? `\n  … and ${unique.length - MAX_LISTED_PROBLEMS} more` : '';
       throw new FusionError(
         'BAD_WEIGHTS',
-        `${folder}: ${unique.length} weight problem(s):\n  ${shown}${more}`,
+        `${shownPath(folder)}: ${unique.length} weight problem(s):\n  ${shown}${more}`,
       );
     }
     const precision = options.precision ?? 'auto';
@@ -237,7 +240,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       imageConfig,
       provider,
       { vision, embed, layers: rest, head },
-      await eosTokenIds(folder, tokenizer),
+      eos,
       weightFacts(store),
       precision,
       cache,
@@ -284,7 +287,7 @@ async function qformerTokenizerOf(folder: string): Promise<Tokenizer> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new FusionError(
       'MISSING_FILE',
-      `${folder}: the Q-Former's tokenizer (qformer_tokenizer/) could not be loaded: ${reason}`,
+      `${shownPath(folder)}: the Q-Former's tokenizer (qformer_tokenizer/) could not be loaded: ${reason}`,
     );
   }
 }
@@ -293,6 +296,10 @@ function checkImageToken(spec: ModelSpec, tokenizer: Tokenizer): void {
   const id = tokenizer.tokenToId(spec.imagePlaceholder);
   // A prefix family's ids never come from the text; older checkpoints' tokenizers lack the token.
   if (spec.imagePlacement === 'prefix' && id === undefined) return;
+  // A config that names no image token (legacy InstructBLIP) gets the query rows concatenated before
+  // BOS, whatever the tokenizer holds: transformers 4.44's processor adds "<image>" to every tokenizer
+  // it saves, so such a folder may carry the token with nothing that uses it.
+  if (spec.imagePlacement === 'prefix' && spec.imageTokenIdIsStandIn) return;
   if (id !== spec.imageTokenId) {
     throw new FusionError(
       'BAD_CONFIG',

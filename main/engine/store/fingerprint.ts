@@ -3,10 +3,11 @@
  * began?) and a dataset's ordered item ids (is this the same set of items?).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { readRegularFile } from '../files/regularFile.ts';
 
 /** Files whose change changes what a model computes; sizes and mtimes stand in for their (large) bytes. */
 const WEIGHT_FILE = /\.(safetensors|bin|onnx|gguf|pt|pth)$/;
@@ -33,7 +34,8 @@ export async function modelFingerprint(folder: string, precision = 'auto'): Prom
     if (CONFIG_FILES.includes(name)) {
       hash
         .update(`file ${name}\n`)
-        .update(await readFile(join(folder, name)))
+        // A regular file only: a FIFO here would hang the read (files/regularFile.ts).
+        .update(await readRegularFile(join(folder, name)))
         .update('\n');
     } else if (WEIGHT_FILE.test(name)) {
       const info = await stat(join(folder, name));

@@ -467,12 +467,12 @@ describe('fromFolder', () => {
     expect(nowhere.code).toBe('MISSING_FILE');
   });
 
-  it('MISSING_FILE when tokenizer.json cannot be read', async () => {
+  it('MISSING_FILE saying what is there when tokenizer.json is no file', async () => {
     const dir = await folder('dir-instead', {});
     await mkdir(join(dir, 'tokenizer.json'));
     const error = await caughtAsync(() => Tokenizer.fromFolder(dir));
     expect(error.code).toBe('MISSING_FILE');
-    expect(error.message).toMatch(/cannot read .*tokenizer\.json/);
+    expect(error.message).toMatch(/tokenizer\.json is a directory, not a file/);
   });
 
   it('BAD_TOKENIZER / BAD_CONFIG for files that are not JSON', async () => {

@@ -5,34 +5,17 @@
  * file overrides the config's template, and `chat_template.json` (the processor-level file of
  * llava-hf models) is used only when neither provides one.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { shownPath } from '../../../native-models/files/messageText.ts';
 import { FusionError } from '../../common/errors.ts';
+import { parseJsonFile } from '../files/jsonFile.ts';
+import { readOptionalTextFile } from '../files/regularFile.ts';
 
 export interface TokenizerFiles {
   tokenizerJson: unknown;
   tokenizerConfig: unknown;
   source: string;
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FusionError('MISSING_FILE', `cannot read ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-function parseJson(text: string, path: string, code: 'BAD_TOKENIZER' | 'BAD_CONFIG'): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new FusionError(code, `${path}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
 }
 
 const SPECIAL_TOKEN_KEYS = new Set([
@@ -51,25 +34,25 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 export async function readTokenizerFolder(dir: string): Promise<TokenizerFiles> {
   const source = join(dir, 'tokenizer.json');
-  const tokenizerText = await readOptional(source);
+  const tokenizerText = await readOptionalTextFile(source);
   if (tokenizerText === undefined) {
     throw new FusionError(
       'MISSING_FILE',
-      `tokenizer.json not found: ${source} (the model folder must contain it)`,
+      `tokenizer.json not found: ${shownPath(source)} (the model folder must contain it)`,
     );
   }
-  const tokenizerJson = parseJson(tokenizerText, source, 'BAD_TOKENIZER');
+  const tokenizerJson = parseJsonFile(tokenizerText, source, 'BAD_TOKENIZER');
 
   const configPath = join(dir, 'tokenizer_config.json');
-  const configText = await readOptional(configPath);
+  const configText = await readOptionalTextFile(configPath);
   let tokenizerConfig =
-    configText === undefined ? undefined : parseJson(configText, configPath, 'BAD_CONFIG');
+    configText === undefined ? undefined : parseJsonFile(configText, configPath, 'BAD_CONFIG');
 
   const mapPath = join(dir, 'special_tokens_map.json');
-  const mapText = await readOptional(mapPath);
+  const mapText = await readOptionalTextFile(mapPath);
   if (mapText !== undefined) {
-    const map = parseJson(mapText, mapPath, 'BAD_CONFIG');
-    if (!isPlainObject(map)) throw new FusionError('BAD_CONFIG', `${mapPath}: must be an object`);
+    const map = parseJsonFile(mapText, mapPath, 'BAD_CONFIG');
+    if (!isPlainObject(map)) throw new FusionError('BAD_CONFIG', `${shownPath(mapPath)}: must be an object`);
     if (tokenizerConfig === undefined || isPlainObject(tokenizerConfig)) {
       const overrides = Object.fromEntries(
         Object.entries(map).filter(([key]) => SPECIAL_TOKEN_KEYS.has(key)),
@@ -78,16 +61,16 @@ export async function readTokenizerFolder(dir: string): Promise<TokenizerFiles> 
     }
   }
 
-  const jinja = await readOptional(join(dir, 'chat_template.jinja'));
+  const jinja = await readOptionalTextFile(join(dir, 'chat_template.jinja'));
   let template = jinja;
   if (template === undefined && !(isPlainObject(tokenizerConfig) && tokenizerConfig.chat_template != null)) {
     const processorPath = join(dir, 'chat_template.json');
-    const processorText = await readOptional(processorPath);
+    const processorText = await readOptionalTextFile(processorPath);
     if (processorText !== undefined) {
-      const processor = parseJson(processorText, processorPath, 'BAD_CONFIG');
+      const processor = parseJsonFile(processorText, processorPath, 'BAD_CONFIG');
       const value = isPlainObject(processor) ? processor.chat_template : undefined;
       if (typeof value !== 'string') {
-        throw new FusionError('BAD_CONFIG', `${processorPath}: chat_template must be a string`);
+        throw new FusionError('BAD_CONFIG', `${shownPath(processorPath)}: chat_template must be a string`);
       }
       template = value;
     }
