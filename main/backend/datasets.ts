@@ -10,8 +10,8 @@ import { FusionError } from '../common/errors.ts';
 import type { RunRow } from '../common/runs.ts';
 import { DEMO_DATASET_DIR } from '../engine/demo.ts';
 import {
-  describeSkipped,
   openDataset,
+  skippedWhere,
   type DatasetItem,
   type OpenDatasetOptions,
   type OpenedDataset,
@@ -19,7 +19,8 @@ import {
 import type { Workspace } from '../engine/store/workspace.ts';
 import type { AppState } from './appState.ts';
 
-const SKIPPED_SHOWN = 50;
+/** Enough to read every reason of a typical import; the CLI's skipped-items file has them all. */
+const SKIPPED_SHOWN = 1000;
 const DEMO_ID = resolve(DEMO_DATASET_DIR);
 
 export interface KnownDataset {
@@ -53,10 +54,9 @@ function datasetView(id: string, dataset: OpenedDataset): DatasetView {
     itemCount: dataset.items.length,
     families,
     skippedCount: dataset.skipped.length,
-    skipped: dataset.skipped.slice(0, SKIPPED_SHOWN).map((s) => {
-      const text = describeSkipped(s);
-      return { where: text.slice(0, Math.max(0, text.length - s.reason.length - 2)), reason: s.reason };
-    }),
+    skipped: dataset.skipped
+      .slice(0, SKIPPED_SHOWN)
+      .map((s) => ({ where: skippedWhere(s), reason: s.reason })),
     isDemo: id === DEMO_ID,
   };
 }

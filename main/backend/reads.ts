@@ -11,6 +11,7 @@ import type {
   SamplePage,
 } from '../common/api/index.ts';
 import { FusionError } from '../common/errors.ts';
+import { groupFailures } from '../common/failureReasons.ts';
 import type { RunRow, StoredArray } from '../common/runs.ts';
 import {
   summarizeContrast,
@@ -69,7 +70,9 @@ export async function runSamples(
       item: item ? itemView(item) : null,
     };
   });
-  return { total: all.length, offset: params.offset, samples };
+  const failed = all.filter((s) => s.status === 'error');
+  const failures = groupFailures(failed, (id) => known?.byId.get(id)?.imagePath);
+  return { total: all.length, offset: params.offset, samples, failures };
 }
 
 /** A stored array as nested arrays following its shape (row-major), e.g. [layer][head][token]. */

@@ -15,6 +15,7 @@ import type {
   Rect,
   SweepSummary,
 } from '../analysis.ts';
+import type { FailureGroup } from '../failureReasons.ts';
 import type { LayerMetricValue, RunKind, RunRow, SampleStatus } from '../runs.ts';
 
 export interface AppInfo {
@@ -119,6 +120,8 @@ export interface SamplePage {
   readonly total: number;
   readonly offset: number;
   readonly samples: readonly SampleListEntry[];
+  /** Every failed sample of the run (not only this page's) counted per reason. */
+  readonly failures: readonly FailureGroup[];
 }
 
 /** Everything one sample of a run needs to be drawn on its image. */

@@ -2,6 +2,7 @@
 import { basename, extname, join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import { describe, isObject } from './fields.ts';
 import type { JsonFiles } from './jsonFiles.ts';
 import { ImageLocator } from './paths.ts';
@@ -61,7 +62,7 @@ export const matching = (source: DatasetSource, test: RegExp): string[] =>
 export function matchFileName(pattern: RegExp): DatasetFormat['matchName'] {
   return (source) => {
     const name = source.isDirectory ? source.entries.find((n) => pattern.test(n)) : basename(source.path);
-    return name !== undefined && pattern.test(name) ? `file name "${name}"` : null;
+    return name !== undefined && pattern.test(name) ? `file name ${quoted(name)}` : null;
   };
 }
 
@@ -84,22 +85,27 @@ export function pickFile(source: DatasetSource, test: RegExp, what: string): str
   if (!source.isDirectory) return source.path;
   const found = matching(source, test);
   if (found.length === 1) return join(source.dir, found[0]);
-  if (found.length === 0) throw new FusionError('MISSING_FILE', `${source.dir}: no ${what} (${test})`);
+  if (found.length === 0)
+    throw new FusionError('MISSING_FILE', `${shownPath(source.dir)}: no ${what} (${test})`);
   throw new FusionError(
     'BAD_DATASET',
-    `${source.dir}: several ${what}s (${found.join(', ')}); open one of them instead of the folder`,
+    `${shownPath(source.dir)}: several ${what}s (${found.map((n) => quoted(n)).join(', ')}); open one of them instead of the folder`,
   );
 }
 
 /** `doc[key]` as a list, or a BAD_DATASET error saying what the file should have looked like. */
 export function requireList(file: string, doc: unknown, key: string, expected: string): unknown[] {
   if (!isObject(doc)) {
-    throw new FusionError('BAD_DATASET', `${file}: expected ${expected}, found ${describe(doc)}`);
+    throw new FusionError('BAD_DATASET', `${shownPath(file)}: expected ${expected}, found ${describe(doc)}`);
   }
   const list = doc[key];
-  if (list === undefined) throw new FusionError('BAD_DATASET', `${file}: missing "${key}" (${expected})`);
+  if (list === undefined)
+    throw new FusionError('BAD_DATASET', `${shownPath(file)}: missing "${key}" (${expected})`);
   if (!Array.isArray(list)) {
-    throw new FusionError('BAD_DATASET', `${file}: "${key}" must be a list, found ${describe(list)}`);
+    throw new FusionError(
+      'BAD_DATASET',
+      `${shownPath(file)}: "${key}" must be a list, found ${describe(list)}`,
+    );
   }
   return list;
 }

@@ -1,5 +1,5 @@
 /** Dataset importers: one entry point, the shared item type, and the format registry. */
-export { openDataset, describeSkipped } from './openDataset.ts';
+export { openDataset, describeSkipped, skippedWhere } from './openDataset.ts';
 export { FORMAT_NAMES, isFormatName } from './registry.ts';
 export { openVqaDataset, type VqaDataset } from './vqaDataset.ts';
 export type {

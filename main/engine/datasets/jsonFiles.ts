@@ -1,49 +1,43 @@
 /**
  * Reading dataset files: JSON documents are parsed at most once per `openDataset` call (detection and
  * the reader share the parse), JSON Lines are streamed line by line so a large file is never held
- * whole in memory.
+ * whole in memory. Files are opened without blocking and must be regular files (`datasetFile.ts`) and
+ * UTF-8 (`utf8.ts`); parse errors give line and column, never the text (native-models/files/jsonText.ts).
  */
-import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 
+import { describeJsonError, parseJsonText } from '../../../native-models/files/jsonText.ts';
+import { shownPath } from '../../../native-models/files/messageText.ts';
 import { FusionError } from '../../common/errors.ts';
+import { openDatasetFile, readDatasetBytes, readError } from './datasetFile.ts';
 import { isObject } from './fields.ts';
+import { decodeUtf8, decodeUtf8Lenient, describeInvalidUtf8 } from './utf8.ts';
 
-const BOM = '\uFEFF';
 const SNIFF_BYTES = 64 * 1024;
-
-function fileError(path: string, error: unknown): FusionError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new FusionError('MISSING_FILE', `${path}: missing`, { cause: error });
-  if (code === 'EISDIR') return new FusionError('BAD_DATASET', `${path} is a folder, expected a file`);
-  return new FusionError('BAD_DATASET', `${path}: cannot read (${(error as Error).message})`, {
-    cause: error,
-  });
-}
+/** A JSON Lines record is a few KiB; a longer "line" is skipped without being held whole. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 async function parseDocument(path: string): Promise<unknown> {
-  let bytes: Buffer;
+  const bytes = await readDatasetBytes(path);
+  let decoded: ReturnType<typeof decodeUtf8>;
   try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw fileError(path, error);
-  }
-  let text: string;
-  try {
-    text = bytes.toString('utf8');
+    decoded = decodeUtf8(bytes);
   } catch (error) {
     // V8 caps strings at ~512 MiB; such files need splitting (GQA's train_all questions ship split).
     throw new FusionError(
       'BAD_DATASET',
-      `${path}: ${bytes.length} bytes is too large to parse as one JSON document (${(error as Error).message})`,
+      `${shownPath(path)}: ${bytes.length} bytes is too large to parse as one JSON document (${(error as Error).message})`,
     );
   }
-  try {
-    return JSON.parse(text.startsWith(BOM) ? text.slice(1) : text);
-  } catch (error) {
-    throw new FusionError('BAD_DATASET', `${path}: not valid JSON (${(error as Error).message})`);
+  if ('invalid' in decoded) {
+    // One document has no items to skip around a bad byte: the whole file is refused.
+    const { line, column } = decoded.invalid;
+    throw new FusionError('BAD_DATASET', `${shownPath(path)}:${line}: ${describeInvalidUtf8(column)}`);
   }
+  return parseJsonText(
+    decoded.text,
+    (where) => new FusionError('BAD_DATASET', `${shownPath(path)}: not valid JSON (${where})`),
+  );
 }
 
 /** A `.json` file is either one JSON document or (POPE ships `.json` files this way) JSON Lines. */
@@ -68,20 +62,18 @@ export class JsonFiles {
    * document without being read here.
    */
   async sniff(path: string): Promise<Sniffed> {
+    const { handle } = await openDatasetFile(path);
     let head: string;
     try {
-      const handle = await open(path, 'r');
-      try {
-        const buffer = Buffer.alloc(SNIFF_BYTES);
-        const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-        head = buffer.subarray(0, bytesRead).toString('utf8');
-      } finally {
-        await handle.close();
-      }
+      const buffer = Buffer.alloc(SNIFF_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+      // Detection only (the head may end inside a character); the reader decodes strictly.
+      head = decodeUtf8Lenient(buffer.subarray(0, bytesRead));
     } catch (error) {
-      throw fileError(path, error);
+      throw readError(path, error);
+    } finally {
+      await handle.close();
     }
-    if (head.startsWith(BOM)) head = head.slice(1);
     const lines = head.split('\n');
     const firstIndex = lines.findIndex((l) => l.trim() !== '');
     const first = firstIndex < 0 ? undefined : tryParse(lines[firstIndex]);
@@ -99,28 +91,78 @@ function tryParse(line: string): unknown {
   }
 }
 
+/** A line's bytes (a trailing CR dropped), or null for a line over MAX_LINE_BYTES. */
+type ByteLine = { line: number; bytes: Buffer | null };
+
+const withoutCr = (bytes: Buffer) => (bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes);
+
+/** Splits on LF only (as editors number lines), holding at most MAX_LINE_BYTES of one line. */
+async function* byteLines(stream: Readable): AsyncGenerator<ByteLine> {
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  let tooLong = false;
+  let line = 1;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a, start); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, end);
+      const over = tooLong || pendingLength + piece.length > MAX_LINE_BYTES;
+      yield { line, bytes: over ? null : withoutCr(Buffer.concat([...pending, piece])) };
+      pending = [];
+      pendingLength = 0;
+      tooLong = false;
+      line++;
+      start = end + 1;
+    }
+    const rest = chunk.subarray(start);
+    if (tooLong || rest.length === 0) continue;
+    if (pendingLength + rest.length > MAX_LINE_BYTES) {
+      tooLong = true;
+      pending = [];
+      pendingLength = 0;
+    } else {
+      pending.push(rest);
+      pendingLength += rest.length;
+    }
+  }
+  if (tooLong || pendingLength > 0) {
+    yield { line, bytes: tooLong ? null : withoutCr(Buffer.concat(pending)) };
+  }
+}
+
 export type JsonLine = { line: number; value: unknown; error?: undefined } | { line: number; error: string };
+
+/** One line's record, or why it is not one (never quoting the line). */
+function parseLine(line: number, bytes: Buffer | null): JsonLine | null {
+  if (bytes === null) return { line, error: `longer than ${MAX_LINE_BYTES} bytes` };
+  const decoded = decodeUtf8(bytes);
+  if ('invalid' in decoded) return { line, error: describeInvalidUtf8(decoded.invalid.column) };
+  if (decoded.text.trim() === '') return null;
+  try {
+    return { line, value: JSON.parse(decoded.text) };
+  } catch {
+    return { line, error: `not valid JSON (${describeJsonError(decoded.text)})` };
+  }
+}
 
 /** Non-blank lines of a JSON Lines file with their 1-based line numbers, parsed one at a time. */
 export async function* jsonLines(path: string): AsyncGenerator<JsonLine> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let number = 0;
+  const { handle } = await openDatasetFile(path);
+  const stream = handle.createReadStream();
   try {
-    for await (let text of lines) {
-      number++;
-      if (number === 1 && text.startsWith(BOM)) text = text.slice(1);
-      if (text.trim() === '') continue;
+    const lines = byteLines(stream);
+    for (;;) {
+      let next: IteratorResult<ByteLine>;
       try {
-        yield { line: number, value: JSON.parse(text) };
+        next = await lines.next();
       } catch (error) {
-        yield { line: number, error: `not valid JSON (${(error as Error).message})` };
+        throw readError(path, error);
       }
+      if (next.done) return;
+      const parsed = parseLine(next.value.line, next.value.bytes);
+      if (parsed !== null) yield parsed;
     }
-  } catch (error) {
-    throw fileError(path, error);
   } finally {
-    lines.close();
     stream.destroy();
   }
 }

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import { describe, isObject } from './fields.ts';
 import type { JsonFiles } from './jsonFiles.ts';
 import { resolveInside } from './paths.ts';
@@ -30,11 +31,11 @@ export async function readManifest(folder: string, files: JsonFiles): Promise<Ma
   const path = join(folder, MANIFEST);
   const doc = await files.document(path);
   if (!isObject(doc))
-    throw new FusionError('BAD_DATASET', `${path}: expected an object, found ${describe(doc)}`);
+    throw new FusionError('BAD_DATASET', `${shownPath(path)}: expected an object, found ${describe(doc)}`);
   if (typeof doc.format !== 'string') {
     throw new FusionError(
       'BAD_DATASET',
-      `${path}: "format" must name the dataset format, found ${describe(doc.format)}`,
+      `${shownPath(path)}: "format" must name the dataset format, found ${describe(doc.format)}`,
     );
   }
   const paths: Partial<Record<(typeof PATH_KEYS)[number], string>> = {};
@@ -45,7 +46,7 @@ export async function readManifest(folder: string, files: JsonFiles): Promise<Ma
     if (full === null) {
       throw new FusionError(
         'BAD_DATASET',
-        `${path}: "${key}" ${JSON.stringify(value)} must be a path inside ${folder}`,
+        `${shownPath(path)}: "${key}" ${typeof value === 'string' ? quoted(value) : describe(value)} must be a path inside ${shownPath(folder)}`,
       );
     }
     paths[key] = full;

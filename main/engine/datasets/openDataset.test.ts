@@ -47,7 +47,7 @@ describe('openDataset: fusionscope-vqa through the manifest', () => {
     await writeJson(at('dataset.json'), { format: 'fusionscope-vqa' });
     await expect(openDataset(dir())).rejects.toMatchObject({
       code: 'MISSING_FILE',
-      message: `${at('items.jsonl')}: missing`,
+      message: `${at('items.jsonl')} is missing`,
     });
   });
 

@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { printable, quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import type { DatasetFormat, DatasetSource, ResolvedOptions, Shape } from './format.ts';
 import { JsonFiles } from './jsonFiles.ts';
 import { type Manifest, MANIFEST, readManifest } from './manifest.ts';
@@ -15,17 +16,22 @@ import type { OpenDatasetOptions, OpenedDataset, SkippedItem } from './types.ts'
 
 const MAX_REPORTED = 10;
 
-/** `file line 3: reason` / `file id "x": reason`, for messages and logs. */
-export function describeSkipped(s: SkippedItem): string {
+/** `file line 3` / `file id "x"` / `file entry 7`: where a skipped entry is, escaped for display. */
+export function skippedWhere(s: SkippedItem): string {
   const at =
     s.line !== undefined
       ? `line ${s.line}`
       : s.id !== undefined
-        ? `id ${JSON.stringify(s.id)}`
+        ? `id ${quoted(s.id)}`
         : s.index !== undefined
           ? `entry ${s.index}`
           : '';
-  return `${basename(s.file)}${at ? ` ${at}` : ''}: ${s.reason}`;
+  return `${shownPath(basename(s.file))}${at ? ` ${at}` : ''}`;
+}
+
+/** `file line 3: reason`, for messages and logs. */
+export function describeSkipped(s: SkippedItem): string {
+  return `${skippedWhere(s)}: ${printable(s.reason, Infinity)}`;
 }
 
 async function prepare(
@@ -35,7 +41,7 @@ async function prepare(
 ): Promise<{ source: DatasetSource; manifest?: Manifest }> {
   const absolute = resolve(path);
   const info = await stat(absolute).catch((error: unknown) => {
-    throw new FusionError('MISSING_FILE', `${absolute}: no such file or folder`, { cause: error });
+    throw new FusionError('MISSING_FILE', `${shownPath(absolute)}: no such file or folder`, { cause: error });
   });
   const dir = info.isDirectory() ? absolute : dirname(absolute);
   const entries = (await readdir(dir)).sort();
@@ -84,7 +90,7 @@ async function detect(source: DatasetSource): Promise<DatasetFormat> {
     const list = matches.map((m) => `${m.format.name} (${m.reason})`).join(', ');
     throw new FusionError(
       'BAD_DATASET',
-      `${source.path}: ambiguous dataset, it looks like ${list}; pass the format`,
+      `${shownPath(source.path)}: ambiguous dataset, it looks like ${list}; pass the format`,
     );
   }
   const known = allFormats()
@@ -92,7 +98,7 @@ async function detect(source: DatasetSource): Promise<DatasetFormat> {
     .join('\n');
   throw new FusionError(
     'BAD_DATASET',
-    `${source.path}: cannot tell the dataset format; known formats:\n${known}`,
+    `${shownPath(source.path)}: cannot tell the dataset format; known formats:\n${known}`,
   );
 }
 
@@ -104,7 +110,7 @@ export async function openDataset(path: string, options: OpenDatasetOptions = {}
     requested !== 'auto'
       ? formatByName(requested, 'BAD_ARGUMENT', 'format option')
       : manifest !== undefined
-        ? formatByName(manifest.format, 'BAD_DATASET', manifest.path)
+        ? formatByName(manifest.format, 'BAD_DATASET', shownPath(manifest.path))
         : await detect(source);
   const { name, items, skipped } = await format.read(source);
   if (items.length === 0) {
@@ -112,7 +118,7 @@ export async function openDataset(path: string, options: OpenDatasetOptions = {}
     const more = skipped.length > MAX_REPORTED ? `\n  … and ${skipped.length - MAX_REPORTED} more` : '';
     throw new FusionError(
       'BAD_DATASET',
-      `${source.path}: no usable items (${format.name}, ${skipped.length} skipped)${shown.join('')}${more}`,
+      `${shownPath(source.path)}: no usable items (${format.name}, ${skipped.length} skipped)${shown.join('')}${more}`,
     );
   }
   return { name: manifest?.name ?? name, format: format.name, folder: source.dir, items, skipped };

@@ -4,6 +4,7 @@
  * matters for error messages: two matches are refused as ambiguous).
  */
 import { FusionError } from '../../common/errors.ts';
+import { quoted } from '../../../native-models/files/messageText.ts';
 import type { DatasetFormat } from './format.ts';
 import { docvqa } from './formats/docvqa.ts';
 import { fusionscopeVqa } from './formats/fusionscopeVqa.ts';
@@ -44,6 +45,6 @@ export function formatByName(
   if (isFormatName(name)) return FORMATS[name];
   throw new FusionError(
     code,
-    `${where}: unknown dataset format ${JSON.stringify(name)}; known: ${FORMAT_NAMES.join(', ')}`,
+    `${where}: unknown dataset format ${quoted(name)}; known: ${FORMAT_NAMES.join(', ')}`,
   );
 }

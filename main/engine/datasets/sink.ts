@@ -1,9 +1,10 @@
 /**
  * Where format readers put what they read. The checks every format shares live here (non-empty id and
- * question, unique ids, answers present unless the metric is `none`, image inside the dataset and on
- * disk), so a reader only maps fields, and every refusal lands in `skipped` with its reason, in file
- * order.
+ * question, text that is valid Unicode, unique ids, answers present unless the metric is `none`, image
+ * inside the dataset, on disk and readable: `paths.ts`, `imageCheck.ts`), so a reader only maps
+ * fields, and every refusal lands in `skipped` with its reason, in file order.
  */
+import { quoted } from '../../../native-models/files/messageText.ts';
 import type { ImageLocator } from './paths.ts';
 import type { DatasetItem, SkippedItem } from './types.ts';
 
@@ -17,6 +18,9 @@ export type Draft = Omit<DatasetItem, 'imagePath' | 'subtype' | 'boxes'> & {
 export type Where = Omit<SkippedItem, 'reason'>;
 
 const CONCURRENCY = 32;
+
+/** In `u` mode `\p{Cs}` matches only a surrogate without its pair (a `\ud800` escape in JSON). */
+const hasUnpairedSurrogate = (text: string) => /\p{Cs}/u.test(text);
 
 export class ItemSink {
   private readonly ids = new Set<string>();
@@ -40,7 +44,11 @@ export class ItemSink {
     if (draft.metric === 'none' ? draft.answers.length > 0 : draft.answers.length === 0) {
       return this.skip(at, draft.metric === 'none' ? 'answers given with metric "none"' : 'no answers');
     }
-    if (this.ids.has(draft.id)) return this.skip(at, `duplicate id ${JSON.stringify(draft.id)}`);
+    if (hasUnpairedSurrogate(draft.question) || draft.answers.some(hasUnpairedSurrogate)) {
+      // Half a character has no UTF-8 encoding: the tokenizer could not take it.
+      return this.skip(at, 'question or answers hold an unpaired surrogate escape (not valid Unicode text)');
+    }
+    if (this.ids.has(draft.id)) return this.skip(at, `duplicate id ${quoted(draft.id)}`);
     this.ids.add(draft.id);
     this.drafts.push({ order: this.order++, where: at, draft });
   }

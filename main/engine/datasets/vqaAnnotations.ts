@@ -3,6 +3,7 @@
  * question files that reuse VQAv2 question ids: `{annotations: [{question_id, image_id, answers:
  * [{answer, answer_confidence}], multiple_choice_answer?, answer_type?, question_type?}]}`.
  */
+import { quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import { annotatorAnswers, idOf, isObject, optionalString, rankAnswers } from './fields.ts';
 import { requireList } from './format.ts';
 
@@ -28,7 +29,7 @@ export function indexVqaAnnotations(file: string, doc: unknown): Map<string, Vqa
     index.set(
       id,
       raw === null || answers.length === 0
-        ? `annotation of question ${id} in ${file} has no answers`
+        ? `annotation of question ${quoted(id)} in ${shownPath(file)} has no answers`
         : {
             answers,
             annotatorAnswers: raw,

@@ -9,16 +9,16 @@
  * hard error, because decoding here keeps coefficient and RGB buffers (~6-9 bytes per pixel at peak).
  * Files larger than 16 bytes per allowed pixel (+16 MiB for metadata) are refused before reading.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import { openRegularFile } from '../files/regularFile.ts';
 import { readExifOrientation } from './exif.ts';
 import { FORMAT_LABELS, detectFormat } from './format.ts';
 import { JpegError } from './jpeg/errors.ts';
-import { decodeJpeg, readJpegInfo } from './jpeg/decode.ts';
+import { decodeJpeg, type JpegInfo, readJpegInfo } from './jpeg/decode.ts';
 import { applyExifOrientation } from './orientation.ts';
-import { PngError, decodePng, readPngInfo } from './png.ts';
+import { PngError, type PngInfo, decodePng, readPngInfo } from './png.ts';
 import type { RgbImage } from './types.ts';
 
 export const DEFAULT_MAX_PIXELS = 64_000_000;
@@ -42,34 +42,77 @@ function checkPixels(name: string, width: number, height: number, maxPixels: num
   if (width * height > maxPixels) throw tooLarge(name, width, height, maxPixels);
 }
 
+/** Largest image file accepted for `maxPixels`: 16 bytes per pixel, plus 16 MiB of metadata. */
+export function maxImageFileBytes(maxPixels: number = DEFAULT_MAX_PIXELS): number {
+  return maxPixels * 16 + 16 * 1024 * 1024;
+}
+
 async function readSource(source: string, name: string, maxPixels: number): Promise<Uint8Array> {
-  let size: number;
+  // A regular file only, opened without blocking and read through the handle that was checked: a FIFO
+  // named as an image (on the command line, in a dataset) would otherwise hang the read.
+  const { handle, stats } = await openRegularFile(source);
   try {
-    const info = await stat(source);
-    if (!info.isFile()) throw new FusionError('BAD_IMAGE', `${name}: not a regular file (${source})`);
-    size = info.size;
+    const byteLimit = maxImageFileBytes(maxPixels);
+    if (stats.size > byteLimit) {
+      throw new FusionError(
+        'IMAGE_TOO_LARGE',
+        `${name}: file is ${stats.size} bytes, more than the ${byteLimit} bytes allowed for ${maxPixels} pixels`,
+      );
+    }
+    return new Uint8Array(await handle.readFile());
   } catch (error) {
     if (error instanceof FusionError) throw error;
-    const code = (error as { code?: string }).code;
-    if (code === 'ENOENT') throw new FusionError('MISSING_FILE', `${name}: image file not found (${source})`);
     throw new FusionError('BAD_IMAGE', `${name}: cannot read ${source} (${(error as Error).message})`);
-  }
-  const byteLimit = maxPixels * 16 + 16 * 1024 * 1024;
-  if (size > byteLimit) {
-    throw new FusionError(
-      'IMAGE_TOO_LARGE',
-      `${name}: file is ${size} bytes, more than the ${byteLimit} bytes allowed for ${maxPixels} pixels`,
-    );
-  }
-  try {
-    return new Uint8Array(await readFile(source));
-  } catch (error) {
-    throw new FusionError('BAD_IMAGE', `${name}: cannot read ${source} (${(error as Error).message})`);
+  } finally {
+    await handle.close();
   }
 }
 
 function firstBytesHex(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** PNG or JPEG, or a BAD_IMAGE error; `head` says what the bytes start with when they are neither. */
+function supportedFormat(bytes: Uint8Array, name: string, head: string): 'png' | 'jpeg' {
+  const format = detectFormat(bytes);
+  if (format === null) throw new FusionError('BAD_IMAGE', `${name}: not a PNG or JPEG image (${head})`);
+  if (format !== 'png' && format !== 'jpeg') {
+    throw new FusionError(
+      'BAD_IMAGE',
+      `${name}: ${FORMAT_LABELS[format]} images are not supported (only PNG and JPEG); convert it to PNG first`,
+    );
+  }
+  return format;
+}
+
+type Header =
+  | { readonly format: 'png'; readonly info: PngInfo; readonly exif: Uint8Array | null }
+  | { readonly format: 'jpeg'; readonly info: JpegInfo; readonly exif: Uint8Array | null };
+
+/** PNG IHDR (and chunk list) or JPEG SOF, the pixel cap enforced; nothing is decompressed. */
+function readHeader(bytes: Uint8Array, format: 'png' | 'jpeg', name: string, maxPixels: number): Header {
+  if (format === 'png') {
+    const info = readPngInfo(bytes);
+    checkPixels(name, info.width, info.height, maxPixels);
+    return { format, info, exif: info.exif };
+  }
+  const info = readJpegInfo(bytes);
+  checkPixels(name, info.frame.width, info.frame.height, maxPixels);
+  return { format, info, exif: info.exif };
+}
+
+function imageError(error: unknown, name: string, format: 'png' | 'jpeg'): FusionError {
+  if (error instanceof FusionError) return error;
+  if (error instanceof PngError || error instanceof JpegError) {
+    return new FusionError('BAD_IMAGE', `${name}: invalid ${FORMAT_LABELS[format]}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  // Anything else (a RangeError from a hostile length, an allocation failure) is still a bad image,
+  // never an uncaught crash.
+  return new FusionError('BAD_IMAGE', `${name}: cannot decode ${FORMAT_LABELS[format]} (${String(error)})`, {
+    cause: error,
+  });
 }
 
 /** Decodes PNG or JPEG bytes to RGB (EXIF orientation applied), enforcing the pixel cap first. */
@@ -78,40 +121,42 @@ export function decodeImage(
   name: string,
   maxPixels: number = DEFAULT_MAX_PIXELS,
 ): RgbImage {
-  const format = detectFormat(bytes);
-  if (format === null) {
-    const head = bytes.length === 0 ? 'the file is empty' : `it starts with bytes ${firstBytesHex(bytes)}`;
-    throw new FusionError('BAD_IMAGE', `${name}: not a PNG or JPEG image (${head})`);
-  }
-  if (format !== 'png' && format !== 'jpeg') {
-    throw new FusionError(
-      'BAD_IMAGE',
-      `${name}: ${FORMAT_LABELS[format]} images are not supported (only PNG and JPEG); convert it to PNG first`,
-    );
-  }
+  const head = bytes.length === 0 ? 'the file is empty' : `it starts with bytes ${firstBytesHex(bytes)}`;
+  const format = supportedFormat(bytes, name, head);
   try {
-    if (format === 'png') {
-      const info = readPngInfo(bytes);
-      checkPixels(name, info.width, info.height, maxPixels);
-      const orientation = info.exif ? readExifOrientation(info.exif) : null;
-      return applyExifOrientation(decodePng(bytes, info), orientation);
-    }
-    const info = readJpegInfo(bytes);
-    checkPixels(name, info.frame.width, info.frame.height, maxPixels);
-    const orientation = info.exif ? readExifOrientation(info.exif) : null;
-    return applyExifOrientation(decodeJpeg(bytes), orientation);
+    const header = readHeader(bytes, format, name, maxPixels);
+    const orientation = header.exif ? readExifOrientation(header.exif) : null;
+    const rgb = header.format === 'png' ? decodePng(bytes, header.info) : decodeJpeg(bytes);
+    return applyExifOrientation(rgb, orientation);
   } catch (error) {
-    if (error instanceof FusionError) throw error;
-    if (error instanceof PngError || error instanceof JpegError) {
-      throw new FusionError('BAD_IMAGE', `${name}: invalid ${FORMAT_LABELS[format]}: ${error.message}`, {
-        cause: error,
-      });
-    }
-    // Anything else (a RangeError from a hostile length, an allocation failure) is still a bad image,
-    // never an uncaught crash.
-    throw new FusionError('BAD_IMAGE', `${name}: cannot decode ${FORMAT_LABELS[format]} (${String(error)})`, {
-      cause: error,
-    });
+    throw imageError(error, name, format);
+  }
+}
+
+export interface ImageHeader {
+  readonly format: 'png' | 'jpeg';
+  /** As stored, before EXIF orientation. */
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * What `decodeImage` checks before decompressing anything (format, header, chunk list, pixel cap),
+ * for checking many images cheaply (dataset import). Errors quote no byte of the file: it may be
+ * anything a dataset names.
+ */
+export function readImageHeader(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels: number = DEFAULT_MAX_PIXELS,
+): ImageHeader {
+  const format = supportedFormat(bytes, name, bytes.length === 0 ? 'the file is empty' : 'unknown signature');
+  try {
+    const header = readHeader(bytes, format, name, maxPixels);
+    const { width, height } = header.format === 'png' ? header.info : header.info.frame;
+    return { format, width, height };
+  } catch (error) {
+    throw imageError(error, name, format);
   }
 }
 

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
-import { isObject } from '../fields.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
+import { describe, isObject } from '../fields.ts';
 import type { DatasetFormat, FormatOutput } from '../format.ts';
 import { JsonFiles, jsonLines } from '../jsonFiles.ts';
 import { ImageLocator } from '../paths.ts';
@@ -61,7 +62,7 @@ export async function readFusionscopeVqa(
   if (format !== 'fusionscope-vqa') {
     throw new FusionError(
       'BAD_DATASET',
-      `${manifestPath}: "format" is ${JSON.stringify(format)}, expected "fusionscope-vqa"`,
+      `${shownPath(manifestPath)}: "format" is ${typeof format === 'string' ? quoted(format) : describe(format)}, expected "fusionscope-vqa"`,
     );
   }
   const itemsPath = join(folder, ITEMS);

@@ -93,7 +93,7 @@ describe('gqa', () => {
       `${at(FILE)}: expected an object from question id to {imageId, question, answer} (GQA questions), found a list`,
     );
     await writeJson(at(FILE), { questions: [question('2354786')] });
-    await expect(openDataset(dir())).rejects.toThrow(/but "questions" holds a list/);
+    await expect(openDataset(dir())).rejects.toThrow(/but the first entry holds a list/);
     await writeText(at(FILE), '{"1": ');
     await expect(openDataset(dir())).rejects.toThrow(`${at(FILE)}: not valid JSON`);
   });

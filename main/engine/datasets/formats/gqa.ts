@@ -17,6 +17,7 @@ import {
   nonEmptyString,
   optionalString,
 } from '../fields.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { type DatasetFormat, type DatasetSource, matching, newSink, pickFile, stem } from '../format.ts';
 import type { Box } from '../types.ts';
 
@@ -41,7 +42,7 @@ async function sceneGraphs(source: DatasetSource, questionsFile: string): Promis
   if (!isObject(doc)) {
     throw new FusionError(
       'BAD_DATASET',
-      `${file}: expected an object from image id to scene graph, found ${describe(doc)}`,
+      `${shownPath(file)}: expected an object from image id to scene graph, found ${describe(doc)}`,
     );
   }
   return doc;
@@ -82,7 +83,9 @@ export const gqa: DatasetFormat = {
   summary: 'GQA: {split}_balanced_questions.json {qid: {imageId, question, answer}}, images/{imageId}.jpg',
   matchName(source) {
     const names = source.isDirectory ? matching(source, FILE) : [basename(source.path)];
-    return names.length > 0 && FILE.test(names[0]) ? `file name "${names.join('", "')}"` : null;
+    return names.length > 0 && FILE.test(names[0])
+      ? `file name ${names.map((n) => quoted(n)).join(', ')}`
+      : null;
   },
   matchShape(shape) {
     if (shape.kind !== 'document' || !isObject(shape.value)) return null;
@@ -94,15 +97,16 @@ export const gqa: DatasetFormat = {
   async read(source) {
     const file = pickFile(source, FILE, 'GQA question file');
     const doc = await source.files.document(file);
-    if (!isObject(doc))
-      throw new FusionError('BAD_DATASET', `${file}: expected ${SHAPE}, found ${describe(doc)}`);
-    // A wrong file (e.g. VQA's {questions: [...]}) is refused whole instead of as one odd entry.
+    if (!isObject(doc)) {
+      throw new FusionError('BAD_DATASET', `${shownPath(file)}: expected ${SHAPE}, found ${describe(doc)}`);
+    }
+    // A wrong file (e.g. VQA's {questions: [...]}) is refused whole instead of as one odd entry; its
+    // key is not quoted, as the file is not GQA's.
     const first = firstValue(doc);
     if (first !== undefined && !(isObject(first) && ('imageId' in first || 'question' in first))) {
-      const key = Object.keys(doc)[0];
       throw new FusionError(
         'BAD_DATASET',
-        `${file}: expected ${SHAPE}, but "${key}" holds ${describe(first)}`,
+        `${shownPath(file)}: expected ${SHAPE}, but the first entry holds ${describe(first)}`,
       );
     }
     const graphs = await sceneGraphs(source, file);

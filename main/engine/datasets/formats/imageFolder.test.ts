@@ -81,7 +81,7 @@ describe('image-folder', () => {
     });
     await writeText(at('questions.csv'), 'file,prompt\na.png,Why?\n');
     await expect(openDataset(dir())).rejects.toThrow(
-      `${at('questions.csv')}: the header must name "image" and "question" columns, found ["file","prompt"]`,
+      `${at('questions.csv')}:1: the header must name the "image" and "question" columns; no "image" or "question" among its 2`,
     );
     await writeText(at('questions.csv'), 'image,question\na.png,"Why?\n');
     await expect(openDataset(dir())).rejects.toThrow(

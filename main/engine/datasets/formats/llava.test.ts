@@ -78,7 +78,7 @@ describe('llava-jsonl', () => {
     });
     expect(ds.skipped[0]).toMatchObject({
       line: 2,
-      reason: `no answer for question_id 20 in ${at('ann.json')}`,
+      reason: `no answer for question_id "20" in ${at('ann.json')}`,
     });
   });
 

@@ -9,6 +9,7 @@
 import { basename, join } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { describe, idOf, isObject, nonEmptyString, optionalString, stringList } from '../fields.ts';
 import { type DatasetFormat, type DatasetSource, newSink, pickFile, stem } from '../format.ts';
 import { type JsonFiles, jsonLines } from '../jsonFiles.ts';
@@ -45,7 +46,7 @@ async function loadGold(file: string, files: JsonFiles): Promise<Map<string, Gol
     if (!isObject(doc) || !Array.isArray(doc.annotations)) {
       throw new FusionError(
         'BAD_DATASET',
-        `${file}: expected JSON Lines of {question_id, answer|answers|label|text} or a VQA annotation file {annotations: [...]}, found ${describe(doc)}`,
+        `${shownPath(file)}: expected JSON Lines of {question_id, answer|answers|label|text} or a VQA annotation file {annotations: [...]}, found ${describe(doc)}`,
       );
     }
     for (const [id, entry] of indexVqaAnnotations(file, doc)) {
@@ -57,7 +58,7 @@ async function loadGold(file: string, files: JsonFiles): Promise<Map<string, Gol
     if (entry.error !== undefined || !isObject(entry.value)) continue;
     const id = idOf(entry.value.question_id);
     if (id === null) continue;
-    gold.set(id, lineGold(entry.value) ?? `answers line ${entry.line} of ${file} has no answer`);
+    gold.set(id, lineGold(entry.value) ?? `answers line ${entry.line} of ${shownPath(file)} has no answer`);
   }
   return gold;
 }
@@ -76,13 +77,13 @@ export const llava: DatasetFormat = {
   matchName(source) {
     if (!source.isDirectory) {
       const name = basename(source.path);
-      return LLAVA.test(name) ? `file name "${name}"` : null;
+      return LLAVA.test(name) ? `file name ${quoted(name)}` : null;
     }
     const names = source.entries.filter((n) => LLAVA.test(n));
     if (source.entries.includes(BENCH.questions) && source.entries.includes(BENCH.answers)) {
       names.push(BENCH.questions);
     }
-    return names.length > 0 ? `LLaVA question file "${names.join('", "')}"` : null;
+    return names.length > 0 ? `LLaVA question file ${names.map((n) => quoted(n)).join(', ')}` : null;
   },
   matchShape(shape) {
     const first = shape.kind === 'lines' ? shape.first : undefined;
@@ -117,7 +118,10 @@ export const llava: DatasetFormat = {
       }
       const answers = gold === undefined ? UNANSWERED : gold.get(id);
       if (answers === undefined || typeof answers === 'string') {
-        sink.skip({ ...where, id }, answers ?? `no answer for question_id ${id} in ${goldFile}`);
+        sink.skip(
+          { ...where, id },
+          answers ?? `no answer for question_id ${quoted(id)} in ${shownPath(goldFile ?? '')}`,
+        );
         continue;
       }
       const category = optionalString(raw.category);

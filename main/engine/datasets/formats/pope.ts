@@ -7,6 +7,7 @@
 import { basename, join } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { describe, idOf, isObject, nonEmptyString } from '../fields.ts';
 import { type DatasetFormat, matching, newSink, stem } from '../format.ts';
 import { jsonLines } from '../jsonFiles.ts';
@@ -19,7 +20,9 @@ export const pope: DatasetFormat = {
   summary: 'POPE: *_pope_{random,popular,adversarial}.json lines of {question_id, image, text, label}',
   matchName(source) {
     const names = source.isDirectory ? matching(source, FILE) : [basename(source.path)];
-    return names.length > 0 && FILE.test(names[0]) ? `file name "${names.join('", "')}"` : null;
+    return names.length > 0 && FILE.test(names[0])
+      ? `file name ${names.map((n) => quoted(n)).join(', ')}`
+      : null;
   },
   matchShape(shape) {
     const first = shape.kind === 'lines' ? shape.first : shape.value;
@@ -29,7 +32,9 @@ export const pope: DatasetFormat = {
   },
   async read(source) {
     const files = source.isDirectory ? matching(source, FILE).map((n) => join(source.dir, n)) : [source.path];
-    if (files.length === 0) throw new FusionError('MISSING_FILE', `${source.dir}: no POPE files (${FILE})`);
+    if (files.length === 0) {
+      throw new FusionError('MISSING_FILE', `${shownPath(source.dir)}: no POPE files (${FILE})`);
+    }
     const sink = newSink(source, ['val2014', 'images', '.']);
     for (const file of files) {
       const subtype = SUBTYPE.exec(basename(file))?.[1]?.toLowerCase() ?? null;
@@ -52,7 +57,7 @@ export const pope: DatasetFormat = {
         const id = subtype === null ? questionId : `${subtype}-${questionId}`;
         const label = typeof raw.label === 'string' ? raw.label.trim().toLowerCase() : '';
         if (label !== 'yes' && label !== 'no') {
-          const found = typeof raw.label === 'string' ? JSON.stringify(raw.label) : describe(raw.label);
+          const found = typeof raw.label === 'string' ? quoted(raw.label) : describe(raw.label);
           sink.skip({ ...where, id }, `"label" must be "yes" or "no", found ${found}`);
           continue;
         }

@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import {
   annotatorAnswers,
   compact,
@@ -27,7 +28,7 @@ export const vizwiz: DatasetFormat = {
   matchName(source) {
     const names = source.isDirectory ? source.entries : [basename(source.path)];
     const hit = names.find((n) => FILE.test(n) && source.entries.includes(n.slice(0, -'.json'.length)));
-    return hit === undefined ? null : `"${hit}" beside an image folder of the same split`;
+    return hit === undefined ? null : `${quoted(hit)} beside an image folder of the same split`;
   },
   matchShape(shape) {
     if (shape.kind !== 'document' || !Array.isArray(shape.value)) return null;
@@ -42,7 +43,7 @@ export const vizwiz: DatasetFormat = {
     if (!Array.isArray(doc)) {
       throw new FusionError(
         'BAD_DATASET',
-        `${file}: expected a list of {image, question, answers} (VizWiz), found ${describe(doc)}`,
+        `${shownPath(file)}: expected a list of {image, question, answers} (VizWiz), found ${describe(doc)}`,
       );
     }
     const sink = newSink(source, ['val', 'train', 'test', 'images', '.']);

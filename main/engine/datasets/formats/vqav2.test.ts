@@ -82,7 +82,7 @@ describe('vqav2', () => {
     const ds = await openDataset(dir());
     expect(ds.skipped.map((s) => [s.index, s.id, s.reason.replace(/ \(looked in.*/, '')])).toEqual([
       [2, '30', 'image file "COCO_val2014_000000000003.jpg" not found'],
-      [3, '40', `no annotation for question_id 40 in ${at(A)}`],
+      [3, '40', `no annotation for question_id "40" in ${at(A)}`],
       [4, '50', '"image_id" must be a non-negative integer'],
       [5, undefined, 'missing "question_id"'],
       [6, undefined, 'not a JSON object'],

@@ -6,6 +6,7 @@
 import { basename, join } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
+import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { idOf, isObject, nonEmptyString } from '../fields.ts';
 import { type DatasetFormat, type DatasetSource, matching, newSink, requireList, stem } from '../format.ts';
 import { indexVqaAnnotations } from '../vqaAnnotations.ts';
@@ -27,10 +28,13 @@ function sibling(source: DatasetSource, test: RegExp, partner: string, what: str
   if (found.length === 0) {
     throw new FusionError(
       'MISSING_FILE',
-      `${partner}: no ${what} beside it${split ? ` for ${split}` : ''}; pass its path as the answers option`,
+      `${shownPath(partner)}: no ${what} beside it${split ? ` for ${split}` : ''}; pass its path as the answers option`,
     );
   }
-  throw new FusionError('BAD_DATASET', `${partner}: several ${what}s beside it (${found.join(', ')})`);
+  throw new FusionError(
+    'BAD_DATASET',
+    `${shownPath(partner)}: several ${what}s beside it (${found.map((n) => quoted(n)).join(', ')})`,
+  );
 }
 
 /** [questions file, annotations file] from whatever was opened. */
@@ -39,10 +43,10 @@ async function pair(source: DatasetSource): Promise<[string, string]> {
   if (source.isDirectory) {
     const questions = matching(source, QUESTIONS);
     if (questions.length !== 1) {
-      const why = questions.length === 0 ? 'no' : `several (${questions.join(', ')})`;
+      const why = questions.length === 0 ? 'no' : `several (${questions.map((n) => quoted(n)).join(', ')})`;
       throw new FusionError(
         questions.length === 0 ? 'MISSING_FILE' : 'BAD_DATASET',
-        `${source.dir}: ${why} VQA question files (*OpenEnded*_questions.json); open one of them`,
+        `${shownPath(source.dir)}: ${why} VQA question files (*OpenEnded*_questions.json); open one of them`,
       );
     }
     const file = join(source.dir, questions[0]);
@@ -60,11 +64,11 @@ export const vqav2: DatasetFormat = {
   matchName(source) {
     if (!source.isDirectory) {
       const name = basename(source.path);
-      return QUESTIONS.test(name) || OFFICIAL_ANNOTATIONS.test(name) ? `file name "${name}"` : null;
+      return QUESTIONS.test(name) || OFFICIAL_ANNOTATIONS.test(name) ? `file name ${quoted(name)}` : null;
     }
     const questions = matching(source, QUESTIONS);
     return questions.length > 0 && matching(source, ANNOTATIONS).length > 0
-      ? `VQA question and annotation files (${questions.join(', ')})`
+      ? `VQA question and annotation files (${questions.map((n) => quoted(n)).join(', ')})`
       : null;
   },
   matchShape(shape) {
@@ -90,7 +94,7 @@ export const vqav2: DatasetFormat = {
     if (!subtype) {
       throw new FusionError(
         'BAD_DATASET',
-        `${questionsFile}: no "data_subtype" (e.g. "val2014") to name the COCO images by, and none in the file name`,
+        `${shownPath(questionsFile)}: no "data_subtype" (e.g. "val2014") to name the COCO images by, and none in the file name`,
       );
     }
     // test-dev questions are a subset of test2015 and use its images.
@@ -108,7 +112,8 @@ export const vqav2: DatasetFormat = {
       }
       const question = nonEmptyString(entry.question);
       if (question === null) return sink.skip(at, '"question" must be a non-empty string');
-      const answers = gold.get(id) ?? `no annotation for question_id ${id} in ${annotationsFile}`;
+      const answers =
+        gold.get(id) ?? `no annotation for question_id ${quoted(id)} in ${shownPath(annotationsFile)}`;
       if (typeof answers === 'string') return sink.skip(at, answers);
       sink.add(where, {
         id,
