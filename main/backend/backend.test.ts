@@ -364,17 +364,31 @@ describe('exports', () => {
     expect(text).not.toMatch(/\/Subtype\s*\/Image/); // vector: no raster inside
   });
 
-  it('exportFigure refuses SVGs that could run code or fetch anything', async () => {
+  it('exportFigure saves and renders only the inert part of an SVG; refuses DTDs and non-SVG', async () => {
     const hostile = [
-      [SVG.replace('</svg>', '<script>alert(1)</script></svg>'), /<script>/],
-      [SVG.replace('<rect', '<rect onclick="alert(1)"'), /onclick/],
-      [SVG.replace('</svg>', '<foreignObject><div/></foreignObject></svg>'), /foreignObject/],
-      [SVG.replace('</svg>', '<image href="https://example.com/x.png"/></svg>'), /external link/],
-      [SVG.replace('fill="#36a"', 'style="fill:url(http://example.com/p)"'), /external url/],
+      SVG.replace('</svg>', '<script>alert(1)</script></svg>'),
+      SVG.replace('<rect', '<rect onclick="alert(1)"'),
+      SVG.replace('</svg>', '<foreignObject><div/></foreignObject></svg>'),
+      SVG.replace('</svg>', '<image href="https://example.com/x.png"/></svg>'),
+      SVG.replace('fill="#36a"', 'fill="#36a" style="stroke:url(http://example.com/p)"'),
+      // The bypasses of the old pattern check: animation elements that set a link to javascript:.
+      SVG.replace(
+        '</svg>',
+        '<a><set attributeName="href" to="javascript:alert(1)"/><text>x</text></a></svg>',
+      ),
+      SVG.replace('</svg>', '<animate attributeName="href" values="javascript:alert(1)"/></svg>'),
+    ];
+    for (const svg of hostile) {
+      const saved = bytes((await app.ok('exportFigure', { svg, format: 'svg', name: 'fig' })).base64);
+      expect(saved.toString('utf8')).toBe(SVG);
+      const png = bytes((await app.ok('exportFigure', { svg, format: 'png', scale: 1, name: 'fig' })).base64);
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([120, 80]);
+    }
+    const refused = [
       ['<!DOCTYPE svg [<!ENTITY x "y">]>' + SVG.slice(SVG.indexOf('<svg')), /DOCTYPE/],
       ['<html><svg/></html>', /root element/],
     ] as const;
-    for (const [svg, why] of hostile) {
+    for (const [svg, why] of refused) {
       const error = await app.fails('exportFigure', { svg, format: 'png', name: 'bad' });
       expect(error.code).toBe('BAD_ARGUMENT');
       expect(error.message).toMatch(why);

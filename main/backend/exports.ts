@@ -1,5 +1,5 @@
 /**
- * Exports: a figure the renderer drew (SVG checked, then as SVG, PNG or vector PDF), a run's data (CSV
+ * Exports: a figure the renderer drew (SVG sanitised, then as SVG, PNG or vector PDF), a run's data (CSV
  * or JSON of its samples and summary) and a run's report (zip). Rendering and the report run in the
  * engine worker; the main thread only checks, reads and encodes.
  */
@@ -9,7 +9,7 @@ import type { TableCell } from '../engine/report/table/types.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import type { EngineClient } from './engineClient.ts';
 import { requireRun, runSummary } from './reads.ts';
-import { checkSvg } from './svgCheck.ts';
+import { sanitizeSvg } from './svgSanitize.ts';
 
 function file(fileName: string, mime: string, bytes: Uint8Array | string): ExportedFile {
   const buffer = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes);
@@ -20,11 +20,13 @@ export async function exportFigure(
   engine: EngineClient,
   params: ApiParams<'exportFigure'>,
 ): Promise<ExportedFile> {
-  const size = checkSvg(params.svg);
+  // Saved and rendered: the rebuilt figure only, never the text the caller sent.
+  const { svg, width, height } = sanitizeSvg(params.svg);
   const { format, name } = params;
-  if (format === 'svg') return file(`${name}.svg`, 'image/svg+xml', params.svg);
+  if (format === 'svg') return file(`${name}.svg`, 'image/svg+xml', svg);
   const scale = params.scale ?? 2;
-  const bytes = await engine.request({ type: 'renderFigure', svg: params.svg, format, scale, size });
+  const size = { width, height };
+  const bytes = await engine.request({ type: 'renderFigure', svg, format, scale, size });
   return format === 'png'
     ? file(`${name}.png`, 'image/png', bytes)
     : file(`${name}.pdf`, 'application/pdf', bytes);

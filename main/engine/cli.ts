@@ -19,6 +19,7 @@ import { answerCommand, demoCommand, infoCommand, traceCommand } from './cli/sam
 import { PROVIDERS } from './runtime/providers.ts';
 import { PRECISIONS } from '../../native-models/onnx/storage.ts';
 import { cacheCommand } from './cli/cacheCommands.ts';
+import { terminalLine, terminalLines } from './cli/terminalText.ts';
 import { defaultModelCacheDir } from './model/modelCache.ts';
 
 const USAGE = `fusionscope — where does vision meet language?
@@ -94,9 +95,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await run(flags);
     return 0;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
+    const code = (error as { code?: unknown } | null | undefined)?.code;
     const label = typeof code === 'string' ? code : 'INTERNAL';
-    process.stderr.write(`error [${label}]: ${(error as Error).message ?? String(error)}\n`);
+    const message = (error as Error | null | undefined)?.message ?? String(error);
+    // Messages quote file names and file contents: escaped, so they cannot drive the terminal.
+    process.stderr.write(`error [${terminalLine(label)}]: ${terminalLines(String(message))}\n`);
     return label === 'BAD_ARGUMENT' ? 2 : 1;
   }
 }

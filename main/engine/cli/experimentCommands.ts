@@ -20,6 +20,8 @@ import { METHOD_LABELS, writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
 import { parseIntList, parseNumber, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
+import { runIssues } from './runIssues.ts';
+import { terminalLine } from './terminalText.ts';
 
 export const DEFAULT_WORKSPACE = 'fusionscope-workspace';
 export const DEFAULT_REPORT_DIR = 'fusionscope-report';
@@ -58,13 +60,23 @@ export async function runWithProgress(
         limit: flags.limit !== undefined ? oneInt(flags, 'limit', 0) : undefined,
       },
       experiment,
-      { resume: resumeFlag(flags), signal: controller.signal, onProgress: progressReporter(experiment.kind) },
+      {
+        resume: resumeFlag(flags),
+        signal: controller.signal,
+        onProgress: progressReporter(experiment.kind),
+        onAttach: ({ runId, by }) =>
+          process.stderr.write(
+            terminalLine(
+              `${experiment.kind} run ${runId} is already being computed by ${by}: following it ` +
+                '(Ctrl-C stops following; the run goes on)',
+            ) + '\n',
+          ),
+      },
     );
-    for (const s of outcome.skipped.slice(0, 5))
-      process.stderr.write(`skipped ${s.id ?? s.line ?? s.index}: ${s.reason}\n`);
-    if (outcome.skipped.length > 5)
-      process.stderr.write(`… ${outcome.skipped.length - 5} more skipped items\n`);
-    if (outcome.status === 'cancelled')
+    for (const line of await runIssues(workspace, outcome)) process.stderr.write(`${terminalLine(line)}\n`);
+    if (outcome.status === 'cancelled' && workspace.observeRun(outcome.runId)?.live)
+      process.stderr.write(`stopped following run ${outcome.runId}; its runner goes on\n`);
+    else if (outcome.status === 'cancelled')
       process.stderr.write(`run ${outcome.runId} cancelled; rerun the same command to resume\n`);
     return outcome;
   } finally {
@@ -190,14 +202,18 @@ export async function evalCommand(flags: Flags): Promise<void> {
 }
 
 export async function runsCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, async (workspace) => {
+  // Listing writes nothing, so a workspace this user may not write is listed read-only.
+  const workspace = Workspace.openForReading(flags.workspace ?? DEFAULT_WORKSPACE);
+  try {
     for (const run of workspace.listRuns()) {
       process.stdout.write(
         `${String(run.id).padStart(4)}  ${run.kind.padEnd(8)} ${run.status.padEnd(11)} ${run.done}/${run.total}  ${run.model.folder}  ${run.dataset.name}\n`,
       );
     }
     process.stderr.write(`workspace: ${join(flags.workspace ?? DEFAULT_WORKSPACE)}\n`);
-  });
+  } finally {
+    workspace.close();
+  }
 }
 
 export async function reportCommand(flags: Flags): Promise<void> {

@@ -1,5 +1,6 @@
 /** A one-line progress bar on stderr, redrawn in place on a terminal and printed sparsely otherwise. */
 import type { RunProgress } from '../../common/runs.ts';
+import { terminalLine } from './terminalText.ts';
 
 function duration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '…';
@@ -16,7 +17,8 @@ export function progressLine(e: RunProgress, width = 24): string {
 export function progressReporter(label: string, stream: NodeJS.WriteStream = process.stderr) {
   let lastPrinted = -1;
   return (e: RunProgress) => {
-    const line = `${label} run ${e.runId} ${progressLine(e)}`;
+    // Escaped: the label may come from user input; \r is ours to write, never the text's.
+    const line = terminalLine(`${label} run ${e.runId} ${progressLine(e)}`);
     if (stream.isTTY) {
       stream.write(`\r${line}${e.done === e.total ? '\n' : ''}`);
     } else if (e.done === e.total || e.done - lastPrinted >= Math.max(1, Math.ceil(e.total / 10))) {

@@ -17,7 +17,7 @@ import type { Workspace } from '../store/workspace.ts';
 import { checkContrastConfig, type ContrastConfig } from './contrast.ts';
 import type { EvolutionConfig } from './evolution.ts';
 import { contrastItem, evalItem, evolveItem, sweepItem, type PromptOptions } from './kinds.ts';
-import { runOverDataset, type RunOutcome } from './runner.ts';
+import { runOverDataset, type RunOptions, type RunOutcome } from './runner.ts';
 import { sweepWindows, type SweepConfig } from './sweep.ts';
 
 export type ExperimentConfig =
@@ -44,6 +44,8 @@ export interface ExperimentOptions {
   readonly resume?: number | 'auto';
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: RunProgress) => void;
+  /** The same computation is already running elsewhere: this call follows it (runner.ts). */
+  readonly onAttach?: RunOptions['onAttach'];
 }
 
 export interface ExperimentOutcome extends RunOutcome {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,9 +7,10 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { RunProgress } from '../../common/runs.ts';
+import { STALE_AFTER_MS } from '../store/owner.ts';
 import { countRows, TempDirs, withRawDb } from '../store/testing.ts';
 import { DATABASE_FILE, Workspace } from '../store/workspace.ts';
-import { RecentDurations, runOverDataset } from './runner.ts';
+import { RecentDurations, runOverDataset, type RunAttach } from './runner.ts';
 import {
   FAKE_LAYERS,
   fakeItems,
@@ -272,9 +273,171 @@ describe('RecentDurations', () => {
   });
 });
 
-describe('resume after kill -9', () => {
-  const ITEMS = 30;
-  const STALL_AT = 20;
+/** Makes run `runId` look claimed by a live runner on another host (which cannot be checked from here). */
+function claimElsewhere(dir: string, runId: number, heartbeatAt = Date.now()): void {
+  withRawDb(dir, (db) =>
+    db
+      .prepare(
+        `UPDATE runs SET status = 'running', owner_pid = 1, owner_host = 'elsewhere', owner_start = NULL,
+                         claim_token = 'foreign', heartbeat_at = ? WHERE id = ?`,
+      )
+      .run(heartbeatAt, runId),
+  );
+}
+
+describe('one runner per computation', () => {
+  it('a second identical start follows the first: one run, every item computed once, same outcome', async () => {
+    const ws = workspace();
+    const computed: string[] = [];
+    const attached: RunAttach[] = [];
+    const followed: RunProgress[] = [];
+    const slow = async (item: { id: string }, signal: AbortSignal) => {
+      computed.push(item.id);
+      await workFor(20, signal);
+      return fakeOutput(item.id);
+    };
+    const [first, second] = await Promise.all([
+      runOverDataset(ws, fakeSpec(8, slow)),
+      runOverDataset(ws, fakeSpec(8, slow), {
+        onAttach: (e) => attached.push(e),
+        onProgress: (e) => followed.push(e),
+      }),
+    ]);
+    expect(second).toEqual(first);
+    expect(first.status).toBe('done');
+    expect(computed).toEqual(fakeItems(8).map((i) => i.id));
+    expect(ws.listRuns()).toHaveLength(1);
+    expect(attached).toEqual([{ runId: first.runId, by: 'this process' }]);
+    expect(followed[0]).toMatchObject({ runId: first.runId, total: 8, itemId: null });
+    expect(followed[followed.length - 1]).toMatchObject({ runId: first.runId, done: 8, total: 8 });
+    expect(snapshot(ws, first.runId)).toEqual(await reference(8));
+  });
+
+  it('two resumes of one unfinished run: one computes the rest, the other follows it', async () => {
+    const ws = workspace();
+    const controller = new AbortController();
+    const stopAt2 = async (item: { id: string }) => {
+      if (item.id === 'item-002') controller.abort();
+      return fakeOutput(item.id);
+    };
+    const cancelled = await runOverDataset(ws, fakeSpec(6, stopAt2), { signal: controller.signal });
+    expect(cancelled.status).toBe('cancelled');
+
+    const computed: string[] = [];
+    const attached: RunAttach[] = [];
+    const slow = async (item: { id: string }, signal: AbortSignal) => {
+      computed.push(item.id);
+      await workFor(20, signal);
+      return fakeOutput(item.id);
+    };
+    const outcomes = await Promise.all(
+      [1, 2].map(() =>
+        runOverDataset(ws, fakeSpec(6, slow), {
+          resume: cancelled.runId,
+          onAttach: (e) => attached.push(e),
+        }),
+      ),
+    );
+    expect(outcomes).toEqual([
+      { runId: cancelled.runId, status: 'done' },
+      { runId: cancelled.runId, status: 'done' },
+    ]);
+    expect(computed).toEqual(['item-002', 'item-003', 'item-004', 'item-005']);
+    expect(attached).toHaveLength(1);
+    expect(ws.listRuns()).toHaveLength(1);
+  });
+
+  it('a follower returns the outcome of a run another host computes, and takes over a silent one', async () => {
+    const ws = workspace();
+    const dir = ws.dir;
+    const computed: string[] = [];
+    // Another host computes run `busy`: its claim beats, so it is followed, not computed again.
+    const busy = ws.createRun({
+      kind: 'sweep',
+      model: fakeSpec(3).model,
+      dataset: { ...fakeSpec(3).dataset, itemIds: fakeItems(3).map((i) => i.id) },
+      config: fakeSpec(3).config,
+    });
+    claimElsewhere(dir, busy.id);
+    const attached: RunAttach[] = [];
+    const outcome = await runOverDataset(ws, fakeSpec(3, tracking(computed)), {
+      resume: 'auto',
+      onAttach: (e) => {
+        attached.push(e);
+        // The other host finishes the run (the follower reads only what it writes).
+        for (const [position, item] of fakeItems(3).entries()) {
+          ws.recordSample(busy.id, { itemId: item.id, position, status: 'ok', ...fakeOutput(item.id) });
+        }
+        withRawDb(dir, (db) =>
+          db.prepare(`UPDATE runs SET status = 'done', claim_token = NULL WHERE id = ?`).run(busy.id),
+        );
+      },
+    });
+    expect(attached).toEqual([{ runId: busy.id, by: 'process 1 on elsewhere' }]);
+    expect(outcome).toEqual({ runId: busy.id, status: 'done' });
+    expect(computed).toEqual([]);
+
+    // A claim whose heartbeat stopped longer ago than STALE_AFTER_MS holds no more: taken over at once.
+    const silent = await runOverDataset(ws, fakeSpec(4), { signal: AbortSignal.abort() });
+    claimElsewhere(dir, silent.runId, Date.now() - STALE_AFTER_MS - 1_000);
+    const takeover = await runOverDataset(ws, fakeSpec(4, tracking(computed)), {
+      resume: 'auto',
+      onAttach: (e) => attached.push(e),
+    });
+    expect(takeover).toEqual({ runId: silent.runId, status: 'done' });
+    expect(computed).toEqual(fakeItems(4).map((i) => i.id));
+    expect(attached).toHaveLength(1);
+  });
+
+  it('a runner whose claim was taken over writes nothing more and follows the run instead', async () => {
+    const ws = workspace();
+    const computed: string[] = [];
+    const attached: RunAttach[] = [];
+    let runId = 0;
+    const spec = fakeSpec(5, async (item) => {
+      computed.push(item.id);
+      // While item-002 is computed, a runner elsewhere takes the run over (this one looked hung).
+      if (item.id === 'item-002' && computed.length === 3) claimElsewhere(ws.dir, runId);
+      return fakeOutput(item.id);
+    });
+    const outcome = await runOverDataset(ws, spec, {
+      onProgress: (e) => (runId = e.runId),
+      onAttach: (e) => {
+        attached.push(e);
+        // ...and then goes silent, so this runner takes the run back.
+        claimElsewhere(ws.dir, e.runId, 0);
+      },
+    });
+    expect(outcome).toEqual({ runId, status: 'done' });
+    expect(attached).toEqual([{ runId, by: 'process 1 on elsewhere' }]);
+    // item-002's first result was refused (the claim was gone); it was computed again after the takeover.
+    expect(computed).toEqual(['item-000', 'item-001', 'item-002', 'item-002', 'item-003', 'item-004']);
+    expect(snapshot(ws, runId)).toEqual(await reference(5));
+  });
+
+  it('a cancelled follower returns at once and leaves the run to its runner', async () => {
+    const ws = workspace();
+    const run = ws.createRun({
+      kind: 'sweep',
+      model: fakeSpec(2).model,
+      dataset: { ...fakeSpec(2).dataset, itemIds: fakeItems(2).map((i) => i.id) },
+      config: fakeSpec(2).config,
+    });
+    claimElsewhere(ws.dir, run.id);
+    const controller = new AbortController();
+    const computed: string[] = [];
+    const outcome = await runOverDataset(ws, fakeSpec(2, tracking(computed)), {
+      resume: run.id,
+      signal: controller.signal,
+      onAttach: () => controller.abort(),
+    });
+    expect(outcome).toEqual({ runId: run.id, status: 'cancelled' });
+    expect(computed).toEqual([]);
+    expect(ws.findRun(run.id)?.status).toBe('running');
+  });
+});
+
+describe('across processes', () => {
   const CHILD = fileURLToPath(new URL('./runner.child.ts', import.meta.url));
   const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -297,54 +460,118 @@ describe('resume after kill -9', () => {
     }
   }
 
-  it('continues a killed run: every item exactly once, results equal to an uninterrupted run', async () => {
-    const dir = temp.make('fusionscope-kill-');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CHILD, dir, String(ITEMS), '40', String(STALL_AT)],
-      {
+  /** runner.child.ts in a process of its own, its stdout lines collected as they come. */
+  class Child {
+    readonly process: ChildProcess;
+    readonly lines: string[] = [];
+    stderr = '';
+    exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    readonly exited: Promise<void>;
+
+    constructor(args: { dir: string; count: number; delayMs: number; stallAt: number; goFile?: string }) {
+      const argv = [args.dir, args.count, args.delayMs, args.stallAt, ...(args.goFile ? [args.goFile] : [])];
+      this.process = spawn(process.execPath, ['--import', 'tsx', CHILD, ...argv.map(String)], {
         cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    const exited = new Promise<void>((resolve) =>
-      child.on('exit', (code, signal) => {
-        exit = { code, signal };
-        resolve();
-      }),
-    );
-    try {
-      const seen = await waitFor('the child to record 5 samples', () => {
-        if (exit !== undefined) throw new Error(`child exited early (${JSON.stringify(exit)}): ${stderr}`);
-        const run = peek(dir);
-        return run !== undefined && run.done >= 5 ? run : undefined;
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-
-      // While the child lives, its run is not interrupted and nobody else may take it over.
-      const meanwhile = Workspace.open(dir);
-      try {
-        expect(meanwhile.interruptedOnOpen).toEqual([]);
-        expect(meanwhile.findRun(seen.id)?.status).toBe('running');
-        await expect(runOverDataset(meanwhile, fakeSpec(ITEMS), { resume: seen.id })).rejects.toThrow(
-          new RegExp(`run ${seen.id} is already running in process ${child.pid}`),
-        );
-      } finally {
-        meanwhile.close();
-      }
-
-      child.kill('SIGKILL');
-      await exited;
-      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
-    } finally {
-      if (exit === undefined) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+      let partial = '';
+      this.process.stdout!.on('data', (chunk) => {
+        const text = partial + String(chunk);
+        const complete = text.split('\n');
+        partial = complete.pop()!;
+        this.lines.push(...complete);
+      });
+      this.process.stderr!.on('data', (chunk) => (this.stderr += String(chunk)));
+      this.exited = new Promise((resolve) =>
+        this.process.on('exit', (code, signal) => {
+          this.exit = { code, signal };
+          resolve();
+        }),
+      );
     }
 
+    /** Waits for a line starting with `prefix`; fails at once if the child exits first. */
+    line(prefix: string): Promise<string> {
+      return waitFor(`a "${prefix}" line from the child`, () => {
+        const found = this.lines.find((l) => l.startsWith(prefix));
+        if (found === undefined && this.exit !== undefined) {
+          throw new Error(`child exited (${JSON.stringify(this.exit)}) without "${prefix}": ${this.stderr}`);
+        }
+        return found;
+      });
+    }
+
+    computed(): string[] {
+      return this.lines.filter((l) => l.startsWith('computed ')).map((l) => l.slice('computed '.length));
+    }
+
+    async outcome(): Promise<unknown> {
+      await this.exited;
+      expect(this.exit, this.stderr).toEqual({ code: 0, signal: null });
+      return JSON.parse((await this.line('outcome ')).slice('outcome '.length));
+    }
+
+    async kill(): Promise<void> {
+      if (this.exit === undefined) this.process.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  const children: Child[] = [];
+  function child(args: ConstructorParameters<typeof Child>[0]): Child {
+    const started = new Child(args);
+    children.push(started);
+    return started;
+  }
+  afterEach(async () => {
+    for (const started of children.splice(0)) await started.kill();
+  });
+
+  function expectEveryItemOnce(dir: string, runId: number, items: number): void {
+    expect(countRows(dir, 'runs')).toBe(1);
+    expect(countRows(dir, 'samples', runId)).toBe(items);
+    expect(countRows(dir, 'metrics', runId)).toBe(items * FAKE_LAYERS * 2);
+    expect(countRows(dir, 'arrays', runId)).toBe(items);
+  }
+
+  it('continues a killed run: every item exactly once, results equal to an uninterrupted run', async () => {
+    const ITEMS = 30;
+    const STALL_AT = 20;
+    const dir = temp.make('fusionscope-kill-');
+    const killed = child({ dir, count: ITEMS, delayMs: 40, stallAt: STALL_AT });
+    const seen = await waitFor('the child to record 5 samples', () => {
+      if (killed.exit !== undefined) throw new Error(`child exited early: ${killed.stderr}`);
+      const run = peek(dir);
+      return run !== undefined && run.done >= 5 ? run : undefined;
+    });
+
+    // While the child lives, its run is not interrupted and nobody else computes it: a resume follows it.
+    const meanwhile = Workspace.open(dir);
+    try {
+      expect(meanwhile.interruptedOnOpen).toEqual([]);
+      expect(meanwhile.findRun(seen.id)?.status).toBe('running');
+      const controller = new AbortController();
+      const attached: RunAttach[] = [];
+      const computed: string[] = [];
+      const outcome = await runOverDataset(meanwhile, fakeSpec(ITEMS, tracking(computed)), {
+        resume: seen.id,
+        signal: controller.signal,
+        onAttach: (e) => {
+          attached.push(e);
+          controller.abort();
+        },
+      });
+      expect(outcome).toEqual({ runId: seen.id, status: 'cancelled' });
+      expect(attached).toEqual([
+        { runId: seen.id, by: expect.stringMatching(`^process ${killed.process.pid} on `) },
+      ]);
+      expect(computed).toEqual([]);
+    } finally {
+      meanwhile.close();
+    }
+
+    await killed.kill();
+    expect(killed.exit).toEqual({ code: null, signal: 'SIGKILL' });
     const left = peek(dir)!;
     expect(left.status).toBe('running'); // nobody could mark it: the process died mid-run
     expect(left.done).toBeGreaterThanOrEqual(5);
@@ -367,15 +594,69 @@ describe('resume after kill -9', () => {
     );
     expect(ws.findRun(left.id)).toMatchObject({ status: 'done', total: ITEMS, done: ITEMS, failed: 0 });
     expect(snapshot(ws, left.id)).toEqual(await reference(ITEMS));
+    expectEveryItemOnce(dir, left.id, ITEMS);
+  });
 
-    // Every item exactly once, in every table.
-    expect(countRows(dir, 'runs')).toBe(1);
-    expect(countRows(dir, 'samples', left.id)).toBe(ITEMS);
-    expect(countRows(dir, 'metrics', left.id)).toBe(ITEMS * FAKE_LAYERS * 2);
-    expect(countRows(dir, 'arrays', left.id)).toBe(ITEMS);
-    const distinct = withRawDb(dir, (db) =>
-      db.prepare('SELECT count(DISTINCT item_id) FROM samples WHERE run_id = ?').pluck().get(left.id),
+  it('two identical sweeps started together: one run, each item computed once, the same outcome', async () => {
+    const ITEMS = 12;
+    const dir = temp.make('fusionscope-twice-');
+    Workspace.open(dir).close(); // both children open an existing, migrated workspace
+    const go = join(dir, 'go');
+    // Slow enough items (80 ms) that the run is still going when the later of the two acquires it.
+    const pair = [0, 1].map(() => child({ dir, count: ITEMS, delayMs: 80, stallAt: ITEMS, goFile: go }));
+    await Promise.all(pair.map((c) => c.line('ready')));
+    writeFileSync(go, '');
+    const outcomes = await Promise.all(pair.map((c) => c.outcome()));
+
+    const [{ runId }] = outcomes as { runId: number }[];
+    expect(outcomes).toEqual([
+      { runId, status: 'done' },
+      { runId, status: 'done' },
+    ]);
+    // Exactly one child computed, every item once, in order; the other followed its progress to the end.
+    const computed = pair.map((c) => c.computed());
+    const runner = computed[0].length > 0 ? 0 : 1;
+    expect(computed[runner]).toEqual(fakeItems(ITEMS).map((i) => i.id));
+    expect(computed[1 - runner]).toEqual([]);
+    const follower = pair[1 - runner].lines;
+    expect(follower).toContain(`attached ${runId}`);
+    expect(follower).toContain(`progress ${ITEMS}/${ITEMS}`);
+    expectEveryItemOnce(dir, runId, ITEMS);
+    const ws = Workspace.open(dir);
+    open.push(ws);
+    expect(snapshot(ws, runId)).toEqual(await reference(ITEMS));
+  });
+
+  it('a follower takes over when the runner it follows is killed, and finishes the run', async () => {
+    const ITEMS = 30;
+    const STALL_AT = 20;
+    const dir = temp.make('fusionscope-takeover-');
+    const first = child({ dir, count: ITEMS, delayMs: 40, stallAt: STALL_AT });
+    const seen = await waitFor('the first child to record 5 samples', () => {
+      if (first.exit !== undefined) throw new Error(`child exited early: ${first.stderr}`);
+      const run = peek(dir);
+      return run !== undefined && run.done >= 5 ? run : undefined;
+    });
+    const second = child({ dir, count: ITEMS, delayMs: 5, stallAt: ITEMS });
+    await second.line(`attached ${seen.id}`);
+    expect(second.computed()).toEqual([]); // following, not computing
+
+    await first.kill();
+    expect(await second.outcome()).toEqual({ runId: seen.id, status: 'done' });
+    // The follower computed exactly what the killed runner had not recorded: a tail of the items.
+    const computed = second.computed();
+    const recordedByFirst = ITEMS - computed.length;
+    expect(recordedByFirst).toBeGreaterThanOrEqual(5);
+    expect(recordedByFirst).toBeLessThanOrEqual(STALL_AT);
+    expect(computed).toEqual(
+      fakeItems(ITEMS)
+        .slice(recordedByFirst)
+        .map((i) => i.id),
     );
-    expect(distinct).toBe(ITEMS);
+    expectEveryItemOnce(dir, seen.id, ITEMS);
+    const ws = Workspace.open(dir);
+    open.push(ws);
+    expect(ws.findRun(seen.id)).toMatchObject({ status: 'done', done: ITEMS, failed: 0 });
+    expect(snapshot(ws, seen.id)).toEqual(await reference(ITEMS));
   });
 });

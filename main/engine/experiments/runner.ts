@@ -5,13 +5,26 @@
  *
  * Items are computed one at a time, in dataset order: a model pass already uses every core, and one
  * item in flight means a cancel or a kill loses at most one item's work.
+ *
+ * One computation has one runner at a time, across processes: a second identical start (or a second
+ * resume of the same run) follows the runner already at work, reporting its progress, and returns its
+ * outcome; if that runner stops before the run is done (killed, cancelled, hung), the follower takes
+ * the run over and finishes it. The claims behind this live in the store (store/runClaims.ts).
  */
 import { FusionError } from '../../common/errors.ts';
 import type { RunKind, RunProgress, RunRow, SampleOutput } from '../../common/runs.ts';
 import { canonicalJson } from '../store/canonicalJson.ts';
 import { itemsHash } from '../store/fingerprint.ts';
+import { HEARTBEAT_MS } from '../store/owner.ts';
+import { forgetClaim } from '../store/runClaims.ts';
 import { checkSample, type SampleInput } from '../store/sampleRows.ts';
-import type { DatasetRef, ModelRef, Workspace } from '../store/workspace.ts';
+import {
+  ClaimLostError,
+  type Acquired,
+  type DatasetRef,
+  type ModelRef,
+  type Workspace,
+} from '../store/workspace.ts';
 
 export interface DatasetItem {
   readonly id: string;
@@ -32,11 +45,26 @@ export interface RunSpec<R, I extends DatasetItem = DatasetItem> {
   readonly perSample: (item: I, signal: AbortSignal) => Promise<SampleOutput<R>>;
 }
 
+/** Sent when the computation is already being run by someone else and this call follows that run. */
+export interface RunAttach {
+  readonly runId: number;
+  /** 'this process' or 'process PID on HOST' (read from the workspace: quote it as untrusted text). */
+  readonly by: string;
+}
+
 export interface RunOptions {
-  /** A run id to continue, or 'auto': the newest run with the same identity (resumed if unfinished, returned as is if done), else a new one. */
+  /**
+   * A run id to continue, or 'auto': the newest run with the same identity (resumed if unfinished,
+   * returned as is if done), else a new one. Left out: a new run, unless the same computation is
+   * running right now, which is then followed rather than computed twice.
+   */
   readonly resume?: number | 'auto';
+  /** Cancels this call: the run it computes stops (resumable); a run it follows goes on without it. */
   readonly signal?: AbortSignal;
+  /** Progress of the run computed or followed. */
   readonly onProgress?: (event: RunProgress) => void;
+  /** Called each time this call starts following a run another runner computes. */
+  readonly onAttach?: (event: RunAttach) => void;
   /** Compute again the items whose sample is an error (e.g. after fixing a transient cause). */
   readonly retryErrors?: boolean;
 }
@@ -48,6 +76,9 @@ export interface RunOutcome {
 
 /** Sample durations the ETA averages over: recent enough to follow a slowdown, enough to be steady. */
 const ETA_WINDOW = 10;
+
+/** How often a follower reads the run it follows: fresh progress, and a prompt takeover if its runner dies. */
+const FOLLOW_POLL_MS = 200;
 
 function checkItems(items: readonly DatasetItem[]): string[] {
   const ids = items.map((item) => item?.id);
@@ -74,28 +105,25 @@ function mismatch(run: RunRow, spec: Identity, dataset: DatasetRef): string | nu
   return null;
 }
 
-/** The run to work on, claimed by this process; or a finished run that needs no work. */
-function openRun(workspace: Workspace, spec: Identity, dataset: DatasetRef, options: RunOptions): RunRow {
-  const fresh = (): RunRow =>
-    workspace.createRun({ kind: spec.kind, model: spec.model, dataset, config: spec.config });
-  const { resume, retryErrors = false } = options;
-  if (resume === undefined) return fresh();
-  if (resume === 'auto') {
-    const found = workspace.findResumable({
-      kind: spec.kind,
-      modelFingerprint: spec.model.fingerprint,
-      dataset,
-      config: spec.config,
-    });
-    if (found === undefined) return fresh();
-    if (found.status === 'done' && !(retryErrors && found.failed > 0)) return found;
-    return workspace.claimRun(found.id);
+/**
+ * What `target` names: one run (an id: the caller's resume, or a run just followed), or the computation
+ * itself ('auto': reuse its newest run; undefined: a new run unless one is running).
+ */
+function acquire(
+  workspace: Workspace,
+  spec: Identity,
+  dataset: DatasetRef,
+  target: number | 'auto' | undefined,
+  retryErrors: boolean,
+): Acquired {
+  if (typeof target === 'number') {
+    const run = workspace.getRun(target);
+    const why = mismatch(run, spec, dataset);
+    if (why !== null) throw new FusionError('BAD_ARGUMENT', `cannot resume run ${run.id}: ${why}`);
+    return workspace.acquireRun({ runId: run.id, retryErrors });
   }
-  const run = workspace.getRun(resume);
-  const why = mismatch(run, spec, dataset);
-  if (why !== null) throw new FusionError('BAD_ARGUMENT', `cannot resume run ${run.id}: ${why}`);
-  if (run.status === 'done' && !(retryErrors && run.failed > 0)) return run;
-  return workspace.claimRun(run.id);
+  const identity = { kind: spec.kind, model: spec.model, dataset, config: spec.config };
+  return workspace.acquireRun({ identity, reuse: target === 'auto', retryErrors });
 }
 
 function messageOf(error: unknown): string {
@@ -146,21 +174,91 @@ async function computeSample<R, I extends DatasetItem>(
   return { ...sample, durationMs: performance.now() - started };
 }
 
-export async function runOverDataset<R, I extends DatasetItem = DatasetItem>(
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Follows a run another runner computes, reporting its progress from the rows it writes, until no live
+ * runner holds it ('stopped': done, or left for us to continue), it is deleted ('gone'), or `signal`
+ * aborts ('cancelled': the run goes on without us).
+ */
+async function followRun(
+  workspace: Workspace,
+  run: RunRow,
+  signal: AbortSignal,
+  onProgress: RunOptions['onProgress'],
+): Promise<'stopped' | 'gone' | 'cancelled'> {
+  const eta = new RecentDurations();
+  let seen = run;
+  let changedAt = performance.now();
+  const emit = (row: RunRow, itemId: string | null): void =>
+    onProgress?.({
+      runId: row.id,
+      done: row.done,
+      total: row.total,
+      failed: row.failed,
+      etaSeconds: eta.etaSeconds(row.total - row.done),
+      itemId,
+    });
+  emit(run, null);
+  for (;;) {
+    if (!(await pause(FOLLOW_POLL_MS, signal))) return 'cancelled';
+    const observed = workspace.observeRun(run.id);
+    if (observed === undefined) return 'gone';
+    const now = observed.run;
+    if (now.done !== seen.done || now.failed !== seen.failed) {
+      // Per-item time as the follower sees it: the time between changes over the items they brought.
+      const added = now.done - seen.done;
+      const at = performance.now();
+      for (let i = 0; i < added; i++) eta.add((at - changedAt) / added);
+      changedAt = at;
+      seen = now;
+      emit(now, observed.lastItemId);
+    }
+    if (!observed.live) return 'stopped';
+  }
+}
+
+/**
+ * Computes the items a claimed run lacks. 'lost' when another runner took the run over meanwhile (this
+ * one hung past the claim's lifetime): nothing more is written, and the caller follows the run instead.
+ */
+async function computeRun<R, I extends DatasetItem>(
   workspace: Workspace,
   spec: RunSpec<R, I>,
-  options: RunOptions = {},
-): Promise<RunOutcome> {
-  const itemIds = checkItems(spec.dataset.items);
-  const { path, format, name } = spec.dataset;
-  const dataset: DatasetRef = { path, format, name, itemIds };
-  let run = openRun(workspace, spec, dataset, options);
-  if (run.status === 'done') return { runId: run.id, status: 'done' };
-
-  const runId = run.id;
-  const signal = options.signal ?? new AbortController().signal;
+  acquired: Extract<Acquired, { outcome: 'claimed' }>,
+  signal: AbortSignal,
+  options: RunOptions,
+): Promise<RunOutcome | 'lost'> {
+  const { claim } = acquired;
+  const { runId } = claim;
+  // A lost claim also stops the item in flight: the runner that took over computes it.
+  const lost = new AbortController();
+  const stop = AbortSignal.any([signal, lost.signal]);
+  const beat = setInterval(() => {
+    try {
+      if (!workspace.heartbeat(claim)) lost.abort();
+    } catch {
+      // The store is failing; the next recordSample reports it with its cause.
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
   const eta = new RecentDurations();
   try {
+    let run = acquired.run;
     if (options.retryErrors) {
       workspace.clearErrors(runId);
       run = workspace.getRun(runId);
@@ -172,28 +270,65 @@ export async function runOverDataset<R, I extends DatasetItem = DatasetItem>(
     const completed = workspace.completedItems(runId);
     emit(null);
     for (const [position, item] of spec.dataset.items.entries()) {
-      if (signal.aborted) break;
+      if (stop.aborted) break;
       if (completed.has(item.id)) continue;
-      const sample = await computeSample(spec, item, position, signal);
+      const sample = await computeSample(spec, item, position, stop);
       if (sample === null) break;
-      if (workspace.recordSample(runId, sample)) {
+      if (workspace.recordSample(runId, sample, claim)) {
         done += 1;
         if (sample.status === 'error') failed += 1;
       }
       eta.add(sample.durationMs ?? 0);
       emit(item.id);
     }
+    if (lost.signal.aborted) return 'lost';
     const finished = workspace.completedItems(runId).size === total;
     const status = finished ? 'done' : 'cancelled';
-    workspace.markRun(runId, status);
+    if (!workspace.releaseRun(claim, status)) return 'lost';
     return { runId, status };
   } catch (error) {
+    if (error instanceof ClaimLostError) return 'lost';
     // Storage failures and bugs: the samples recorded so far stay; the run can be resumed later.
     try {
-      workspace.markRun(runId, 'failed', messageOf(error));
+      workspace.releaseRun(claim, 'failed', messageOf(error));
     } catch {
       // The store itself is failing; the original error says more.
     }
     throw error;
+  } finally {
+    clearInterval(beat);
+    forgetClaim(claim);
+  }
+}
+
+export async function runOverDataset<R, I extends DatasetItem = DatasetItem>(
+  workspace: Workspace,
+  spec: RunSpec<R, I>,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const itemIds = checkItems(spec.dataset.items);
+  const { path, format, name } = spec.dataset;
+  const dataset: DatasetRef = { path, format, name, itemIds };
+  const signal = options.signal ?? new AbortController().signal;
+  const retryErrors = options.retryErrors ?? false;
+  let target = options.resume;
+  for (;;) {
+    const acquired = acquire(workspace, spec, dataset, target, retryErrors);
+    const runId = acquired.run.id;
+    if (acquired.outcome === 'finished') return { runId, status: 'done' };
+    if (acquired.outcome === 'claimed') {
+      const outcome = await computeRun(workspace, spec, acquired, signal, options);
+      if (outcome !== 'lost') return outcome;
+    } else {
+      options.onAttach?.({ runId, by: acquired.by });
+      const followed = await followRun(workspace, acquired.run, signal, options.onProgress);
+      if (followed === 'cancelled') return { runId, status: 'cancelled' };
+      if (followed === 'gone') {
+        target = options.resume;
+        continue;
+      }
+    }
+    // Its runner stopped (or took it from us): the same run is now done, ours to continue, or followed.
+    target = runId;
   }
 }

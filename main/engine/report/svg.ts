@@ -2,7 +2,7 @@
 
 /** Characters XML 1.0 cannot hold: C0 controls other than tab/newline/CR, U+FFFE/F, lone surrogates. */
 /* eslint-disable no-control-regex -- matching control characters is the point */
-const NOT_XML =
+export const NOT_XML =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /* eslint-enable no-control-regex */

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { FusionError } from '../../common/errors.ts';
-import { migrate, SCHEMA_VERSION, type Migration } from './migrations.ts';
+import { migrate, MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.ts';
 import { TempDirs, withRawDb } from './testing.ts';
 import { DATABASE_FILE, Workspace } from './workspace.ts';
 
@@ -100,6 +100,37 @@ describe('workspace schema', () => {
       expect(version(db)).toBe(2);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('migration to version 2 (run claims)', () => {
+  it('adds the claim columns to a version-1 workspace and keeps its runs resumable', () => {
+    const dir = temp.make();
+    const db = new Database(join(dir, DATABASE_FILE));
+    try {
+      migrate(db, DATABASE_FILE, MIGRATIONS.slice(0, 1));
+      db.exec(`
+        INSERT INTO models (id, folder, fingerprint, info, created_at) VALUES (1, '/m', 'fp', '{}', 0);
+        INSERT INTO datasets (id, path, format, name, item_count, items_hash, created_at)
+          VALUES (1, '/d', 'fusionscope-vqa', 'd', 2, 'h', 0);
+        INSERT INTO runs (kind, model_id, dataset_id, config, status, total, owner_pid, owner_host,
+                          owner_start, created_at, updated_at)
+          VALUES ('sweep', 1, 1, '{}', 'running', 2, 2147483646, 'nowhere', NULL, 0, 0);`);
+    } finally {
+      db.close();
+    }
+    const ws = Workspace.open(dir);
+    try {
+      // A schema-1 row has no claim token: its owner (on another host) is judged by updated_at, long past.
+      expect(ws.interruptedOnOpen).toEqual([1]);
+      withRawDb(dir, (raw) => {
+        expect(version(raw)).toBe(2);
+        const columns = raw.prepare(`SELECT name FROM pragma_table_info('runs')`).pluck().all();
+        expect(columns).toEqual(expect.arrayContaining(['claim_token', 'heartbeat_at']));
+      });
+    } finally {
+      ws.close();
     }
   });
 });

@@ -90,11 +90,25 @@ CREATE TABLE arrays (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+/**
+ * Version 2: a run's claim. The token tells one claim from the next (a runner that lost its claim to a
+ * takeover must not keep writing); the heartbeat lets a claim whose owner cannot be checked (another
+ * host) or is hung expire. NULL in rows written before: those fall back to the pid check and updated_at.
+ */
+const V2 = `
+ALTER TABLE runs ADD COLUMN claim_token TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sql: V1 },
+  { version: 2, sql: V2 },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-function currentVersion(db: Database.Database): number {
+/** The schema version `db` is at (0: a new, empty database); reads only. */
+export function currentVersion(db: Database.Database): number {
   const table = db
     .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`)
     .get();

@@ -1,7 +1,7 @@
 /**
- * Which process owns a 'running' run, and whether that process is still alive. A run whose owner died
- * (crash, kill -9, power loss) is 'interrupted' and may be resumed; one whose owner lives must not be
- * resumed by anyone else, or two processes would compute the same items.
+ * Which process owns a 'running' run, and whether its claim on the run still holds. A run whose owner
+ * died (crash, kill -9, power loss) or stopped beating is 'interrupted' and may be taken over; one whose
+ * owner lives must not be resumed by anyone else, or two processes would compute the same items.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -12,6 +12,25 @@ export interface Owner {
   /** The process start time from /proc (Linux); tells a live owner from a later process given its pid. */
   readonly start: string | null;
 }
+
+/** An owner's hold on one run, as stored in its row. */
+export interface StoredClaim {
+  readonly owner: Owner;
+  /** Random per claim: tells this claim from an earlier or later one of the same process. */
+  readonly token: string | null;
+  /** The owner's last sign of life, ms since the epoch. */
+  readonly heartbeatAt: number;
+}
+
+/** How often a runner refreshes its claim while it computes. */
+export const HEARTBEAT_MS = 5_000;
+
+/**
+ * A claim not refreshed for this long is dead even if its process lives: the runner is hung, or it runs
+ * on another host where its pid cannot be checked. Generous next to HEARTBEAT_MS, so a busy event loop
+ * or a slow disk never loses a claim that is still being worked on.
+ */
+export const STALE_AFTER_MS = 60_000;
 
 interface ProcStat {
   readonly state: string;
@@ -57,4 +76,26 @@ export function ownerAlive(owner: Owner): boolean {
   if (stat === null) return true; // no /proc (macOS, Windows): trust kill(0)
   if (stat.state === 'Z' || stat.state === 'X') return false; // exited, not yet reaped
   return owner.start === null || stat.start === owner.start;
+}
+
+/**
+ * Tokens of the claims a runner in this process is working on. Another process can only check that we
+ * are alive; this process also knows whether the runner that took the claim is still running, so a run
+ * left 'running' by a runner that died inside a live process (the app's engine) is taken over at once.
+ */
+const heldHere = new Set<string>();
+
+export function holdClaim(token: string): void {
+  heldHere.add(token);
+}
+
+export function dropClaim(token: string | null): void {
+  if (token !== null) heldHere.delete(token);
+}
+
+/** Whether the claim still holds: its owner lives, its runner (if in this process) runs, it beats. */
+export function claimLive(claim: StoredClaim, now = Date.now()): boolean {
+  if (now - claim.heartbeatAt > STALE_AFTER_MS) return false;
+  if (sameOwner(claim.owner, currentOwner())) return claim.token === null || heldHere.has(claim.token);
+  return ownerAlive(claim.owner);
 }

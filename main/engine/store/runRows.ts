@@ -2,13 +2,23 @@
  * Queries on the runs table (and the model/dataset rows a run points at). Pure functions of a connection;
  * Workspace wraps them.
  */
+import { randomUUID } from 'node:crypto';
+
 import type Database from 'better-sqlite3';
 
 import { FusionError } from '../../common/errors.ts';
 import type { DatasetRow, ModelRow, RunKind, RunRow, RunStatus } from '../../common/runs.ts';
 import { canonicalJson } from './canonicalJson.ts';
 import { itemsHash } from './fingerprint.ts';
-import { currentOwner, ownerAlive, sameOwner, type Owner } from './owner.ts';
+import {
+  claimLive,
+  currentOwner,
+  dropClaim,
+  holdClaim,
+  sameOwner,
+  type Owner,
+  type StoredClaim,
+} from './owner.ts';
 
 export interface ModelRef {
   readonly folder: string;
@@ -40,9 +50,9 @@ const KINDS: readonly RunKind[] = ['sweep', 'evolve', 'contrast', 'eval'];
 const STATUSES: readonly RunStatus[] = ['running', 'done', 'cancelled', 'failed', 'interrupted'];
 /** Statuses a run can be resumed from (besides 'running' with a dead owner). */
 const RESUMABLE: readonly RunStatus[] = ['interrupted', 'cancelled', 'failed'];
-const REUSABLE: readonly RunStatus[] = [...RESUMABLE, 'done'];
+export const REUSABLE: readonly RunStatus[] = [...RESUMABLE, 'done'];
 
-interface RawRun {
+export interface RawRun {
   id: number;
   kind: RunKind;
   config: string;
@@ -54,6 +64,8 @@ interface RawRun {
   owner_pid: number | null;
   owner_host: string | null;
   owner_start: string | null;
+  claim_token: string | null;
+  heartbeat_at: number | null;
   created_at: number;
   updated_at: number;
   model_id: number;
@@ -74,7 +86,7 @@ const SELECT_RUN = `
          d.items_hash AS d_items_hash
   FROM runs r JOIN models m ON m.id = r.model_id JOIN datasets d ON d.id = r.dataset_id`;
 
-function toRow(raw: RawRun): RunRow {
+export function toRow(raw: RawRun): RunRow {
   const model: ModelRow = {
     id: raw.model_id,
     folder: raw.m_folder,
@@ -110,14 +122,26 @@ function ownerOf(raw: RawRun): Owner | null {
   return { pid: raw.owner_pid, host: raw.owner_host, start: raw.owner_start };
 }
 
-/** A 'running' row whose owner is gone (or unknown) is really interrupted. */
-function abandoned(raw: RawRun): boolean {
-  if (raw.status !== 'running') return false;
+function claimOf(raw: RawRun): StoredClaim | null {
   const owner = ownerOf(raw);
-  return owner === null || !ownerAlive(owner);
+  if (owner === null) return null;
+  // Rows from before claims were stored (schema 1) beat only through updated_at.
+  return { owner, token: raw.claim_token, heartbeatAt: raw.heartbeat_at ?? raw.updated_at };
 }
 
-function rawRun(db: Database.Database, id: number): RawRun | undefined {
+/** A 'running' row whose claim no longer holds (owner gone, runner gone, no heartbeat) is really interrupted. */
+export function abandoned(raw: RawRun, now = Date.now()): boolean {
+  if (raw.status !== 'running') return false;
+  const claim = claimOf(raw);
+  return claim === null || !claimLive(claim, now);
+}
+
+/** A 'running' row some live runner is working on. */
+export function liveRunning(raw: RawRun): boolean {
+  return raw.status === 'running' && !abandoned(raw);
+}
+
+export function rawRun(db: Database.Database, id: number): RawRun | undefined {
   return db.prepare(`${SELECT_RUN} WHERE r.id = ?`).get(id) as RawRun | undefined;
 }
 
@@ -179,36 +203,70 @@ function checkNewRun(run: NewRun): void {
   }
 }
 
-/** Creates a run owned by this process, status 'running'. */
-export function createRun(db: Database.Database, run: NewRun): RunRow {
+/**
+ * Inserts a 'running' run claimed by this process under `token`; returns its id. The caller holds the
+ * write transaction (and the token: holdClaim).
+ */
+export function insertClaimedRun(db: Database.Database, run: NewRun, token: string): number {
   checkNewRun(run);
   const config = canonicalJson(run.config ?? null);
   const owner = currentOwner();
-  const id = db.transaction(() => {
-    const now = Date.now();
-    const modelId = upsertModel(db, run.model, now);
-    const dsId = datasetId(db, run.dataset, now, true);
-    const info = db
-      .prepare(
-        `INSERT INTO runs (kind, model_id, dataset_id, config, status, total, owner_pid, owner_host,
-                           owner_start, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        run.kind,
-        modelId,
-        dsId,
-        config,
-        run.dataset.itemIds.length,
-        owner.pid,
-        owner.host,
-        owner.start,
-        now,
-        now,
-      );
-    return Number(info.lastInsertRowid);
-  })();
-  return findRun(db, id)!;
+  const now = Date.now();
+  const modelId = upsertModel(db, run.model, now);
+  const dsId = datasetId(db, run.dataset, now, true);
+  const info = db
+    .prepare(
+      `INSERT INTO runs (kind, model_id, dataset_id, config, status, total, owner_pid, owner_host,
+                         owner_start, claim_token, heartbeat_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      run.kind,
+      modelId,
+      dsId,
+      config,
+      run.dataset.itemIds.length,
+      owner.pid,
+      owner.host,
+      owner.start,
+      token,
+      now,
+      now,
+      now,
+    );
+  return Number(info.lastInsertRowid);
+}
+
+/**
+ * Makes run `id` 'running' under a new claim of this process (owner, `token`, heartbeat now), error
+ * cleared. The caller holds the write transaction and has checked that no live claim is taken away.
+ */
+export function setClaim(db: Database.Database, id: number, token: string): void {
+  const owner = currentOwner();
+  const now = Date.now();
+  db.prepare(
+    `UPDATE runs SET status = 'running', error = NULL, owner_pid = ?, owner_host = ?, owner_start = ?,
+                     claim_token = ?, heartbeat_at = ?, updated_at = ?
+     WHERE id = ?`,
+  ).run(owner.pid, owner.host, owner.start, token, now, now, id);
+}
+
+export function newClaimToken(): string {
+  const token = randomUUID();
+  holdClaim(token);
+  return token;
+}
+
+/** Creates a run owned by this process, status 'running'. */
+export function createRun(db: Database.Database, run: NewRun): RunRow {
+  const token = newClaimToken();
+  try {
+    const id = db.transaction(() => insertClaimedRun(db, run, token)).immediate();
+    return findRun(db, id)!;
+  } catch (error) {
+    dropClaim(token);
+    throw error;
+  }
 }
 
 export function findRun(db: Database.Database, id: number): RunRow | undefined {
@@ -236,7 +294,8 @@ export function listRuns(db: Database.Database, filter: RunFilter = {}): RunRow[
   return (db.prepare(sql).all(...args) as RawRun[]).map(toRow);
 }
 
-function runningBy(raw: RawRun): string {
+/** Who holds a running run, for messages: 'this process' or 'process PID on HOST'. */
+export function runningBy(raw: RawRun): string {
   const by = ownerOf(raw)!;
   return sameOwner(by, currentOwner()) ? 'this process' : `process ${by.pid} on ${by.host}`;
 }
@@ -251,7 +310,7 @@ export function deleteRun(db: Database.Database, id: number): boolean {
     .transaction(() => {
       const raw = rawRun(db, id);
       if (raw === undefined) return false;
-      if (raw.status === 'running' && !abandoned(raw)) {
+      if (liveRunning(raw)) {
         throw new FusionError(
           'STORE',
           `run ${id} is running in ${runningBy(raw)}: cancel it before deleting it`,
@@ -269,24 +328,34 @@ export function markRun(db: Database.Database, id: number, status: RunStatus, er
       `run status must be one of ${STATUSES.join(', ')}, got '${status}'`,
     );
   }
-  const changes = db
-    .prepare('UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?')
-    .run(status, error ?? null, Date.now(), requireRunId(id)).changes;
-  if (changes === 0) throw new FusionError('BAD_ARGUMENT', `no run ${id} in this workspace`);
+  const before = rawRun(db, requireRunId(id));
+  if (before === undefined) throw new FusionError('BAD_ARGUMENT', `no run ${id} in this workspace`);
+  // Any status but 'running' ends the claim: the next runner takes the run with a claim of its own.
+  const ended = status !== 'running';
+  db.prepare(
+    `UPDATE runs SET status = ?, error = ?, updated_at = ?,
+                     claim_token = CASE WHEN ? THEN NULL ELSE claim_token END
+     WHERE id = ?`,
+  ).run(status, error ?? null, Date.now(), ended ? 1 : 0, id);
+  if (ended) dropClaim(before.claim_token);
   return getRun(db, id);
 }
 
-/** Marks 'running' runs whose owning process is gone as 'interrupted'; returns their ids. */
+/** markInterrupted's work, inside the caller's write transaction. */
+export function markAbandoned(db: Database.Database): number[] {
+  const running = db.prepare(`${SELECT_RUN} WHERE r.status = 'running'`).all() as RawRun[];
+  const now = Date.now();
+  const dead = running.filter((raw) => abandoned(raw, now)).map((raw) => raw.id);
+  const update = db.prepare(
+    `UPDATE runs SET status = 'interrupted', claim_token = NULL, updated_at = ? WHERE id = ?`,
+  );
+  for (const id of dead) update.run(now, id);
+  return dead;
+}
+
+/** Marks 'running' runs whose claim no longer holds (owner gone, no heartbeat) 'interrupted'; returns their ids. */
 export function markInterrupted(db: Database.Database): number[] {
-  return db
-    .transaction(() => {
-      const running = db.prepare(`${SELECT_RUN} WHERE r.status = 'running'`).all() as RawRun[];
-      const dead = running.filter(abandoned).map((raw) => raw.id);
-      const update = db.prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE id = ?`);
-      for (const id of dead) update.run(Date.now(), id);
-      return dead;
-    })
-    .immediate();
+  return db.transaction(() => markAbandoned(db)).immediate();
 }
 
 export interface RunMatch {
@@ -303,17 +372,20 @@ export interface RunMatch {
  */
 export function findResumable(db: Database.Database, match: RunMatch): RunRow | undefined {
   markInterrupted(db);
+  const raw = runsOf(db, match).find((run) => REUSABLE.includes(run.status));
+  return raw === undefined ? undefined : toRow(raw);
+}
+
+/** Every run of one computation (kind, model fingerprint, dataset and its items, config), newest first. */
+export function runsOf(db: Database.Database, match: RunMatch): RawRun[] {
   const dsId = datasetId(db, match.dataset, Date.now(), false);
-  if (dsId === undefined) return undefined;
-  const raw = db
+  if (dsId === undefined) return [];
+  return db
     .prepare(
       `${SELECT_RUN} WHERE r.kind = ? AND m.fingerprint = ? AND r.dataset_id = ? AND r.config = ?
-         AND r.status IN (${REUSABLE.map(() => '?').join(', ')})
-       ORDER BY r.id DESC LIMIT 1`,
+       ORDER BY r.id DESC`,
     )
-    .get(match.kind, match.modelFingerprint, dsId, canonicalJson(match.config ?? null), ...REUSABLE) as
-    RawRun | undefined;
-  return raw === undefined ? undefined : toRow(raw);
+    .all(match.kind, match.modelFingerprint, dsId, canonicalJson(match.config ?? null)) as RawRun[];
 }
 
 /**
@@ -321,18 +393,19 @@ export function findResumable(db: Database.Database, match: RunMatch): RunRow | 
  * another live process — or this one, in another runner — is running it.
  */
 export function claimRun(db: Database.Database, id: number): RunRow {
-  const owner = currentOwner();
-  db.transaction(() => {
-    const raw = rawRun(db, requireRunId(id));
-    if (raw === undefined) throw new FusionError('BAD_ARGUMENT', `no run ${id} in this workspace`);
-    if (raw.status === 'running' && !abandoned(raw)) {
-      throw new FusionError('STORE', `run ${id} is already running in ${runningBy(raw)}`);
-    }
-    db.prepare(
-      `UPDATE runs SET status = 'running', error = NULL, owner_pid = ?, owner_host = ?, owner_start = ?,
-                       updated_at = ?
-       WHERE id = ?`,
-    ).run(owner.pid, owner.host, owner.start, Date.now(), id);
-  }).immediate();
+  const token = newClaimToken();
+  try {
+    db.transaction(() => {
+      const raw = rawRun(db, requireRunId(id));
+      if (raw === undefined) throw new FusionError('BAD_ARGUMENT', `no run ${id} in this workspace`);
+      if (liveRunning(raw)) {
+        throw new FusionError('STORE', `run ${id} is already running in ${runningBy(raw)}`);
+      }
+      setClaim(db, id, token);
+    }).immediate();
+  } catch (error) {
+    dropClaim(token);
+    throw error;
+  }
   return getRun(db, id);
 }

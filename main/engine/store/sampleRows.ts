@@ -16,6 +16,7 @@ import type {
 } from '../../common/runs.ts';
 import { checkShape, decodeFloat32, encodeFloat32 } from './arrays.ts';
 import { canonicalJson } from './canonicalJson.ts';
+import { requireClaim, type RunClaim } from './runClaims.ts';
 import { requireRunId } from './runRows.ts';
 
 export interface SampleInput<R = unknown> {
@@ -83,10 +84,20 @@ export function checkSample(sample: SampleInput): string | null {
 
 /**
  * Records one item of a run. Returns false, changing nothing, when the item already has a sample: the
- * first record wins, so a retried or duplicated write never doubles a row or a counter.
+ * first record wins, so a retried or duplicated write never doubles a row or a counter. With `claim`,
+ * the write also beats the claim's heartbeat, and throws ClaimLostError (writing nothing) once another
+ * runner has taken the run over.
  */
-export function recordSample(db: Database.Database, runId: number, sample: SampleInput): boolean {
+export function recordSample(
+  db: Database.Database,
+  runId: number,
+  sample: SampleInput,
+  claim?: RunClaim,
+): boolean {
   requireRunId(runId);
+  if (claim !== undefined && claim.runId !== runId) {
+    throw new FusionError('BAD_ARGUMENT', `a claim on run ${claim.runId} cannot record into run ${runId}`);
+  }
   const result = checkSample(sample);
   const ok = sample.status === 'ok';
   const error = ok ? null : (sample.error ?? 'unknown error');
@@ -94,6 +105,7 @@ export function recordSample(db: Database.Database, runId: number, sample: Sampl
     if (db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) === undefined) {
       throw new FusionError('BAD_ARGUMENT', `no run ${runId} in this workspace`);
     }
+    if (claim !== undefined) requireClaim(db, claim);
     const now = Date.now();
     const inserted = db
       .prepare(

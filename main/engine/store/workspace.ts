@@ -1,8 +1,10 @@
 /**
  * A workspace: one folder holding `fusionscope.sqlite`, the runs made there and everything they
  * computed. Opening it marks the runs of dead processes 'interrupted', so they show as resumable.
+ * Workspaces of several processes (the app, CLI runs) may share one folder: runs are claimed so that
+ * one computation has one runner at a time (runClaims.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type Database from 'better-sqlite3';
@@ -16,13 +18,17 @@ import type {
   SampleRow,
   StoredArray,
 } from '../../common/runs.ts';
-import { openDatabase } from './db.ts';
+import { openDatabase, openDatabaseReadOnly } from './db.ts';
+import * as claims from './runClaims.ts';
+import type { AcquireById, AcquireByIdentity, Acquired, ObservedRun, RunClaim } from './runClaims.ts';
 import * as runs from './runRows.ts';
 import type { NewRun, RunFilter, RunMatch } from './runRows.ts';
 import * as samples from './sampleRows.ts';
 import type { SampleInput } from './sampleRows.ts';
 
 export type { DatasetRef, ModelRef, NewRun, RunFilter, RunMatch } from './runRows.ts';
+export type { AcquireById, AcquireByIdentity, Acquired, ObservedRun, RunClaim } from './runClaims.ts';
+export { ClaimLostError } from './runClaims.ts';
 export type { SampleInput } from './sampleRows.ts';
 
 export const DATABASE_FILE = 'fusionscope.sqlite';
@@ -36,6 +42,8 @@ export class Workspace {
     private readonly database: Database.Database,
     /** Runs found 'running' under a dead process when the workspace was opened. */
     readonly interruptedOnOpen: readonly number[],
+    /** Closes the connection (and, read-only, removes the snapshot it may read). */
+    private readonly release: () => void = () => database.close(),
   ) {}
 
   /** Creates `dir` and its database if needed. */
@@ -56,10 +64,22 @@ export class Workspace {
     }
   }
 
+  /**
+   * For reading (listing runs): as open() when this process can write the workspace, else read-only
+   * (a shared or read-only folder): nothing is created, migrated or marked, and a write fails.
+   */
+  static openForReading(dir: string): Workspace {
+    const folder = resolve(dir);
+    const file = join(folder, DATABASE_FILE);
+    if (!existsSync(folder) || writable(folder, file)) return Workspace.open(folder);
+    const { db, close } = openDatabaseReadOnly(file);
+    return new Workspace(folder, file, db, [], close);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.database.close();
+    this.release();
   }
 
   private get db(): Database.Database {
@@ -105,12 +125,31 @@ export class Workspace {
     return runs.claimRun(this.db, runId);
   }
 
+  /** The run to compute, to return as done, or to follow; atomic across processes (runClaims.ts). */
+  acquireRun(request: AcquireByIdentity | AcquireById): Acquired {
+    return claims.acquireRun(this.db, request);
+  }
+
+  /** Keeps a claim alive; false once it no longer holds. */
+  heartbeat(claim: RunClaim): boolean {
+    return claims.heartbeat(this.db, claim);
+  }
+
+  /** Ends a claim with the run's status; false (nothing changed) when another runner holds the run now. */
+  releaseRun(claim: RunClaim, status: Exclude<RunStatus, 'running'>, error?: string): boolean {
+    return claims.releaseRun(this.db, claim, status, error);
+  }
+
+  observeRun(runId: number): ObservedRun | undefined {
+    return claims.observeRun(this.db, runId);
+  }
+
   completedItems(runId: number): Set<string> {
     return samples.completedItems(this.db, runId);
   }
 
-  recordSample<R>(runId: number, sample: SampleInput<R>): boolean {
-    return samples.recordSample(this.db, runId, sample);
+  recordSample<R>(runId: number, sample: SampleInput<R>, claim?: RunClaim): boolean {
+    return samples.recordSample(this.db, runId, sample, claim);
   }
 
   readSamples<R = unknown>(runId: number): SampleRow<R>[] {
@@ -139,5 +178,16 @@ export class Workspace {
 
   clearErrors(runId: number): number {
     return samples.clearErrors(this.db, runId);
+  }
+}
+
+/** Whether the workspace folder, and its database if there is one, may be written. */
+function writable(folder: string, file: string): boolean {
+  try {
+    accessSync(folder, constants.W_OK);
+    if (existsSync(file)) accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
