@@ -28,10 +28,19 @@ export type ApiEvent =
 /** Every reply: `Result` (errors.ts); build failures with `errorToResult`, which keeps FusionError codes. */
 export type ApiReply<T = unknown> = Result<T>;
 
+/**
+ * The longest text one issue adds to a refusal: zod's "Unrecognized keys" message lists every unknown
+ * key, so a message with 20,000 of them would otherwise come back as a 180 kB error.
+ */
+const MAX_ISSUE_CHARS = 300;
+
 function describeIssues(method: string, error: z.ZodError): string {
   const lines = error.issues.slice(0, 5).map((issue) => {
     const where = issue.path.length ? issue.path.join('.') : '(params)';
-    return `${where}: ${issue.message}`;
+    const text = `${where}: ${issue.message}`;
+    return text.length > MAX_ISSUE_CHARS
+      ? `${text.slice(0, MAX_ISSUE_CHARS)}… (${text.length} characters)`
+      : text;
   });
   const more = error.issues.length > 5 ? `; …${error.issues.length - 5} more` : '';
   return `${method}: invalid parameters — ${lines.join('; ')}${more}`;

@@ -16,7 +16,9 @@ export function describeValue(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // Arrays nested a few thousand deep overflow JSON.stringify's stack, and String() recurses the
+    // same way; the message must still be built (a hostile file is exactly when it is shown).
+    text = Array.isArray(value) ? 'an array nested too deeply to show' : String(value);
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -3,7 +3,7 @@
  * between added tokens (not to the whole string), which is why Llama's `Prepend("▁")` puts a `▁`
  * after every special token in legacy tokenizers; the pipeline in tokenizer.ts relies on that.
  */
-import { buildFromRegistry, type JsonNode } from './json.ts';
+import { buildFromRegistry, describeValue, type JsonNode } from './json.ts';
 import { compileRegex, literalRegex, RegexTranslationError } from './regex.ts';
 import {
   isBertControl,
@@ -23,19 +23,17 @@ export interface Normalizer {
 /** Reads a `{"String": ...}` or `{"Regex": ...}` pattern object (Replace, Split). */
 export function readPattern(node: JsonNode): RegExp {
   node.object('an object with a "String" or "Regex" key');
-  if (node.has('String')) return literalRegex(node.field('String').string());
-  if (node.has('Regex')) {
-    const regexNode = node.field('Regex');
-    const source = regexNode.string();
-    try {
-      return compileRegex(source);
-    } catch (error) {
-      if (error instanceof RegexTranslationError)
-        throw regexNode.fail(`${JSON.stringify(source)} ${error.message}`);
-      throw error;
-    }
+  const key = node.has('String') ? 'String' : node.has('Regex') ? 'Regex' : undefined;
+  if (key === undefined) throw node.fail('must have a "String" or "Regex" key');
+  const patternNode = node.field(key);
+  const source = patternNode.string();
+  try {
+    return key === 'String' ? literalRegex(source) : compileRegex(source);
+  } catch (error) {
+    if (error instanceof RegexTranslationError)
+      throw patternNode.fail(`${describeValue(source)} ${error.message}`);
+    throw error;
   }
-  throw node.fail('must have a "String" or "Regex" key');
 }
 
 /** Replaces every match with `content` taken literally (no `$1` expansion, as in HF). */

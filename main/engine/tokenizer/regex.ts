@@ -274,18 +274,38 @@ export function translateRegex(pattern: string): { source: string; flags: string
   return { source: out, flags };
 }
 
+/**
+ * `new RegExp(source, flags)`, matched once against a one-byte and a two-byte string: V8 compiles a
+ * regex at its first match, and only then refuses one too large ("Regular expression too large",
+ * e.g. a 32 Ki-character pattern), which would otherwise surface in every encode() instead of here.
+ */
+function compiled(source: string, flags: string): RegExp {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(source, flags);
+    for (const probe of ['', '\u0100']) {
+      regex.lastIndex = 0;
+      regex.test(probe);
+    }
+  } catch (error) {
+    // V8's message quotes the whole pattern ("Invalid regular expression: /…/gu: <reason>"); a long
+    // one is cut to the reason (the caller quotes the pattern, clipped).
+    const message = (error as Error).message;
+    const reason = message.length <= 200 ? message : message.slice(message.lastIndexOf(': ') + 2);
+    throw new RegexTranslationError(`does not compile as a JavaScript regex (${reason})`);
+  }
+  regex.lastIndex = 0;
+  return regex;
+}
+
 /** Compiles a tokenizer.json regex; throws RegexTranslationError with a reason on failure. */
 export function compileRegex(pattern: string): RegExp {
   const { source, flags } = translateRegex(pattern);
-  try {
-    return new RegExp(source, flags);
-  } catch (error) {
-    throw new RegexTranslationError(`does not compile as a JavaScript regex (${(error as Error).message})`);
-  }
+  return compiled(source, flags);
 }
 
 /** A literal string as a global regex (HF compiles `{"String": ...}` patterns via `regex::escape`). */
 export function literalRegex(text: string): RegExp {
   // `-` needs no escape outside a class, and u-mode rejects `\-` there.
-  return new RegExp(text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'gu');
+  return compiled(text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'gu');
 }
