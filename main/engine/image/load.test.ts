@@ -9,7 +9,7 @@ import {
   type DecodeEntry,
   type FixtureIndex,
 } from './fixtures/read.ts';
-import { loadImage } from './load.ts';
+import { decodeImage, loadImage } from './load.ts';
 
 const decoded = readFixtureJson<FixtureIndex<DecodeEntry>>('decode.json');
 const decodedBlob = readFixtureBytes('decode.bin');
@@ -190,5 +190,18 @@ describe('loadImage errors', () => {
         }
       }
     }
+  });
+});
+
+describe('loadImage error text', () => {
+  it('never quotes the bytes of a file that is no image (a link to a secret, say)', () => {
+    const secret = new TextEncoder().encode('root:$6$secrethash:19000:0:99999:7:::\n');
+    let message = '';
+    try {
+      decodeImage(secret, 'shadow.png');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('shadow.png: not a PNG or JPEG image (unknown signature)');
   });
 });
