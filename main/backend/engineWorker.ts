@@ -7,7 +7,7 @@
  * its AbortController and closeModel can refuse a model in use.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -35,6 +35,12 @@ import type {
 } from './workerProtocol.ts';
 import { zipFolder } from './zip.ts';
 
+/**
+ * The engine computes beside the UI (this worker, the main thread, the renderer): its ONNX Runtime
+ * runs leave one core free, so a click is answered while a sweep runs even on a 2-core machine.
+ */
+const ENGINE_THREADS = Math.max(1, availableParallelism() - 1);
+
 if (!parentPort) throw new Error('engineWorker.ts must run in a worker thread');
 const port = parentPort;
 const init = workerData as WorkerInit;
@@ -61,6 +67,7 @@ function loadedModel(
     pending = openModel(folder, {
       provider,
       precision,
+      threads: ENGINE_THREADS,
       onProgress: (done, total, label) => emit({ type: 'model-loading', folder, done, total, label }),
     });
     models.set(folder, pending);

@@ -35,6 +35,11 @@ export interface OpenModelOptions {
   readonly cacheDir?: string;
   /** Tensors below this many bytes are kept inside the cached .onnx files (tests vary it). */
   readonly inlineLimitBytes?: number;
+  /**
+   * ONNX Runtime threads per run (default: one per core). The app leaves a core to its UI, so clicks
+   * stay answered while a sweep runs.
+   */
+  readonly threads?: number;
   /** Overrides the memory the check assumes is free (tests; default: what the OS reports). */
   readonly availableMemoryBytes?: number;
   /** Called as graphs are built and loaded, for progress bars. */
@@ -224,7 +229,9 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       // The weights are mapped from the cache, not copied: opening costs little memory per session.
       for (const [index, path] of cache.graphPaths.entries()) {
         options.onProgress?.(graphs.length + index, 2 * graphs.length, graphs[index].label);
-        sessions.push(await Session.create(path, provider.provider, graphs[index].label));
+        sessions.push(
+          await Session.create(path, provider.provider, graphs[index].label, { threads: options.threads }),
+        );
       }
     } catch (error) {
       await Promise.all(sessions.map((s) => s.release()));

@@ -48,14 +48,17 @@ export class Session {
   ) {}
 
   /** `model` is an .onnx file (its external weights beside it) or, for small probes, the bytes. */
+  /** `threads`: ONNX Runtime's intra-op threads (default: one per core). */
   static async create(
     model: string | Uint8Array,
     provider: ConcreteProvider,
     label: string,
+    { threads }: { threads?: number } = {},
   ): Promise<Session> {
     try {
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [ORT_PROVIDER_NAMES[provider]],
+        ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
         // Per-session arenas keep their peak forever: with one session per decoder layer that is the
