@@ -8,6 +8,7 @@
  */
 import * as fc from 'fast-check';
 
+import { clip } from '../../native-models/files/messageText.ts';
 import { describeError, type FuzzTarget } from './target.ts';
 
 export interface RunOptions {
@@ -67,7 +68,7 @@ export class Progress {
 
   begin(input: unknown): void {
     // Written before the case runs, read only once it is stopped or its worker gone: no tearing.
-    const { written } = new TextEncoder().encodeInto(clip(fc.stringify(input)), this.input);
+    const { written } = new TextEncoder().encodeInto(clip(fc.stringify(input), MAX_SHOWN), this.input);
     Atomics.store(this.inputLength, 0, written);
     Atomics.add(this.counters, 0, 1n);
     Atomics.store(this.counters, 1, BigInt(Date.now()));
@@ -100,9 +101,6 @@ class SlowCase extends Error {
 class HangCase extends Error {
   override readonly name = 'HangCase';
 }
-
-const clip = (text: string): string =>
-  text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} characters)` : text;
 
 function timed<T>(check: (input: T) => void | Promise<void>, options: RunOptions, progress?: Progress) {
   let hung = false;
@@ -186,7 +184,9 @@ async function failureOf<T>(
     kind,
     message: describeError(error),
     stack: cause instanceof Error ? compactStack(cause.stack ?? '') : undefined,
-    counterexample: details.counterexample ? clip(fc.stringify(details.counterexample[0])) : undefined,
+    counterexample: details.counterexample
+      ? clip(fc.stringify(details.counterexample[0]), MAX_SHOWN)
+      : undefined,
     path: details.counterexamplePath ?? undefined,
     shrinks: details.numShrinks,
   };

@@ -10,6 +10,8 @@
  */
 import type * as fc from 'fast-check';
 
+import { printable } from '../../native-models/files/messageText.ts';
+
 export interface FuzzSession<T> {
   readonly arbitrary: fc.Arbitrary<T>;
   /** Runs the code under test on one input; throws when the property does not hold. */
@@ -38,9 +40,10 @@ export class PropertyViolation extends Error {
 
 /** Error name, code and message on one line, for violation messages. */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return `a non-Error value (${String(error).slice(0, 200)})`;
+  // Escaped as well as cut: the message may carry the hostile input, and it is printed to a terminal.
+  if (!(error instanceof Error)) return `a non-Error value (${printable(String(error), 200)})`;
   const code = (error as { code?: unknown }).code;
-  return `${error.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message.slice(0, 500)}`;
+  return `${error.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${printable(error.message, 500)}`;
 }
 
 /**

@@ -14,7 +14,8 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\
 /** The longest value a message shows; a hostile file may hold megabytes in one string. */
 export const MAX_SHOWN_CHARS = 200;
 
-function clip(text: string, max: number): string {
+/** `text` cut after `max` characters, saying how long it was. */
+export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 

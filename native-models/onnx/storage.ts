@@ -7,6 +7,7 @@
  */
 import { ModelFormatError } from '../errors.ts';
 import { bf16ToFloat32, f16ToFloat32, float32BitsToBf16, float32BitsToHalf } from '../safetensors/dtypes.ts';
+import type { WeightRef } from './builder.ts';
 import { TensorDataType } from './encode.ts';
 
 export const PRECISIONS = ['auto', 'fp32', 'fp16', 'bf16'] as const;
@@ -39,6 +40,23 @@ export function storageFor(precision: Precision, dtype: string): StorageDtype {
     default:
       return dtype === 'F16' || dtype === 'BF16' ? dtype : 'F32';
   }
+}
+
+/**
+ * Bytes the weights `refs` read take when stored under `precision`: each checkpoint tensor once, whole,
+ * however many graphs, transforms or row views read it (what the model cache writes and maps).
+ */
+export function storedWeightBytes(
+  refs: Iterable<Pick<WeightRef, 'source' | 'shape'>>,
+  dtypeOf: (name: string) => string | undefined,
+  precision: Precision,
+): number {
+  const sizes = new Map<string, number>();
+  for (const { source, shape } of refs) {
+    const storage = storageFor(precision, dtypeOf(source) ?? 'F32');
+    sizes.set(source, shape.reduce((a, b) => a * b, 1) * STORAGE_BYTES[storage]);
+  }
+  return [...sizes.values()].reduce((a, b) => a + b, 0);
 }
 
 /** Element bits of one tensor in its storage dtype: Uint16Array for 16-bit, Uint32Array for F32. */

@@ -68,9 +68,10 @@ async function readSource(source: string, name: string, maxPixels: number): Prom
   }
 }
 
-/** PNG or JPEG, or a BAD_IMAGE error; `head` says why the bytes are neither (never the bytes). */
-function supportedFormat(bytes: Uint8Array, name: string, head: string): 'png' | 'jpeg' {
+/** PNG or JPEG, or a BAD_IMAGE error saying why the bytes are neither (never the bytes themselves). */
+function supportedFormat(bytes: Uint8Array, name: string): 'png' | 'jpeg' {
   const format = detectFormat(bytes);
+  const head = bytes.length === 0 ? 'the file is empty' : 'unknown signature';
   if (format === null) throw new FusionError('BAD_IMAGE', `${name}: not a PNG or JPEG image (${head})`);
   if (format !== 'png' && format !== 'jpeg') {
     throw new FusionError(
@@ -118,7 +119,7 @@ export function decodeImage(
   maxPixels: number = DEFAULT_MAX_PIXELS,
 ): RgbImage {
   // Never the file's bytes: an image path may point anywhere (a link to /etc/shadow, say).
-  const format = supportedFormat(bytes, name, bytes.length === 0 ? 'the file is empty' : 'unknown signature');
+  const format = supportedFormat(bytes, name);
   try {
     const header = readHeader(bytes, format, name, maxPixels);
     const orientation = header.exif ? readExifOrientation(header.exif) : null;
@@ -146,7 +147,7 @@ export function readImageHeader(
   name: string,
   maxPixels: number = DEFAULT_MAX_PIXELS,
 ): ImageHeader {
-  const format = supportedFormat(bytes, name, bytes.length === 0 ? 'the file is empty' : 'unknown signature');
+  const format = supportedFormat(bytes, name);
   try {
     const header = readHeader(bytes, format, name, maxPixels);
     const { width, height } = header.format === 'png' ? header.info : header.info.frame;

@@ -10,6 +10,7 @@ import type { RotaryPositions } from '../../../native-models/architectures/types
 import {
   applyHiddenEdits,
   blockAttentionBias,
+  coveringCache,
   gatherKV,
   pastFor,
   runLayer,
@@ -99,20 +100,13 @@ export async function runBatchedDecoder(
           ? kv
           : gatherKV(
               [
-                [checkedPast(input.past[layer], offset), 0, offset],
+                [coveringCache(input.past[layer], offset), 0, offset],
                 [kv, 0, rows],
               ],
               shape,
             ),
       ),
   };
-}
-
-function checkedPast(kv: LayerKV | undefined, offset: number): LayerKV {
-  if (!kv || kv.length < offset) {
-    throw new Error(`batched decoder: a cache of ${offset} positions is needed, got ${kv?.length ?? 'none'}`);
-  }
-  return kv;
 }
 
 /**

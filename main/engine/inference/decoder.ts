@@ -271,8 +271,13 @@ export function gatherKV(
 /** The cache of the `offset` positions before a block, checked to cover them. */
 export function pastFor(kv: LayerKV | undefined, offset: number, shape: DecoderShape): LayerKV {
   if (offset === 0) return { key: new Float32Array(0), value: new Float32Array(0), length: 0 };
+  return sliceKV(coveringCache(kv, offset), offset, shape);
+}
+
+/** `kv` itself, once checked to hold at least the first `offset` positions. */
+export function coveringCache(kv: LayerKV | undefined, offset: number): LayerKV {
   if (!kv || kv.length < offset) {
     throw new Error(`decoder: a cache of ${offset} positions is needed, got ${kv?.length ?? 'none'}`);
   }
-  return sliceKV(kv, offset, shape);
+  return kv;
 }

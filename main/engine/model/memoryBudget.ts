@@ -15,7 +15,7 @@ import type { BuiltGraph } from '../../../native-models/onnx/builder.ts';
 import {
   PRECISIONS,
   storageFor,
-  STORAGE_BYTES,
+  storedWeightBytes,
   type Precision,
 } from '../../../native-models/onnx/storage.ts';
 import { FusionError } from '../../common/errors.ts';
@@ -45,20 +45,16 @@ export function estimateMemory(
   precision: Precision,
   promptTokens = REFERENCE_PROMPT_TOKENS,
 ): MemoryEstimate {
-  let weightBytes = 0;
+  const refs = graphs.flatMap((g) => g.weights);
+  const weightBytes = storedWeightBytes(refs, (name) => weights.dtypeOf(name), precision);
+  // The widest weight widened to float32 at once (a row view widens only its rows).
   let widest = 0;
-  const seen = new Set<string>();
-  for (const graph of graphs) {
-    for (const w of graph.weights) {
-      const elements = w.rows
-        ? (w.rows[1] - w.rows[0]) * w.shape.slice(1).reduce((a, b) => a * b, 1)
-        : w.shape.reduce((a, b) => a * b, 1);
-      const storage = storageFor(precision, weights.dtypeOf(w.source) ?? 'F32');
-      if (storage !== 'F32' && !w.storedAsIs) widest = Math.max(widest, elements * 4);
-      if (seen.has(w.source)) continue;
-      seen.add(w.source);
-      weightBytes += w.shape.reduce((a, b) => a * b, 1) * STORAGE_BYTES[storage];
-    }
+  for (const w of refs) {
+    const elements = w.rows
+      ? (w.rows[1] - w.rows[0]) * w.shape.slice(1).reduce((a, b) => a * b, 1)
+      : w.shape.reduce((a, b) => a * b, 1);
+    const storage = storageFor(precision, weights.dtypeOf(w.source) ?? 'F32');
+    if (storage !== 'F32' && !w.storedAsIs) widest = Math.max(widest, elements * 4);
   }
   const T = promptTokens;
   const { layers, hiddenSize: D, heads, kvHeads, headDim } = decoder;

@@ -36,7 +36,7 @@ import {
   writeModelFiles,
   type GraphFile,
 } from '../../../native-models/onnx/modelFiles.ts';
-import { storageFor, STORAGE_BYTES, type Precision } from '../../../native-models/onnx/storage.ts';
+import { storageFor, storedWeightBytes, type Precision } from '../../../native-models/onnx/storage.ts';
 import type { TensorEntry } from '../../../native-models/safetensors/read.ts';
 import { FusionError } from '../../common/errors.ts';
 
@@ -245,17 +245,11 @@ async function validEntry(dir: string, key: string): Promise<{ manifest?: CacheM
 /** Refuses to start a build the disk cannot hold (a half-built 13 GB entry helps nobody). */
 async function assertDiskSpace(request: CacheRequest): Promise<void> {
   const byName = new Map(request.entries.map((e) => [e.name, e]));
-  let needed = 0;
-  const seen = new Set<string>();
-  for (const graph of request.graphs) {
-    for (const w of graph.built.weights) {
-      if (seen.has(w.source)) continue;
-      seen.add(w.source);
-      const entry = byName.get(w.source);
-      const elements = w.shape.reduce((a, b) => a * b, 1);
-      needed += elements * STORAGE_BYTES[storageFor(request.precision, entry?.dtype ?? 'F32')];
-    }
-  }
+  const needed = storedWeightBytes(
+    request.graphs.flatMap((g) => g.built.weights),
+    (name) => byName.get(name)?.dtype,
+    request.precision,
+  );
   const fs = await statfs(request.cacheDir).catch(() => undefined);
   if (!fs) return;
   const available = fs.bavail * fs.bsize;

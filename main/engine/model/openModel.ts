@@ -267,10 +267,9 @@ async function checkMemory(
   provider: ProviderChoice['provider'],
   override: number | undefined,
 ): Promise<void> {
-  const onGpu = provider !== 'cpu';
   // Only NVIDIA GPUs report their free memory to us; other providers are checked against RAM.
   const gpu =
-    onGpu && provider === 'cuda' && override === undefined && process.env.FUSIONSCOPE_MEMORY_CHECK !== 'off'
+    provider === 'cuda' && override === undefined && process.env.FUSIONSCOPE_MEMORY_CHECK !== 'off'
       ? await availableGpuMemory()
       : undefined;
   const available = override ?? gpu ?? (await availableMemory());
@@ -283,7 +282,7 @@ async function checkMemory(
     );
   assertFits(estimate, precision, available, {
     provider,
-    memory: gpu !== undefined && override === undefined ? 'GPU memory' : 'RAM',
+    memory: gpu !== undefined ? 'GPU memory' : 'RAM',
   });
 }
 

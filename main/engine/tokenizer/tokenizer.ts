@@ -5,6 +5,7 @@
  * way out.
  */
 import { FusionError } from '../../common/errors.ts';
+import { parseJsonFile } from '../files/jsonFile.ts';
 import { assemble, type TokenizerParts } from './assemble.ts';
 import type { ChatMessage } from './chatTemplate.ts';
 import { cleanUpTokenization } from './decoders.ts';
@@ -44,16 +45,11 @@ export class Tokenizer {
    * tokenizer_config.json. `source` names tokenizer.json in error messages.
    */
   static fromJSON(tokenizerJson: unknown, tokenizerConfig?: unknown, source = 'tokenizer.json'): Tokenizer {
-    let json = tokenizerJson;
-    if (typeof json === 'string') {
-      try {
-        json = JSON.parse(json) as unknown;
-      } catch (error) {
-        throw new FusionError('BAD_TOKENIZER', `${source}: not valid JSON (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
-    }
+    // Parse errors say where, never the file's text (the one JSON reader every file goes through).
+    const json =
+      typeof tokenizerJson === 'string'
+        ? parseJsonFile(tokenizerJson, source, 'BAD_TOKENIZER')
+        : tokenizerJson;
     return new Tokenizer(assemble(json, tokenizerConfig, source));
   }
 
