@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['main/**/*.test.ts', 'native-models/**/*.test.ts', 'renderer/src/**/*.test.ts'],
+    include: [
+      'main/**/*.test.ts',
+      'native-models/**/*.test.ts',
+      'renderer/src/**/*.test.ts',
+      'eslint.layers.test.ts',
+    ],
     // Model builds and float64 references are CPU-heavy; CI has 2 cores.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { HUB_SHAPES } from './hubShapes.ts';
+import { sweepConfig } from '../main/engine/analyses/sweep.ts';
 import { sweepSample } from '../main/engine/experiments/sweep.ts';
 import { forward, prepareSample } from '../main/engine/inference/forward.ts';
 import { gib } from '../main/engine/model/modelCache.ts';
@@ -85,7 +86,7 @@ export async function realSizeBench(options: RealSizeOptions): Promise<void> {
       );
       const layers = model.spec.decoder.layers;
       await timed(`one-sample ${layers}-layer ${options.mode} sweep (one-token answers)`, () =>
-        sweepSample(model, sample, { mode: options.mode, maxNewTokens: 1 }),
+        sweepSample(model, sample, sweepConfig.parse({ mode: options.mode, maxNewTokens: 1 })),
       );
     } finally {
       await model.close();

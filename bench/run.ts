@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { writeTinyLlava } from '../native-models/testing/tinyLlava.ts';
+import { sweepConfig } from '../main/engine/analyses/sweep.ts';
 import { sweepSample, sweepWork } from '../main/engine/experiments/sweep.ts';
 import { runDecoder } from '../main/engine/inference/decoder.ts';
 import {
@@ -164,10 +165,10 @@ try {
   console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB`);
 
   // Layer-wise knockout sweep (paper §1): cached partial recompute vs one full pass per masked layer.
-  const sweepConfig = { mode: 'knockout' as const, maxNewTokens: 1 };
+  const knockout = sweepConfig.parse({ mode: 'knockout', maxNewTokens: 1 });
   const [cachedMs, naiveMs] = await interleaved(1, [
-    () => sweepSample(model, sample, sweepConfig, { strategy: 'cached' }),
-    () => sweepSample(model, sample, sweepConfig, { strategy: 'naive' }),
+    () => sweepSample(model, sample, knockout, { strategy: 'cached' }),
+    () => sweepSample(model, sample, knockout, { strategy: 'naive' }),
   ]);
   const questionRows = tokens - sample.imageTokenSpan[1];
   const work = (l: number) => sweepWork(l, 1, tokens, questionRows).ratio.toFixed(1);

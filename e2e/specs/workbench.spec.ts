@@ -131,6 +131,26 @@ test('runs: the history lists every finished run', async ({ app }, info) => {
   await screenshot(app.page, `${info.project.name}-runs`);
 });
 
+test('runs: any analysis starts from its generated form, and its summary and provenance show', async ({
+  app,
+}) => {
+  const root = await openView(app.page, 'runs');
+  const panel = root.locator('[data-panel=new-run]');
+  await panel.locator('[data-field=new-run-kind]').selectOption('eval');
+  // The form is the eval schema's: its answer length field, at the schema's default.
+  await expect(panel.locator('[data-field=eval-max-new-tokens]')).toHaveValue('8');
+  await panel.locator('[data-field=eval-max-new-tokens]').fill('2');
+  await panel.locator('[data-field=new-run-limit]').fill('3');
+  await panel.locator('[data-action=start-run]').click();
+  const row = root.locator('[data-run-row][data-kind=eval][data-status=done]').first();
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  await row.click();
+  const detail = root.locator('[data-panel=run-detail]');
+  await expect(detail).toContainText('"maxNewTokens": 2');
+  await expect(detail.locator('[data-panel=run-provenance]')).toContainText(/ONNX Runtime \d+\.\d+/);
+  await expect(detail.locator('[data-panel=run-provenance]')).toContainText(/model [0-9a-f]{16}/);
+});
+
 test('export: the fusion curve as PNG at 1× and 2×, SVG and PDF', async ({ app }) => {
   const root = await openView(app.page, 'fusion');
   const chart = root.locator('[data-chart=fusion-curve]');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ApiEvent } from '../common/api/index.ts';
 import type { FusionError } from '../common/errors.ts';
-import { layersFromSweep } from '../engine/experiments/summaries.ts';
+import { layersFromSweep } from '../common/sweepLayers.ts';
 import { crc32 } from '../engine/image/crc32.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { createBackend } from './index.ts';

@@ -9,11 +9,8 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { validateCall, type ApiEvent, type ApiHandlers } from '../common/api/index.ts';
 import { FusionError, errorToResult } from '../common/errors.ts';
 import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from '../engine/demo.ts';
-import {
-  checkExperimentConfig,
-  selectItems,
-  type ExperimentConfig,
-} from '../engine/experiments/experiment.ts';
+import { ANALYSES, analysisOf } from '../engine/analyses/registry.ts';
+import { selectItems } from '../engine/experiments/experiment.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { AppState } from './appState.ts';
 import { DatasetRegistry } from './datasets.ts';
@@ -30,27 +27,26 @@ import type { JobExperiment } from './workerProtocol.ts';
 type Listener = (event: ApiEvent) => void;
 
 /**
- * Checks what can be checked before queueing: layers and tokens within the model. Contrast layers left
- * out are read off a sweep when the job starts, so a finished or queued sweep of the model must exist.
+ * Parses the settings through the analysis's schema (the boundary check for the part of startRun the
+ * API's own schema leaves open) and checks what can be checked before queueing: layers and tokens
+ * within the model, and a run to read left-out settings from (finished, or queued before this one).
  */
 function checkStart(
   experiment: JobExperiment,
   model: { layers: number; imageTokensPerImage: number | null },
-  sweepAvailable: () => boolean,
-): void {
-  if (experiment.kind === 'contrast') {
-    const { candidateLayers, reviewLayer } = experiment.config;
-    if ((candidateLayers === undefined || reviewLayer === undefined) && !sweepAvailable()) {
-      throw new FusionError(
-        'BAD_ARGUMENT',
-        'contrast needs candidateLayers and reviewLayer, or a finished (or queued) sweep of the same model to read them from',
-      );
-    }
-    const placeholder = { candidateLayers: candidateLayers ?? [0], reviewLayer: reviewLayer ?? 0 };
-    checkExperimentConfig({ kind: 'contrast', config: { ...experiment.config, ...placeholder } }, model);
-    return;
+  runAvailable: (kind: string) => boolean,
+): JobExperiment {
+  const analysis = analysisOf(experiment.kind, 'BAD_REQUEST');
+  const config = analysis.parseConfig(experiment.config, 'BAD_REQUEST');
+  const needs = analysis.readsFrom(config);
+  if (needs !== null && !runAvailable(needs)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `${analysis.kind} reads the settings left out off a ${needs} run of the same model, and there is none finished or queued: run one first, or give them`,
+    );
   }
-  checkExperimentConfig(experiment as ExperimentConfig, model);
+  analysis.check(config, model);
+  return { kind: analysis.kind, config };
 }
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
@@ -88,9 +84,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     precision: options.precision ?? 'auto',
   });
   const datasets = new DatasetRegistry(state, workspace);
-  const sweepAvailable = (modelId: string) =>
-    queue.sweepPending(modelId) ||
-    workspace.listRuns({ kind: 'sweep', status: 'done' }).some((run) => run.model.folder === modelId);
+  const runAvailable = (modelId: string, kind: string) =>
+    queue.pending(modelId, kind) ||
+    workspace.listRuns({ kind, status: 'done' }).some((run) => run.model.folder === modelId);
 
   const startupProblems: string[] = [];
 
@@ -117,12 +113,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     importDataset: (params) => datasets.import(params),
     datasetItems: ({ datasetId, offset, limit, family }) => datasets.items(datasetId, offset, limit, family),
 
+    listAnalyses: async () =>
+      ANALYSES.map(({ kind, title, description, fields }) => ({ kind, title, description, fields })),
     startRun: async (params) => {
+      analysisOf(params.kind, 'BAD_REQUEST');
       const model = await models.get(params.modelId);
       const known = await datasets.get(params.datasetId);
       const items = selectItems(known.dataset.items, params);
-      const experiment = { kind: params.kind, config: params.config } as JobExperiment;
-      checkStart(experiment, model, () => sweepAvailable(model.id));
+      const experiment = checkStart(params, model, (kind) => runAvailable(model.id, kind));
       const datasetOptions = datasets.optionsOf(known.view.id);
       return queue.add({
         kind: params.kind,
@@ -174,7 +172,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
           limit: selection.limit,
           itemIds: selection.itemIds,
         },
-        experiment: { kind: run.kind, config: run.config } as JobExperiment,
+        experiment: { kind: run.kind, config: run.config },
         resume: runId,
         selection,
       });

@@ -3,25 +3,17 @@
  * weights: enough to place image tokens on an image and to draw a report, for runs whose model is not
  * loaded.
  */
-import { join } from 'node:path';
-
-import { architectureFor } from '../../native-models/architectures/registry.ts';
-import { readJsonFile } from '../engine/files/jsonFile.ts';
 import { loadPreprocessorConfig } from '../engine/image/preprocess.ts';
 import type { ModelInfo } from '../engine/model/openModel.ts';
+import { readModelSpec } from '../engine/model/readModelSpec.ts';
 import type { ReportModel } from '../engine/report/writeReport.ts';
 
 export type DescribedModel = ReportModel;
 
 /** `info` is the ModelInfo the run stored (what the model was when the run computed it). */
 export async function describeModel(folder: string, info: unknown): Promise<DescribedModel> {
-  const configPath = join(folder, 'config.json');
   // The engine's reader: a regular file only (a FIFO there must not hang the backend's thread).
-  const config = await readJsonFile(configPath);
-  const spec = architectureFor((config as { model_type?: unknown }).model_type, configPath).parse(
-    config,
-    'config.json',
-  );
+  const spec = await readModelSpec(folder);
   const imageConfig = await loadPreprocessorConfig(folder);
   return { folder, spec, imageConfig, info: () => info as ModelInfo };
 }

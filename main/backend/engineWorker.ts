@@ -13,8 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { FusionError, errorToResult, type Result } from '../common/errors.ts';
 import { displayCells, imageTokenLayout } from '../engine/analysis/imageTokens.ts';
-import { contrastLayers } from '../engine/experiments/contrastLayers.ts';
-import { runExperiment, type ExperimentConfig } from '../engine/experiments/experiment.ts';
+import { runExperiment } from '../engine/experiments/experiment.ts';
 import { loadImage, preprocessImage } from '../engine/image/index.ts';
 import { openModel, type LoadedModel } from '../engine/model/openModel.ts';
 import { svgToPng } from '../engine/report/svgToPng.ts';
@@ -24,7 +23,6 @@ import { describeModel, type DescribedModel } from './describeModel.ts';
 import { svgToPdf } from './pdf.ts';
 import type {
   FromWorker,
-  JobExperiment,
   RequestOf,
   RequestType,
   ToWorker,
@@ -87,12 +85,6 @@ function modelDescription(folder: string, info: unknown): Promise<DescribedModel
   return pending;
 }
 
-async function resolveExperiment(model: LoadedModel, experiment: JobExperiment): Promise<ExperimentConfig> {
-  if (experiment.kind !== 'contrast') return experiment;
-  const layers = contrastLayers(workspace, model, experiment.config);
-  return { kind: 'contrast', config: { ...experiment.config, ...layers } };
-}
-
 type Handlers = { [T in RequestType]: (request: RequestOf<T>) => Promise<WorkerResults[T]> };
 
 const handlers: Handlers = {
@@ -127,7 +119,7 @@ const handlers: Handlers = {
           limit: target.limit,
           itemIds: target.itemIds,
         },
-        await resolveExperiment(model, experiment),
+        experiment,
         {
           resume,
           signal: controller.signal,
@@ -143,7 +135,7 @@ const handlers: Handlers = {
   async imageGeometry({ folder, imagePath, info }) {
     const model = await modelDescription(folder, info);
     const image = await loadImage(imagePath);
-    // As the run prepared it (kinds.ts: no padding to a square), so tokenRects match the stored [layer][token].
+    // As the run prepared it (analyses/samples.ts: no padding to a square), so tokenRects match the stored [layer][token].
     const layout = displayCells(
       imageTokenLayout(model.spec, preprocessImage(image, model.imageConfig), model.imageConfig),
     );

@@ -105,9 +105,9 @@ export class JobQueue {
     return this.live().some((job) => job.view.modelId === modelId);
   }
 
-  /** Sweeps queued or running on the model (a contrast job queued after one reads its layers). */
-  sweepPending(modelId: string): boolean {
-    return this.live().some((job) => job.view.kind === 'sweep' && job.view.modelId === modelId);
+  /** Runs of `kind` queued or running on the model (a contrast job queued after a sweep reads its layers). */
+  pending(modelId: string, kind: string): boolean {
+    return this.live().some((job) => job.view.kind === kind && job.view.modelId === modelId);
   }
 
   progress(jobId: number, progress: RunProgress): void {

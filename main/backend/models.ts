@@ -9,7 +9,7 @@ import { FusionError } from '../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
 import { checkpointFolder } from '../engine/model/checkpointFolder.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
-import type { Precision } from '../../native-models/onnx/storage.ts';
+import type { Precision } from '../engine/model/precision.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { ModelFacts } from './workerProtocol.ts';
 

@@ -13,12 +13,7 @@ import type {
 import { FusionError } from '../common/errors.ts';
 import { groupFailures } from '../common/failureReasons.ts';
 import type { RunRow, StoredArray } from '../common/runs.ts';
-import {
-  summarizeContrast,
-  summarizeEval,
-  summarizeEvolution,
-  summarizeSweep,
-} from '../engine/experiments/summaries.ts';
+import { analysisOf } from '../engine/analyses/registry.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import { itemView, type DatasetRegistry, type KnownDataset } from './datasets.ts';
 import type { EngineClient } from './engineClient.ts';
@@ -31,19 +26,10 @@ export function requireRun(workspace: Workspace, runId: number): RunRow {
 
 export function runSummary(workspace: Workspace, params: ApiParams<'runSummary'>): RunSummaryView {
   const run = requireRun(workspace, params.runId);
-  switch (run.kind) {
-    case 'sweep':
-      return {
-        kind: 'sweep',
-        summary: summarizeSweep(workspace, run.id, { metric: params.metric, labels: params.labels }),
-      };
-    case 'evolve':
-      return { kind: 'evolve', summary: summarizeEvolution(workspace, run.id) };
-    case 'contrast':
-      return { kind: 'contrast', summary: summarizeContrast(workspace, run.id) };
-    case 'eval':
-      return { kind: 'eval', summary: summarizeEval(workspace, run.id) };
-  }
+  const analysis = analysisOf(run.kind, 'NOT_FOUND');
+  const summary = analysis.summarize(workspace, run, { metric: params.metric, labels: params.labels });
+  // The views know the paper's analyses' summaries by kind; any analysis comes with its text.
+  return { kind: run.kind, summary, lines: analysis.describe(summary, run) } as RunSummaryView;
 }
 
 /** The run's dataset, or null when it can no longer be read (samples are still listed). */

@@ -4,7 +4,7 @@
  */
 import type { ApiEvent, ApiHandlers, ApiReply } from '../common/api/index.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
-import type { Precision } from '../../native-models/onnx/storage.ts';
+import type { Precision } from '../engine/model/precision.ts';
 
 export interface BackendOptions {
   /** Workspace folder (created when missing); its SQLite file keeps every run. */

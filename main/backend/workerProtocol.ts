@@ -12,12 +12,10 @@ import type { ApiEvent, FigureFormat } from '../common/api/index.ts';
 import type { Result } from '../common/errors.ts';
 import type { RunProgress } from '../common/runs.ts';
 import type { OpenDatasetOptions } from '../engine/datasets/index.ts';
-import type { ContrastConfig } from '../engine/experiments/contrast.ts';
 import type { ExperimentConfig } from '../engine/experiments/experiment.ts';
-import type { PromptOptions } from '../engine/experiments/kinds.ts';
 import type { ModelInfo } from '../engine/model/openModel.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
-import type { Precision } from '../../native-models/onnx/storage.ts';
+import type { Precision } from '../engine/model/precision.ts';
 
 /** `workerData` the worker starts with. */
 export interface WorkerInit {
@@ -25,14 +23,11 @@ export interface WorkerInit {
   readonly workspace: string;
 }
 
-/** A contrast config whose layers may be left out: the worker reads them off the newest sweep. */
-export type JobContrastConfig = Omit<ContrastConfig, 'candidateLayers' | 'reviewLayer'> &
-  Partial<Pick<ContrastConfig, 'candidateLayers' | 'reviewLayer'>> &
-  PromptOptions;
-
-export type JobExperiment =
-  | Exclude<ExperimentConfig, { kind: 'contrast' }>
-  | { readonly kind: 'contrast'; readonly config: JobContrastConfig };
+/**
+ * An analysis and its settings as parsed by the backend; the worker's runExperiment parses them again
+ * (idempotent) and fills what they leave to other runs (contrast's layers, off the newest sweep).
+ */
+export type JobExperiment = ExperimentConfig;
 
 export interface JobTarget {
   /** Absolute checkpoint folder (the model id). */

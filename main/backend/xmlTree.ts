@@ -9,7 +9,7 @@
  * removed before anything reads the text, so a check never sees a value the serialised file would not
  * hold ("java\0script:" is checked as "javascript:"). Comments and processing instructions are dropped.
  */
-import { quoted } from '../../native-models/files/messageText.ts';
+import { quoted } from '../engine/files/messageText.ts';
 import { NOT_XML } from '../engine/report/svg.ts';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';

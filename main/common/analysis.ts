@@ -1,9 +1,8 @@
 /**
- * The analyses' data shapes, shared by the engine (which computes them), the backend (which serves
- * them) and the renderer (which draws them): configs, per-sample results and dataset summaries. Plain
- * types and constants only.
+ * The paper's analyses' data shapes, shared by the engine (which computes them), the backend (which
+ * serves them) and the renderer (which draws them): per-sample results and dataset summaries. Plain
+ * types and constants only; each analysis's settings are its schema's (main/engine/analyses).
  */
-import type { InterventionMode } from './interventions.ts';
 
 /** Refinements contrastive attention compares (paper §3), besides no refinement. */
 export const REFINEMENTS = ['mask', 'crop', 'vicrop'] as const;
@@ -26,50 +25,6 @@ export type Box = readonly [number, number, number, number];
  * average normalised Levenshtein similarity, `none` = no gold answer (attention-only analyses).
  */
 export type Metric = 'vqa' | 'exact' | 'pope' | 'anls' | 'none';
-
-export interface SweepConfig {
-  readonly mode: InterventionMode;
-  /** hidden mode: residual-stream multiplier (0 = the paper's zeroing). */
-  readonly scale?: number;
-  /** Consecutive layers masked together (default 1). */
-  readonly window?: number;
-  /** Image tokens to mask (default all). */
-  readonly tokens?: readonly number[];
-  /** Tokens generated for the answer (default 8). */
-  readonly maxNewTokens?: number;
-}
-
-export interface EvolutionConfig {
-  /** Read attention from the last position (default) or average it over every question position. */
-  readonly rows?: 'last' | 'question';
-  /** Also store per-head maps ([layers, heads, tokens]; large for big models, so off by default). */
-  readonly perHead?: boolean;
-  /** Noise: a token counts at a layer when it is among the top fraction of tokens (default 0.05). */
-  readonly noiseTopFraction?: number;
-  /** Noise: …at no fewer than this fraction of layers (default 0.75). */
-  readonly noiseMinLayers?: number;
-}
-
-export interface ContrastConfig {
-  /** Layers i* is chosen from: the fusion layers of a sweep (paper's choice). */
-  readonly candidateLayers: readonly number[];
-  /** Where `mask` suppresses tokens (the review layer). */
-  readonly reviewLayer: number;
-  /** Fraction of image tokens suppressed (default 0.2). */
-  readonly rho?: number;
-  /** Their residual-stream multiplier (default 0.1). */
-  readonly lambda?: number;
-  readonly maxNewTokens?: number;
-  /** Which refinements to run (default all three). */
-  readonly methods?: readonly Refinement[];
-  /** ViCrop's attention layer (default: the same relative depth as its layer 14 of 32 on LLaVA-1.5). */
-  readonly vicropLayer?: number;
-}
-
-export interface PromptOptions {
-  /** Appended to every question, e.g. "Answer the question using a single word or phrase." */
-  readonly promptSuffix?: string;
-}
 
 export interface SweepItemResult {
   readonly baselineAnswer: string;

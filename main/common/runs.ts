@@ -3,7 +3,13 @@
  * so a desktop view can show runs, samples and progress without importing engine code.
  */
 
-export type RunKind = 'sweep' | 'evolve' | 'contrast' | 'eval';
+/**
+ * An analysis's name (sweep, evolve, contrast, eval, …): the engine's analysis registry
+ * (main/engine/analyses/registry.ts) is the one list; the store and the API accept any name of this
+ * shape and the registry refuses the ones it does not know.
+ */
+export type RunKind = string;
+export const RUN_KIND_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 /**
  * running: owned by a live process. interrupted: its process died (crash, kill -9) — resumable.
@@ -35,12 +41,43 @@ export interface DatasetRow {
   readonly itemsHash: string;
 }
 
+/**
+ * What produced a run: written when the run is created and never changed, so numbers can be traced to
+ * code, runtime, weights and items. Runs made before FusionScope recorded it have none (null).
+ */
+export interface Provenance {
+  readonly fusionscopeVersion: string;
+  /** The git commit of the FusionScope checkout that computed the run; null outside a checkout. */
+  readonly commit: string | null;
+  /** True when that checkout had uncommitted changes. */
+  readonly commitDirty: boolean;
+  readonly onnxruntimeVersion: string;
+  /** The execution provider the model's sessions ran on (cpu, cuda, webgpu, …). */
+  readonly executionProvider: string;
+  /** How the weights were held (fp32, fp16, bf16, or auto = as the checkpoint stores them). */
+  readonly precision: string;
+  /** sha256 over every file of the model folder, content included (main/engine/model/contentHash.ts). */
+  readonly modelHash: string;
+  /** The Hugging Face revision (snapshot commit) when the folder is a hub cache snapshot. */
+  readonly modelRevision: string | null;
+  /** sha256 over the items used: ids, questions, answers, boxes and image file sizes, in order. */
+  readonly datasetHash: string;
+  /** The analysis's settings, every default filled in (the run's identity). */
+  readonly settings: unknown;
+  /** The prompt every item was asked in: the chat template applied to {question}, suffix included. */
+  readonly promptTemplate: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
 export interface RunRow {
   readonly id: number;
   readonly kind: RunKind;
   readonly model: ModelRow;
   readonly dataset: DatasetRow;
+  /** The analysis's settings as parsed by its schema (defaults filled for runs made since v0.2). */
   readonly config: unknown;
+  readonly provenance: Provenance | null;
   readonly status: RunStatus;
   readonly total: number;
   /** Items with a sample row, ok or error. */

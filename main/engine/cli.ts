@@ -6,15 +6,9 @@ import { parseArgs } from 'node:util';
 
 import { FusionError } from '../common/errors.ts';
 import { OPTIONS, type Flags } from './cli/flags.ts';
-import {
-  analyzeCommand,
-  contrastCommand,
-  evalCommand,
-  evolveCommand,
-  reportCommand,
-  runsCommand,
-  sweepCommand,
-} from './cli/experimentCommands.ts';
+import { ANALYSES } from './analyses/registry.ts';
+import { analysisOptions, analysisUsage } from './cli/analysisFlags.ts';
+import { analysisCommand, analyzeCommand, reportCommand, runsCommand } from './cli/experimentCommands.ts';
 import { answerCommand, demoCommand, infoCommand, traceCommand } from './cli/sampleCommands.ts';
 import { PROVIDERS } from './runtime/providers.ts';
 import { PRECISIONS } from '../../native-models/onnx/storage.ts';
@@ -33,15 +27,12 @@ Usage:
   fusionscope info   --model DIR
   fusionscope cache list|clear [--key PREFIX]   the model cache (built graphs, one folder per model)
 
-Experiments over a dataset (recorded in --workspace DIR, default ./fusionscope-workspace; resumable):
-  fusionscope sweep    [--mode hidden|knockout] [--scale 0] [--window 1] [--limit N] [--resume auto|ID]
-  fusionscope evolve   [--attention-rows last|question] [--per-head] [--limit N]
-  fusionscope contrast [--candidate-layers 2,4] [--review-layer 6] [--rho 0.2] [--lambda 0.1]
-  fusionscope eval     [--prompt-suffix TEXT]   plain answering accuracy (per family; POPE F1)
-  fusionscope runs
+Analyses over a dataset (recorded in --workspace DIR, default ./fusionscope-workspace; resumable;
+each also takes --model DIR --dataset PATH [--limit N] [--resume auto|ID]; defaults: the demo model
+and its test split):
+${analysisUsage()}  fusionscope runs
   fusionscope report   [--out DIR]     figures (SVG, PNG) and CSV/JSON for the newest runs of the model
   fusionscope analyze  [--out DIR]     sweep + evolve + contrast + report (the headless main job)
-  (each takes --model DIR --dataset PATH; defaults: the demo model and its test split)
 
 Common options:
   --model DIR                          a Hugging Face model folder (default: the embedded demo model)
@@ -56,14 +47,24 @@ const COMMANDS: Record<string, (flags: Flags) => Promise<void>> = {
   answer: answerCommand,
   trace: traceCommand,
   info: infoCommand,
-  sweep: sweepCommand,
-  evolve: evolveCommand,
-  contrast: contrastCommand,
-  eval: evalCommand,
+  ...Object.fromEntries(ANALYSES.map((analysis) => [analysis.kind, analysisCommand(analysis.kind)])),
   runs: runsCommand,
   report: reportCommand,
   analyze: analyzeCommand,
 };
+
+/** Every command's flags: the common ones and the analyses' (one type per flag name). */
+export function commandOptions(): typeof OPTIONS & Record<string, { type: 'string' | 'boolean' }> {
+  const merged: Record<string, { type: 'string' | 'boolean' }> = { ...OPTIONS };
+  for (const [flag, option] of Object.entries(analysisOptions())) {
+    const known = merged[flag];
+    if (known && known.type !== option.type) {
+      throw new Error(`--${flag} is a ${option.type} flag of an analysis but a ${known.type} flag elsewhere`);
+    }
+    merged[flag] = option;
+  }
+  return merged as typeof OPTIONS & Record<string, { type: 'string' | 'boolean' }>;
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...afterCommand] = argv;
@@ -83,7 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
     let flags: Flags;
     try {
-      flags = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false })
+      flags = parseArgs({ args: [...rest], options: commandOptions(), strict: true, allowPositionals: false })
         .values as Flags;
     } catch (error) {
       throw new FusionError('BAD_ARGUMENT', (error as Error).message);

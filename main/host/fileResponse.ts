@@ -9,7 +9,7 @@
  */
 import { Readable } from 'node:stream';
 
-import { openResolvedRegularFile } from '../../native-models/files/regularFile.ts';
+import { openResolvedRegularFile } from '../backend/staticFiles.ts';
 
 /** Headers every file either scheme serves carries. */
 export const SERVED_FILE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };

@@ -10,7 +10,7 @@ import { app, BrowserWindow, dialog, Menu, protocol, session, shell, type WebCon
 
 import { createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
-import { CONTENT_SECURITY_POLICY } from '../web/csp.ts';
+import { CONTENT_SECURITY_POLICY } from '../backend/csp.ts';
 import { showAbout } from './dialogs.ts';
 import { broadcast, registerIpc, sendToFocused } from './ipc.ts';
 import { menuTemplate } from './menu.ts';

@@ -18,8 +18,8 @@ import { net, protocol } from 'electron';
 import type { Backend } from '../backend/types.ts';
 import { FILE_SCHEME } from '../common/api/bridge.ts';
 import { errorToResult } from '../common/errors.ts';
-import { CONTENT_SECURITY_POLICY, SERVED_FILE_POLICY } from '../web/csp.ts';
-import { contentType, imageContentType, resolveStaticFile } from '../web/files.ts';
+import { CONTENT_SECURITY_POLICY, SERVED_FILE_POLICY } from '../backend/csp.ts';
+import { contentType, imageContentType, resolveStaticFile } from '../backend/staticFiles.ts';
 import { fileResponse, SERVED_FILE_HEADERS } from './fileResponse.ts';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME } from './security.ts';
 

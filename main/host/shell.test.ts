@@ -7,7 +7,7 @@ import type { MenuItemConstructorOptions } from 'electron';
 import { describe, expect, it } from 'vitest';
 
 import { APP_VIEWS, FILE_SCHEME, type ApiEvent } from '../common/api/index.ts';
-import { CONTENT_SECURITY_POLICY } from '../web/csp.ts';
+import { CONTENT_SECURITY_POLICY } from '../backend/csp.ts';
 import { CHANNELS } from './channels.ts';
 import { menuTemplate } from './menu.ts';
 import {

@@ -9,10 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { createBackend } from '../backend/index.ts';
-import { isProviderRequest, PROVIDERS } from '../engine/runtime/providers.ts';
+import {
+  defaultModelCacheDir,
+  isPrecision,
+  isProviderRequest,
+  PRECISIONS,
+  PROVIDERS,
+} from '../backend/options.ts';
 import { startServer } from './server.ts';
-import { defaultModelCacheDir } from '../engine/model/modelCache.ts';
-import { isPrecision, PRECISIONS } from '../../native-models/onnx/storage.ts';
 
 const HELP = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--workspace DIR] [--provider NAME] [--no-demo]
                          [--precision auto|fp32|fp16|bf16] [--renderer DIR]

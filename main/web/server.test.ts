@@ -15,7 +15,7 @@ import { createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
 import type { ApiEvent } from '../common/api/index.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
-import { CONTENT_SECURITY_POLICY, HEADER_ONLY_DIRECTIVES } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, HEADER_ONLY_DIRECTIVES } from '../backend/csp.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { rawRequest, writeFakeRenderer } from './testing.ts';
 

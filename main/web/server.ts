@@ -18,9 +18,9 @@ import type { AddressInfo } from 'node:net';
 import { FILE_ROUTE } from '../common/api/index.ts';
 import { errorToResult } from '../common/errors.ts';
 import type { Backend } from '../backend/types.ts';
-import { CONTENT_SECURITY_POLICY, SERVED_FILE_POLICY } from './csp.ts';
+import { CONTENT_SECURITY_POLICY, SERVED_FILE_POLICY } from '../backend/csp.ts';
 import { createEventHub, refuseUpgrade } from './events.ts';
-import { contentType, imageContentType, resolveStaticFile } from './files.ts';
+import { contentType, imageContentType, resolveStaticFile } from '../backend/staticFiles.ts';
 import { allowedHosts, bearerToken, hostAllowed, originAllowed, tokensEqual } from './guards.ts';
 
 export interface ServerOptions {

@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 
-import { REFINEMENTS } from '../analysis.ts';
-import type { RunRow } from '../runs.ts';
+import { RUN_KIND_PATTERN, type RunRow } from '../runs.ts';
 import type {
+  AnalysisView,
   AppInfo,
   DatasetView,
   ExportedFile,
@@ -21,51 +21,54 @@ import type {
 } from './types.ts';
 
 const MAX_PATH = 4096;
-const MAX_LAYERS = 1024;
+/** The deepest decoder any layer index in a request may name. */
+export const MAX_LAYERS = 1024;
 /** An exported SVG (charts with embedded images included) may not exceed this many characters. */
 export const MAX_SVG_CHARS = 32 * 1024 * 1024;
 
 const path = z.string().min(1).max(MAX_PATH);
 const id = z.string().min(1).max(MAX_PATH);
 const runId = z.number().int().min(1);
-const layer = z.number().int().min(0).max(MAX_LAYERS);
-const layers = z.array(layer).max(MAX_LAYERS);
 const fraction = z.number().min(0).max(1);
-const maxNewTokens = z.number().int().min(1).max(256);
-const promptSuffix = z.string().max(1000);
 
-const promptOptions = { promptSuffix: promptSuffix.optional() };
+/**
+ * An analysis's settings as the caller wrote them: plain JSON here; the analysis's own schema (its module
+ * in main/engine/analyses, which fills the defaults) checks them as startRun is handled, before anything
+ * is queued, and refuses with BAD_REQUEST naming the setting.
+ */
+const MAX_CONFIG_CHARS = 8 * 1024 * 1024;
+const MAX_CONFIG_DEPTH = 8;
 
-export const sweepConfigSchema = z.strictObject({
-  mode: z.enum(['knockout', 'hidden']),
-  scale: z.number().min(0).max(10).optional(),
-  window: z.number().int().min(1).max(MAX_LAYERS).optional(),
-  tokens: z.array(z.number().int().min(0).max(1_000_000)).max(1_000_000).optional(),
-  maxNewTokens: maxNewTokens.optional(),
-  ...promptOptions,
-});
+/** Why `value` is not plain, shallow JSON (finite numbers, no foreign objects), or null when it is. */
+function jsonProblem(value: unknown): string | null {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length) {
+    const { value: v, depth } = stack.pop() as { value: unknown; depth: number };
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return 'numbers must be finite';
+      continue;
+    }
+    if (typeof v !== 'object') return `a ${typeof v} is not JSON`;
+    if (depth >= MAX_CONFIG_DEPTH) return `nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== Array.prototype) return 'only plain objects and arrays';
+    for (const child of Object.values(v)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return JSON.stringify(value).length > MAX_CONFIG_CHARS
+    ? `settings may not exceed ${MAX_CONFIG_CHARS} characters as JSON`
+    : null;
+}
 
-export const evolveConfigSchema = z.strictObject({
-  rows: z.enum(['last', 'question']).optional(),
-  perHead: z.boolean().optional(),
-  noiseTopFraction: fraction.optional(),
-  noiseMinLayers: fraction.optional(),
-  ...promptOptions,
-});
+const config = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'a setting name'), z.unknown())
+  .superRefine((value, context) => {
+    const problem = jsonProblem(value);
+    if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+  });
 
-/** Candidate and review layers may be left out: the backend reads them off the newest finished sweep. */
-export const contrastConfigSchema = z.strictObject({
-  candidateLayers: layers.min(1).optional(),
-  reviewLayer: layer.optional(),
-  rho: fraction.optional(),
-  lambda: z.number().min(0).max(10).optional(),
-  maxNewTokens: maxNewTokens.optional(),
-  methods: z.array(z.enum(REFINEMENTS)).min(1).max(REFINEMENTS.length).optional(),
-  vicropLayer: layer.optional(),
-  ...promptOptions,
-});
-
-export const evalConfigSchema = z.strictObject({ maxNewTokens: maxNewTokens.optional(), ...promptOptions });
+/** An analysis name; which names exist is the engine's registry's to say (listAnalyses). */
+const kind = z.string().regex(RUN_KIND_PATTERN, 'an analysis name: lowercase letters, digits and "-"');
 
 const runTarget = {
   modelId: id,
@@ -76,12 +79,7 @@ const runTarget = {
   itemIds: z.array(z.string().min(1).max(1000)).min(1).max(100_000).optional(),
 };
 
-export const startRunSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('sweep'), config: sweepConfigSchema, ...runTarget }),
-  z.strictObject({ kind: z.literal('evolve'), config: evolveConfigSchema, ...runTarget }),
-  z.strictObject({ kind: z.literal('contrast'), config: contrastConfigSchema, ...runTarget }),
-  z.strictObject({ kind: z.literal('eval'), config: evalConfigSchema, ...runTarget }),
-]);
+export const startRunSchema = z.strictObject({ kind, config: config.default({}), ...runTarget });
 
 const labelParamsSchema = z.strictObject({
   scale: z.enum(['relative', 'absolute']).optional(),
@@ -133,11 +131,13 @@ export const API_PARAMS = {
     family: z.string().max(200).optional(),
   }),
 
+  /** Every analysis the engine offers, with its settings as form fields (derived from its schema). */
+  listAnalyses: z.strictObject({}),
   startRun: startRunSchema,
   listJobs: z.strictObject({}),
   cancelJob: z.strictObject({ jobId: z.number().int().min(1) }),
   listRuns: z.strictObject({
-    kind: z.enum(['sweep', 'evolve', 'contrast', 'eval']).optional(),
+    kind: kind.optional(),
     modelId: id.optional(),
   }),
   resumeRun: z.strictObject({ runId }),
@@ -176,6 +176,7 @@ export interface ApiResults {
   listDatasets: DatasetView[];
   importDataset: DatasetView;
   datasetItems: ItemPage;
+  listAnalyses: AnalysisView[];
   startRun: JobView;
   listJobs: JobView[];
   cancelJob: JobView;

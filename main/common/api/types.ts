@@ -100,11 +100,48 @@ export interface ItemPage {
   readonly items: readonly ItemView[];
 }
 
-export type RunSummaryView =
+/**
+ * A run's summary, tagged by its analysis. The views that draw one kind know its summary's shape (the
+ * paper's four below); `lines` is the same summary as text, what the CLI prints, for any analysis.
+ */
+export type RunSummaryView = (
   | { readonly kind: 'sweep'; readonly summary: SweepSummary }
   | { readonly kind: 'evolve'; readonly summary: EvolutionSummary }
   | { readonly kind: 'contrast'; readonly summary: ContrastSummary }
-  | { readonly kind: 'eval'; readonly summary: EvalSummary };
+  | { readonly kind: 'eval'; readonly summary: EvalSummary }
+) & { readonly lines: readonly string[] };
+
+/**
+ * One setting of an analysis, derived from its schema (main/engine/analyses): the CLI's flag and the
+ * app's form field are both made from this, so neither restates names, ranges or defaults.
+ */
+export interface ConfigField {
+  /** The key in the run's config. */
+  readonly name: string;
+  /** The command-line flag, without "--". */
+  readonly flag: string;
+  readonly label: string;
+  readonly help: string;
+  readonly type: 'number' | 'integer' | 'boolean' | 'string' | 'choice' | 'integers' | 'choices';
+  /** `choice` and `choices`: the allowed values. */
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  /** Absent when leaving the setting out means something else (e.g. "read off the newest sweep"). */
+  readonly default?: unknown;
+  /** What leaving it out means, when it has no default. */
+  readonly whenOmitted?: string;
+  /** Shown only while another setting has this value (e.g. scale only in hidden mode). */
+  readonly onlyWhen?: { readonly field: string; readonly equals: unknown };
+}
+
+/** An analysis the engine offers (listAnalyses). */
+export interface AnalysisView {
+  readonly kind: string;
+  readonly title: string;
+  readonly description: string;
+  readonly fields: readonly ConfigField[];
+}
 
 export interface SampleListEntry {
   readonly itemId: string;

@@ -8,7 +8,7 @@ export const METHOD_LABELS: Readonly<Record<'none' | Refinement, string>> = {
   vicrop: 'ViCrop (relative attention)',
 };
 
-/** Stored per-layer evolution metrics (engine/experiments/kinds.ts) → their names on a chart. */
+/** Stored per-layer evolution metrics (engine/analyses/evolve.ts) → their names on a chart. */
 export const EVOLUTION_METRIC_LABELS: Readonly<Record<string, string>> = {
   box_mass: 'box mass',
   entropy: 'entropy',

@@ -25,7 +25,7 @@ import {
   type Size,
   type UnpaddedGrid,
 } from '../image/index.ts';
-import type { ImageTokenLayout, TokenGrid } from './imageTokens.ts';
+import type { ImageTokenLayout, TokenGrid } from '../imageTokens/layout.ts';
 
 export interface NextTokenOptions {
   /** vision_config.patch_size */

@@ -1,24 +1,20 @@
 /**
- * Dataset-scale commands: sweep, evolve, contrast (recorded in a workspace database, resumable) and
- * runs (the workspace's history). Defaults run on the embedded demo model and its test split.
+ * Dataset-scale commands: one per analysis of the registry (recorded in a workspace database,
+ * resumable; flags made from the analysis's settings), runs (the workspace's history), report and
+ * analyze. Defaults run on the embedded demo model and its test split.
  */
 import { join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
+import type { Analysis } from '../analyses/analysis.ts';
+import { analysisOf } from '../analyses/registry.ts';
 import { DEMO_DATASET_DIR } from '../demo.ts';
 import { runExperiment, type ExperimentConfig } from '../experiments/experiment.ts';
-import { contrastLayers, type ContrastLayers } from '../experiments/contrastLayers.ts';
-import {
-  summarizeContrast,
-  summarizeEval,
-  summarizeEvolution,
-  summarizeSweep,
-} from '../experiments/summaries.ts';
-import type { EvolutionConfig } from '../experiments/evolution.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import { METHOD_LABELS, writeReport } from '../report/writeReport.ts';
+import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
-import { parseIntList, parseNumber, withModel, type Flags } from './flags.ts';
+import { configFromFlags } from './analysisFlags.ts';
+import { parseIntList, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
 import { runIssues } from './runIssues.ts';
 import { terminalLine } from './terminalText.ts';
@@ -36,7 +32,7 @@ function resumeFlag(flags: Flags): number | 'auto' {
   return parseIntList(flags.resume, 'resume')[0];
 }
 
-function oneInt(flags: Flags, name: keyof Flags, fallback: number): number {
+function oneInt(flags: Flags, name: string, fallback: number): number {
   const value = flags[name];
   return typeof value === 'string' ? parseIntList(value, name)[0] : fallback;
 }
@@ -84,121 +80,33 @@ export async function runWithProgress(
   }
 }
 
-export function sweepConfig(flags: Flags): Extract<ExperimentConfig, { kind: 'sweep' }> {
-  const mode = flags.mode ?? 'hidden';
-  if (mode !== 'hidden' && mode !== 'knockout')
-    throw new FusionError('BAD_ARGUMENT', `--mode: "${mode}" is not one of hidden, knockout`);
-  return {
-    kind: 'sweep',
-    config: {
-      mode,
-      window: oneInt(flags, 'window', 1),
-      ...(mode === 'hidden'
-        ? { scale: flags.scale !== undefined ? parseNumber(flags.scale, 'scale') : 0 }
-        : {}),
-      maxNewTokens: oneInt(flags, 'max-new-tokens', 8),
-      ...(flags['prompt-suffix'] ? { promptSuffix: flags['prompt-suffix'] } : {}),
-    },
-  };
-}
-
-export async function sweepCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      const outcome = await runWithProgress(model, workspace, flags, sweepConfig(flags));
-      if (outcome.status !== 'done') return;
-      const summary = summarizeSweep(workspace, outcome.runId);
-      process.stdout.write(
-        `sweep run ${outcome.runId}: baseline ${summary.metric} ${summary.baselineMean.toFixed(3)} over ${summary.sampleCount} samples\n`,
-      );
-      for (const line of summary.labels.summary) process.stdout.write(`  ${line}\n`);
-    }),
-  );
-}
-
-export function evolveConfig(flags: Flags): EvolutionConfig {
-  const rows = flags['attention-rows'] ?? 'last';
-  if (rows !== 'last' && rows !== 'question') {
-    throw new FusionError('BAD_ARGUMENT', `--attention-rows: "${rows}" is not one of last, question`);
-  }
-  return { rows, ...(flags['per-head'] ? { perHead: true } : {}) };
-}
-
-export async function evolveCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      const outcome = await runWithProgress(model, workspace, flags, {
-        kind: 'evolve',
-        config: evolveConfig(flags),
-      });
-      if (outcome.status !== 'done') return;
-      const summary = summarizeEvolution(workspace, outcome.runId);
-      for (const [name, curve] of Object.entries(summary.curves)) {
-        process.stdout.write(`${name.padEnd(20)} ${curve.map((s) => s.mean.toFixed(2)).join(' ')}\n`);
-      }
-    }),
-  );
-}
-
-/** Candidate and review layers: from the flags, else read off the newest finished sweep of this model. */
-function contrastLayersFor(workspace: Workspace, model: LoadedModel, flags: Flags): ContrastLayers {
-  return contrastLayers(workspace, model, {
-    candidateLayers:
-      flags['candidate-layers'] !== undefined
-        ? parseIntList(flags['candidate-layers'], 'candidate-layers')
-        : undefined,
-    reviewLayer: flags['review-layer'] !== undefined ? oneInt(flags, 'review-layer', 0) : undefined,
+/** Runs `analysis` with the settings the flags give; prints its summary when the run is done. */
+async function runAnalysis(
+  analysis: Analysis,
+  model: LoadedModel,
+  workspace: Workspace,
+  flags: Flags,
+): Promise<boolean> {
+  const outcome = await runWithProgress(model, workspace, flags, {
+    kind: analysis.kind,
+    config: configFromFlags(analysis, flags),
   });
+  if (outcome.status !== 'done') return false;
+  const run = workspace.getRun(outcome.runId);
+  for (const line of analysis.describe(analysis.summarize(workspace, run), run)) {
+    process.stdout.write(`${terminalLine(line)}\n`);
+  }
+  return true;
 }
 
-export async function contrastCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      const layers = contrastLayersFor(workspace, model, flags);
-      const config = {
-        ...layers,
-        rho: flags.rho !== undefined ? parseNumber(flags.rho, 'rho') : 0.2,
-        lambda: flags.lambda !== undefined ? parseNumber(flags.lambda, 'lambda') : 0.1,
-        maxNewTokens: oneInt(flags, 'max-new-tokens', 8),
-      };
-      const outcome = await runWithProgress(model, workspace, flags, { kind: 'contrast', config });
-      if (outcome.status !== 'done') return;
-      const s = summarizeContrast(workspace, outcome.runId);
-      process.stdout.write(
-        `contrast run ${outcome.runId} (candidates ${config.candidateLayers.join(',')}, review layer ${config.reviewLayer}, ${s.sampleCount} samples):\n`,
-      );
-      for (const m of s.methods) {
-        const diff = m.method === 'none' ? '' : ` (${m.improved} improved, ${m.worsened} worsened)`;
-        process.stdout.write(`  ${METHOD_LABELS[m.method].padEnd(32)} ${m.mean.toFixed(3)}${diff}\n`);
-      }
-    }),
-  );
-}
-
-export async function evalCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      const config = {
-        maxNewTokens: oneInt(flags, 'max-new-tokens', 8),
-        ...(flags['prompt-suffix'] ? { promptSuffix: flags['prompt-suffix'] } : {}),
-      };
-      const outcome = await runWithProgress(model, workspace, flags, { kind: 'eval', config });
-      if (outcome.status !== 'done') return;
-      const s = summarizeEval(workspace, outcome.runId);
-      process.stdout.write(
-        `eval run ${outcome.runId}: score ${s.overall.toFixed(3)} over ${s.sampleCount} samples\n`,
-      );
-      for (const [family, f] of Object.entries(s.byFamily)) {
-        process.stdout.write(`  ${family.padEnd(16)} ${f.mean.toFixed(3)} (n=${f.n})\n`);
-      }
-      if (s.pope) {
-        const p = s.pope;
-        process.stdout.write(
-          `  POPE: accuracy ${p.accuracy.toFixed(3)}, precision ${p.precision.toFixed(3)}, recall ${p.recall.toFixed(3)}, F1 ${p.f1.toFixed(3)}\n`,
-        );
-      }
-    }),
-  );
+/** `fusionscope <kind>`: one analysis over a dataset. */
+export function analysisCommand(kind: string): (flags: Flags) => Promise<void> {
+  return (flags) =>
+    withWorkspace(flags, (workspace) =>
+      withModel(flags, async (model) => {
+        await runAnalysis(analysisOf(kind), model, workspace, flags);
+      }),
+    );
 }
 
 export async function runsCommand(flags: Flags): Promise<void> {
@@ -226,25 +134,16 @@ export async function reportCommand(flags: Flags): Promise<void> {
   );
 }
 
+/** The analyses the headless main job runs, in order (contrast reads its layers off the sweep). */
+const MAIN_JOB = ['sweep', 'evolve', 'contrast'];
+
 /** The headless main job: sweep, attention evolution and contrastive attention, then the report. */
 export async function analyzeCommand(flags: Flags): Promise<void> {
   await withWorkspace(flags, (workspace) =>
     withModel(flags, async (model) => {
-      const sweep = await runWithProgress(model, workspace, flags, sweepConfig(flags));
-      if (sweep.status !== 'done') return;
-      const labels = summarizeSweep(workspace, sweep.runId).labels;
-      for (const line of labels.summary) process.stdout.write(`  ${line}\n`);
-      const evolve = await runWithProgress(model, workspace, flags, {
-        kind: 'evolve',
-        config: evolveConfig(flags),
-      });
-      if (evolve.status !== 'done') return;
-      const layers = contrastLayersFor(workspace, model, flags);
-      const contrast = await runWithProgress(model, workspace, flags, {
-        kind: 'contrast',
-        config: { ...layers, rho: 0.2, lambda: 0.1, maxNewTokens: oneInt(flags, 'max-new-tokens', 8) },
-      });
-      if (contrast.status !== 'done') return;
+      for (const kind of MAIN_JOB) {
+        if (!(await runAnalysis(analysisOf(kind), model, workspace, flags))) return;
+      }
       const out = flags.out ?? DEFAULT_REPORT_DIR;
       const written = await writeReport(workspace, model, out);
       process.stdout.write(`report written to ${out}/ (${written.length} files)\n`);

@@ -15,6 +15,7 @@ import { openModel, type LoadedModel, type OpenModelOptions } from '../model/ope
 import { isPrecision, PRECISIONS } from '../../../native-models/onnx/storage.ts';
 import { isProviderRequest, PROVIDERS, type ProviderRequest } from '../runtime/providers.ts';
 
+/** The flags of the commands other than the analyses (whose flags come from their settings). */
 export const OPTIONS = {
   model: { type: 'string' },
   dataset: { type: 'string' },
@@ -39,22 +40,15 @@ export const OPTIONS = {
   workspace: { type: 'string' },
   limit: { type: 'string' },
   resume: { type: 'string' },
-  mode: { type: 'string' },
-  window: { type: 'string' },
-  scale: { type: 'string' },
-  'prompt-suffix': { type: 'string' },
-  'candidate-layers': { type: 'string' },
-  'review-layer': { type: 'string' },
-  rho: { type: 'string' },
-  lambda: { type: 'string' },
   run: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The common flags, typed; an analysis's own flags are read through its fields (cli/analysisFlags.ts). */
 export type Flags = {
   [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
-};
+} & { readonly [flag: string]: string | boolean | undefined };
 
 export function required(flags: Flags, name: keyof Flags): string {
   const value = flags[name];

@@ -94,7 +94,7 @@ export async function traceCommand(flags: Flags): Promise<void> {
       inputIds: sample.inputIds,
       expandedLength: sample.expandedIds.length,
       imageTokenSpan: sample.imageTokenSpan,
-      ...(sample.qformerInputIds ? { qformerInputIds: sample.qformerInputIds } : {}),
+      ...model.imageTokens.traceFields(sample.schemeState),
       ...(sample.positions.streams.length > 1
         ? {
             mropePositionIds: {

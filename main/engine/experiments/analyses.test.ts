@@ -13,7 +13,11 @@ import { forward, prepareSample, type PreparedSample } from '../inference/forwar
 import { generate } from '../inference/generate.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { cropRgb } from '../analysis/crops.ts';
+import { contrastSettings } from '../analyses/contrast.ts';
 import { contrastSample } from './contrast.ts';
+
+/** The tiny model's depth (layers 0..3). */
+const LAYERS = 4;
 import { evolveSample } from './evolution.ts';
 
 let dir: string;
@@ -61,11 +65,11 @@ describe('evolveSample', () => {
 
 describe('contrastSample', () => {
   it('suppresses the lowest-CA fifth of the tokens at the review layer, and the baseline is the plain answer', async () => {
-    const result = await contrastSample(model, sample, {
-      candidateLayers: [0, 1],
-      reviewLayer: 2,
-      maxNewTokens: 3,
-    });
+    const result = await contrastSample(
+      model,
+      sample,
+      contrastSettings({ candidateLayers: [0, 1], reviewLayer: 2, maxNewTokens: 3 }, LAYERS),
+    );
     expect([0, 1]).toContain(result.preLayer);
     expect(result.maskedTokens).toHaveLength(Math.floor(0.2 * 16));
     const sorted = [...result.ca].sort((a, b) => a - b);
@@ -81,12 +85,14 @@ describe('contrastSample', () => {
   });
 
   it('crop and ViCrop answer from the original plus a crop of the chosen region', async () => {
-    const result = await contrastSample(model, sample, {
-      candidateLayers: [0, 1],
-      reviewLayer: 2,
-      maxNewTokens: 3,
-      methods: ['crop', 'vicrop'],
-    });
+    const result = await contrastSample(
+      model,
+      sample,
+      contrastSettings(
+        { candidateLayers: [0, 1], reviewLayer: 2, maxNewTokens: 3, methods: ['crop', 'vicrop'] },
+        LAYERS,
+      ),
+    );
     expect(result.refined.mask).toBeUndefined();
     for (const method of ['crop', 'vicrop'] as const) {
       const region = result.crops[method];
@@ -106,11 +112,11 @@ describe('contrastSample', () => {
   });
 
   it('rejects candidate or review layers outside the model', async () => {
-    await expect(contrastSample(model, sample, { candidateLayers: [7], reviewLayer: 2 })).rejects.toThrow(
-      /candidate layers .*0\.\.3/,
-    );
-    await expect(contrastSample(model, sample, { candidateLayers: [1], reviewLayer: 4 })).rejects.toThrow(
-      /review layer must be within 0\.\.3, got 4/,
-    );
+    await expect(
+      contrastSample(model, sample, contrastSettings({ candidateLayers: [7], reviewLayer: 2 }, LAYERS)),
+    ).rejects.toThrow(/candidate layers .*0\.\.3/);
+    await expect(
+      contrastSample(model, sample, contrastSettings({ candidateLayers: [1], reviewLayer: 4 }, LAYERS)),
+    ).rejects.toThrow(/review layer must be within 0\.\.3, got 4/);
   });
 });

@@ -26,9 +26,10 @@ import {
   selectCrop,
   type LayerDistance,
 } from './metrics/index.ts';
-import { REFINEMENTS, type ContrastConfig, type Refinement } from '../../common/analysis.ts';
-export { REFINEMENTS };
-export type { ContrastConfig, Refinement } from '../../common/analysis.ts';
+import type { Refinement } from '../../common/analysis.ts';
+import type { ResolvedContrastConfig as ContrastConfig } from '../analyses/contrast.ts';
+export type { Refinement } from '../../common/analysis.ts';
+export type { ResolvedContrastConfig as ContrastConfig } from '../analyses/contrast.ts';
 
 /** ViCrop's generic prompt, verbatim. */
 export const GENERIC_PROMPT = 'Write a general description of the image.';
@@ -49,9 +50,19 @@ export interface SampleContrast {
   readonly refined: Partial<Record<Refinement, Generation>>;
 }
 
-export function checkContrastConfig(config: ContrastConfig, layerCount: number): void {
+/**
+ * Refuses layers outside a `layerCount`-deep model. Layers not given yet (left to be read off a sweep)
+ * are not checked; the settings schema has already checked types and the refinement names.
+ */
+export function checkContrastLayers(
+  config: Partial<Pick<ContrastConfig, 'candidateLayers' | 'reviewLayer' | 'vicropLayer'>>,
+  layerCount: number,
+): void {
   const inRange = (l: number) => Number.isInteger(l) && l >= 0 && l < layerCount;
-  if (config.candidateLayers.length === 0 || !config.candidateLayers.every(inRange)) {
+  if (
+    config.candidateLayers !== undefined &&
+    (config.candidateLayers.length === 0 || !config.candidateLayers.every(inRange))
+  ) {
     throw new FusionError(
       'BAD_ARGUMENT',
       `candidate layers must be non-empty and within 0..${layerCount - 1}, got [${config.candidateLayers.join(', ')}]`,
@@ -63,14 +74,6 @@ export function checkContrastConfig(config: ContrastConfig, layerCount: number):
   ] as const) {
     if (layer !== undefined && !inRange(layer)) {
       throw new FusionError('BAD_ARGUMENT', `${name} must be within 0..${layerCount - 1}, got ${layer}`);
-    }
-  }
-  for (const method of config.methods ?? []) {
-    if (!REFINEMENTS.includes(method)) {
-      throw new FusionError(
-        'BAD_ARGUMENT',
-        `unknown refinement "${method}" (expected ${REFINEMENTS.join(', ')})`,
-      );
     }
   }
 }
@@ -114,17 +117,16 @@ export async function contrastSample(
   config: ContrastConfig,
 ): Promise<SampleContrast> {
   const layerCount = model.spec.decoder.layers;
-  checkContrastConfig(config, layerCount);
-  const methods = config.methods ?? REFINEMENTS;
-  const maxNewTokens = config.maxNewTokens ?? 8;
+  checkContrastLayers(config, layerCount);
+  const { methods, maxNewTokens } = config;
   const { maps } = await evolveSample(model, sample, []);
   const choice = contrastiveMap(maps, config.candidateLayers);
-  const maskedTokens = maskSelection(choice.ca, config.rho ?? 0.2);
+  const maskedTokens = maskSelection(choice.ca, config.rho);
   const refined: Partial<Record<Refinement, Generation>> = {};
   const crops: Partial<Record<'crop' | 'vicrop', Rect>> = {};
   if (methods.includes('mask')) {
     const suppress: Intervention[] = maskedTokens.length
-      ? [{ mode: 'hidden', layers: [config.reviewLayer], tokens: maskedTokens, scale: config.lambda ?? 0.1 }]
+      ? [{ mode: 'hidden', layers: [config.reviewLayer], tokens: maskedTokens, scale: config.lambda }]
       : [];
     refined.mask = await generate(model, sample, { maxNewTokens, interventions: suppress });
   }
@@ -133,7 +135,7 @@ export async function contrastSample(
     refined.crop = await answerWithCrop(model, sample, crops.crop, maxNewTokens);
   }
   if (methods.includes('vicrop')) {
-    const layer = config.vicropLayer ?? defaultVicropLayer(layerCount);
+    const layer = config.vicropLayer;
     const generic = await prepareSample(model, {
       image: sample.source,
       prompt: { kind: 'question', text: GENERIC_PROMPT },

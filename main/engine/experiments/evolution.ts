@@ -17,8 +17,8 @@ import {
   toDistribution,
   type PersistentToken,
 } from './metrics/index.ts';
-import type { EvolutionConfig } from '../../common/analysis.ts';
-export type { EvolutionConfig } from '../../common/analysis.ts';
+import { evolveConfig, type EvolutionConfig } from '../analyses/evolve.ts';
+export type { EvolutionConfig } from '../analyses/evolve.ts';
 
 export interface SampleEvolution {
   /** Per layer: A^(l), a distribution over the image tokens. */
@@ -81,10 +81,10 @@ export async function evolveSample(
   model: LoadedModel,
   sample: PreparedSample,
   boxes: readonly Box[],
-  config: EvolutionConfig = {},
+  config: EvolutionConfig = evolveConfig.parse({}),
 ): Promise<SampleEvolution> {
   const { heads } = model.spec.decoder;
-  const result = await forward(model, sample, { attentionRows: config.rows ?? 'last' });
+  const result = await forward(model, sample, { attentionRows: config.rows });
   const rows = result.attentionRows.length;
   const perHead = result.attention.map((a) => meanOverRows(a, heads, rows));
   const maps = perHead.map((a) => headMeanMap(a, heads));
@@ -95,7 +95,7 @@ export async function evolveSample(
     ? perHead.map((a) => perHeadOnDisplay(a, heads, (m) => toDisplayMap(layout, m)))
     : perHead;
   const n = displayMaps[0].length;
-  const k = Math.max(1, Math.round((config.noiseTopFraction ?? 0.05) * n));
+  const k = Math.max(1, Math.round(config.noiseTopFraction * n));
   const inside = tokenRects.map((rect) => insideAnyBox(rect, boxes));
   return {
     maps,
@@ -105,7 +105,7 @@ export async function evolveSample(
     massInBox: boxes.length > 0 ? displayMaps.map((m) => attentionMassInBoxes(m, tokenRects, boxes)) : null,
     entropy: maps.map((m) => normalizedEntropy(m)),
     hellingerToFinal: [...hellingerToFinal(maps)],
-    noise: boxes.length > 0 ? persistentNoise(displayMaps, inside, k, config.noiseMinLayers ?? 0.75) : [],
+    noise: boxes.length > 0 ? persistentNoise(displayMaps, inside, k, config.noiseMinLayers) : [],
     tokenRects,
   };
 }

@@ -4,19 +4,29 @@
  * resumes the finished run instead of computing again.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import packageJson from '../../../package.json' with { type: 'json' };
 import { openDataset } from '../datasets/index.ts';
+import { modelContentHash } from '../model/contentHash.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
 import { writeDataset } from '../synthetic/write.ts';
 import { runExperiment } from './experiment.ts';
-import { summarizeContrast, summarizeEval, summarizeEvolution, summarizeSweep } from './summaries.ts';
+import { datasetHash } from './provenance.ts';
+import { summarizeContrast } from '../analyses/contrast.ts';
+import { summarizeEval } from '../analyses/eval.ts';
+import { summarizeEvolution } from '../analyses/evolve.ts';
+import { summarizeSweep } from '../analyses/sweep.ts';
+
+/** The installed ONNX Runtime, read from its package (not through the runtime's own report). */
+const ortPackage = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string };
 
 let root: string;
 let model: LoadedModel;
@@ -157,6 +167,28 @@ describe('runExperiment', () => {
     expect(summary.pope).toBeNull(); // the synthetic set is scored by exact match
   });
 
+  it('records what produced each run: versions, provider, precision, content hashes, settings, prompt', async () => {
+    const outcome = await runExperiment(
+      { model, workspace, dataset, limit: 2 },
+      { kind: 'eval', config: { maxNewTokens: 1, promptSuffix: 'One word.' } },
+    );
+    const run = workspace.getRun(outcome.runId);
+    const p = run.provenance!;
+    expect(p.fusionscopeVersion).toBe(packageJson.version);
+    expect(p.onnxruntimeVersion).toBe(ortPackage.version);
+    expect(p.commit === null || /^[0-9a-f]{40}$/.test(p.commit)).toBe(true);
+    expect(p).toMatchObject({ executionProvider: 'cpu', precision: 'auto', modelRevision: null });
+    // Fully defaulted settings, equal to the run's identity.
+    expect(p.settings).toEqual({ maxNewTokens: 1, promptSuffix: 'One word.' });
+    expect(p.settings).toEqual(run.config);
+    expect(p.promptTemplate).toContain('{question}\nOne word.');
+    expect(p.modelHash).toBe(await modelContentHash(model.folder, join(root, 'hash-cache')));
+    const items = (await openDataset(dataset)).items.slice(0, 2);
+    expect(p.datasetHash).toBe(await datasetHash(items));
+    expect(p.datasetHash).not.toBe(await datasetHash([items[1], items[0]]));
+    expect(p.datasetHash).not.toBe(await datasetHash([{ ...items[0], answers: ['other'] }, items[1]]));
+  });
+
   it('writes the report: figures as SVG and PNG, data as CSV/JSON, for the newest runs', async () => {
     const out = join(root, 'report');
     const written = await writeReport(workspace, model, out);
@@ -169,6 +201,28 @@ describe('runExperiment', () => {
     expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.sweep.samples).toBe(ITEMS);
+    const sweepRun = workspace.getRun(report.sweep.runId);
+    expect(report.sweep.provenance).toEqual(sweepRun.provenance);
+    for (const field of [
+      'fusionscopeVersion',
+      'commit',
+      'onnxruntimeVersion',
+      'executionProvider',
+      'precision',
+      'modelHash',
+      'datasetHash',
+      'settings',
+      'promptTemplate',
+    ]) {
+      expect(report.provenance, field).toHaveProperty(field);
+    }
+    expect(report.provenance.modelHash).toBe(sweepRun.provenance!.modelHash);
+    expect(report.provenance.settings.sweep).toEqual(sweepRun.config);
+    // Every figure says what made it, under the figure.
+    const svg = await readFile(join(out, 'fusion-curve.svg'), 'utf8');
+    expect(svg).toContain('data-provenance');
+    expect(svg).toContain(`model ${sweepRun.provenance!.modelHash.slice(0, 12)}`);
+    expect(svg).toContain(`sweep run ${sweepRun.id}: `);
     expect(report.contrast.samples).toBe(3);
     expect(await readFile(join(out, 'fusion-curve.csv'), 'utf8')).toMatch(
       /^layer,masked_mean,ci_lower,ci_upper,drop,label,reason\r\n0,/,

@@ -1,10 +1,12 @@
 /**
- * Dataset-scale experiments: one of the analyses (sweep, evolve, contrast) over every item of a
+ * Dataset-scale experiments: one analysis of the registry (main/engine/analyses) over every item of a
  * dataset, recorded sample by sample in the workspace database so a killed run resumes where it
- * stopped. This is the single entry point the CLI (and later the app) calls.
+ * stopped. The single entry point the CLI and the app's engine worker call.
  */
 import { FusionError } from '../../common/errors.ts';
-import type { RunKind, RunProgress, SampleOutput } from '../../common/runs.ts';
+import type { RunProgress } from '../../common/runs.ts';
+import type { ExperimentBounds } from '../analyses/analysis.ts';
+import { analysisOf } from '../analyses/registry.ts';
 import {
   openDataset,
   type DatasetItem,
@@ -14,17 +16,14 @@ import {
 import type { LoadedModel } from '../model/openModel.ts';
 import { modelFingerprint } from '../store/fingerprint.ts';
 import type { Workspace } from '../store/workspace.ts';
-import { checkContrastConfig, type ContrastConfig } from './contrast.ts';
-import type { EvolutionConfig } from './evolution.ts';
-import { contrastItem, evalItem, evolveItem, sweepItem, type PromptOptions } from './kinds.ts';
+import { runProvenance } from './provenance.ts';
 import { runOverDataset, type RunOptions, type RunOutcome } from './runner.ts';
-import { sweepWindows, type SweepConfig } from './sweep.ts';
 
-export type ExperimentConfig =
-  | { readonly kind: 'sweep'; readonly config: SweepConfig & PromptOptions }
-  | { readonly kind: 'evolve'; readonly config: EvolutionConfig & PromptOptions }
-  | { readonly kind: 'contrast'; readonly config: ContrastConfig & PromptOptions }
-  | { readonly kind: 'eval'; readonly config: PromptOptions & { readonly maxNewTokens?: number } };
+/** An analysis (registry kind) and its settings as the caller gave them: parsed here, once. */
+export interface ExperimentConfig {
+  readonly kind: string;
+  readonly config: unknown;
+}
 
 export interface ExperimentTarget {
   readonly model: LoadedModel;
@@ -53,22 +52,6 @@ export interface ExperimentOutcome extends RunOutcome {
   readonly items: readonly DatasetItem[];
 }
 
-function perSampleFor(
-  model: LoadedModel,
-  experiment: ExperimentConfig,
-): (item: DatasetItem, signal: AbortSignal) => Promise<SampleOutput<unknown>> {
-  switch (experiment.kind) {
-    case 'sweep':
-      return (item: DatasetItem, signal: AbortSignal) => sweepItem(model, item, experiment.config, signal);
-    case 'evolve':
-      return (item: DatasetItem) => evolveItem(model, item, experiment.config);
-    case 'contrast':
-      return (item: DatasetItem) => contrastItem(model, item, experiment.config);
-    case 'eval':
-      return (item: DatasetItem) => evalItem(model, item, experiment.config);
-  }
-}
-
 /** The items a target selects: `itemIds` (dataset order kept), then the first `limit`. */
 export function selectItems<I extends { readonly id: string }>(
   items: readonly I[],
@@ -92,62 +75,48 @@ export function selectItems<I extends { readonly id: string }>(
   return selection.limit !== undefined ? chosen.slice(0, selection.limit) : chosen;
 }
 
-/** The model facts a config is checked against before any item runs. */
-export interface ExperimentBounds {
-  readonly layers: number;
-  /** null: the count varies per image, so tokens are checked against each sample's span instead. */
-  readonly imageTokensPerImage: number | null;
+/** The bounds an analysis's settings are checked against, before any item runs. */
+export function boundsOf(model: LoadedModel): ExperimentBounds {
+  return { layers: model.spec.decoder.layers, imageTokensPerImage: model.info().imageTokensPerImage };
 }
 
 /**
- * Rejects a config that would fail on every item (layers or tokens outside the model), so a bad request
- * is one clear BAD_ARGUMENT instead of a run whose every sample is an error. Contrast layers left out
- * (read off a sweep later) are not checked here.
+ * Runs one analysis over the target's items: its settings parsed (defaults filled) and completed (what
+ * it reads off other runs), checked against the model, and the result — the run's identity — recorded
+ * with the run's provenance.
  */
-export function checkExperimentConfig(experiment: ExperimentConfig, bounds: ExperimentBounds): void {
-  const { layers, imageTokensPerImage } = bounds;
-  if (experiment.kind === 'sweep') {
-    sweepWindows(layers, experiment.config.window ?? 1);
-    const limit = imageTokensPerImage ?? Number.MAX_SAFE_INTEGER;
-    const outside = (experiment.config.tokens ?? []).filter(
-      (t) => !Number.isInteger(t) || t < 0 || t >= limit,
-    );
-    if (outside.length > 0) {
-      throw new FusionError(
-        'BAD_ARGUMENT',
-        imageTokensPerImage === null
-          ? `sweep tokens must be non-negative integer image token indices, got ${outside.slice(0, 5).join(', ')}`
-          : `sweep tokens must be image token indices within 0..${imageTokensPerImage - 1}, got ${outside.slice(0, 5).join(', ')}`,
-      );
-    }
-  }
-  if (experiment.kind === 'contrast') checkContrastConfig(experiment.config, layers);
-}
-
 export async function runExperiment(
   target: ExperimentTarget,
   experiment: ExperimentConfig,
   options: ExperimentOptions = {},
 ): Promise<ExperimentOutcome> {
-  checkExperimentConfig(experiment, {
-    layers: target.model.spec.decoder.layers,
-    imageTokensPerImage: target.model.info().imageTokensPerImage,
-  });
+  const analysis = analysisOf(experiment.kind);
+  const context = { workspace: target.workspace, model: target.model };
+  const config = analysis.resolve(analysis.parseConfig(experiment.config), context);
+  analysis.check(config, boundsOf(target.model));
   const dataset = await openDataset(target.dataset, target.datasetOptions);
   const items = selectItems(dataset.items, target);
-  const kind: RunKind = experiment.kind;
   const outcome = await runOverDataset(
     target.workspace,
     {
-      kind,
+      kind: analysis.kind,
       model: {
         folder: target.model.folder,
         fingerprint: await modelFingerprint(target.model.folder, target.model.precision),
         info: target.model.info(),
       },
       dataset: { path: target.dataset, format: dataset.format, name: dataset.name, items },
-      config: experiment.config,
-      perSample: perSampleFor(target.model, experiment),
+      config,
+      // A run recorded before a setting existed: read as today's parse of it would write it.
+      normalizeConfig: (stored) => {
+        try {
+          return analysis.resolve(analysis.parseConfig(stored), context);
+        } catch {
+          return stored;
+        }
+      },
+      provenance: await runProvenance(target.model, items, config),
+      perSample: (item, signal) => analysis.perSample(target.model, item, config, signal),
     },
     options,
   );

@@ -17,6 +17,7 @@ import { asLlavaNextConfig, parsePreprocessorConfig } from '../image/index.ts';
 import { embedSample, forward, prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { expandImageTokens, tokenizePrompt } from '../inference/prompt.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { contrastSettings } from '../analyses/contrast.ts';
 import { contrastSample } from './contrast.ts';
 import { evolveSample } from './evolution.ts';
 import { selectCrop } from './metrics/index.ts';
@@ -162,12 +163,14 @@ describe('analyses read the sample’s layout', () => {
   });
 
   it('the contrastive crop is chosen on the primary (tile) grid and cut from its pixels', async () => {
-    const result = await contrastSample(model, sample(), {
-      candidateLayers: [0, 1],
-      reviewLayer: 2,
-      maxNewTokens: 1,
-      methods: ['crop'],
-    });
+    const result = await contrastSample(
+      model,
+      sample(),
+      contrastSettings(
+        { candidateLayers: [0, 1], reviewLayer: 2, maxNewTokens: 1, methods: ['crop'] },
+        model.spec.decoder.layers,
+      ),
+    );
     expect(result.ca).toHaveLength(16);
     const { rect } = selectCrop(
       TILE_TOKENS.map((t) => result.ca[t]),

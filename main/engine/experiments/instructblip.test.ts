@@ -12,7 +12,7 @@ import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyInstructBlip } from '../../../native-models/testing/tinyInstructBlip.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { forward, prepareSample } from '../inference/forward.ts';
-import { FAMILY_TEST_IMAGE, familyEndToEnd, runCli, tinyFamilyFixture } from './familyTesting.ts';
+import { FAMILY_TEST_IMAGE, familyEndToEnd, runCli, tinyFamilyFixture } from './families.testing.ts';
 
 const QUERIES = 6;
 const tiny = tinyFamilyFixture('instructblip', (dir) =>

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { runExperiment } from './experiment.ts';
-import { familyEndToEnd, familyTarget, tinyFamilyFixture } from './familyTesting.ts';
+import { familyEndToEnd, familyTarget, tinyFamilyFixture } from './families.testing.ts';
 
 const tiny = tinyFamilyFixture('llava-next', {
   seed: 62,
@@ -40,6 +40,6 @@ describe('LLaVA-NeXT token subsets', () => {
     expect(outcome.status).toBe('done');
     await expect(
       runExperiment(familyTarget(tiny), { kind: 'sweep', config: { mode: 'hidden', tokens: [-1] } }),
-    ).rejects.toThrow('sweep tokens must be non-negative integer image token indices, got -1');
+    ).rejects.toThrow(/sweep settings: tokens \(--tokens\)\.0: .*>=0/);
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { qwenChatPrompt, writeTinyQwen, type QwenFamily } from '../../../native-models/testing/tinyQwen.ts';
-import { FAMILY_TEST_IMAGE, familyEndToEnd, runCli, tinyFamilyFixture } from './familyTesting.ts';
+import { FAMILY_TEST_IMAGE, familyEndToEnd, runCli, tinyFamilyFixture } from './families.testing.ts';
 
 const TOKENS = 64;
 const MARKUP = '<|vision_start|><|image_pad|><|vision_end|>';

@@ -438,7 +438,7 @@ describe('one runner per computation', () => {
 });
 
 describe('across processes', () => {
-  const CHILD = fileURLToPath(new URL('./runner.child.ts', import.meta.url));
+  const CHILD = fileURLToPath(new URL('./runner.child.testing.ts', import.meta.url));
   const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
   /** The newest run as another process sees it, read-only; undefined until the child has created it. */
@@ -460,7 +460,7 @@ describe('across processes', () => {
     }
   }
 
-  /** runner.child.ts in a process of its own, its stdout lines collected as they come. */
+  /** runner.child.testing.ts in a process of its own, its stdout lines collected as they come. */
   class Child {
     readonly process: ChildProcess;
     readonly lines: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * Test helpers for the runner: a fake computation whose output depends only on the item id (so a resumed
  * run must equal an uninterrupted one bit for bit), and polling with a deadline instead of blind sleeps.
- * Shared by runner.test.ts and the child process runner.child.ts.
+ * Shared by runner.test.ts and the child process runner.child.testing.ts.
  */
 import type { LayerMetricValue, SampleOutput } from '../../common/runs.ts';
 import type { RunSpec } from './runner.ts';

@@ -12,7 +12,7 @@
  * the run over and finishes it. The claims behind this live in the store (store/runClaims.ts).
  */
 import { FusionError } from '../../common/errors.ts';
-import type { RunKind, RunProgress, RunRow, SampleOutput } from '../../common/runs.ts';
+import type { Provenance, RunKind, RunProgress, RunRow, SampleOutput } from '../../common/runs.ts';
 import { canonicalJson } from '../store/canonicalJson.ts';
 import { itemsHash } from '../store/fingerprint.ts';
 import { HEARTBEAT_MS } from '../store/owner.ts';
@@ -41,6 +41,13 @@ export interface RunSpec<R, I extends DatasetItem = DatasetItem> {
   };
   /** What the computation depends on besides model and items; runs resume only with an equal config. */
   readonly config: unknown;
+  /**
+   * A stored run's config as this spec's config would be written (defaults filled), so a run recorded
+   * before its analysis gained a setting still resumes by id. Default: as stored.
+   */
+  readonly normalizeConfig?: (stored: unknown) => unknown;
+  /** Recorded with a new run. */
+  readonly provenance?: Provenance;
   /** Computes one item. Should stop (throw) soon after `signal` aborts. */
   readonly perSample: (item: I, signal: AbortSignal) => Promise<SampleOutput<R>>;
 }
@@ -94,14 +101,15 @@ function checkItems(items: readonly DatasetItem[]): string[] {
 }
 
 /** What makes two runs the same computation (with the dataset's items). */
-type Identity = Pick<RunSpec<unknown>, 'kind' | 'model' | 'config'>;
+type Identity = Pick<RunSpec<unknown>, 'kind' | 'model' | 'config' | 'normalizeConfig' | 'provenance'>;
 
 /** Why `run` cannot continue `spec`, or null when it can. */
 function mismatch(run: RunRow, spec: Identity, dataset: DatasetRef): string | null {
   if (run.kind !== spec.kind) return `it is a ${run.kind} run, not ${spec.kind}`;
   if (run.model.fingerprint !== spec.model.fingerprint) return 'its model has a different fingerprint';
   if (run.dataset.itemsHash !== itemsHash(dataset.itemIds)) return 'its dataset holds different items';
-  if (canonicalJson(run.config) !== canonicalJson(spec.config ?? null)) return 'its config differs';
+  const stored = spec.normalizeConfig ? spec.normalizeConfig(run.config) : run.config;
+  if (canonicalJson(stored) !== canonicalJson(spec.config ?? null)) return 'its config differs';
   return null;
 }
 
@@ -122,7 +130,8 @@ function acquire(
     if (why !== null) throw new FusionError('BAD_ARGUMENT', `cannot resume run ${run.id}: ${why}`);
     return workspace.acquireRun({ runId: run.id, retryErrors });
   }
-  const identity = { kind: spec.kind, model: spec.model, dataset, config: spec.config };
+  const { kind, model, config, provenance } = spec;
+  const identity = { kind, model, dataset, config, provenance };
   return workspace.acquireRun({ identity, reuse: target === 'auto', retryErrors });
 }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { writeTinyLlava, type TinyLlavaOptions } from '../../../native-models/testing/tinyLlava.ts';
 import { writeTinyQwen } from '../../../native-models/testing/tinyQwen.ts';
+import { sweepConfig } from '../analyses/sweep.ts';
 import { blocksPerCall } from '../inference/batchedDecoder.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
@@ -70,16 +71,18 @@ function knockoutBudgets({ model, sample }: Fixture): Record<string, number> {
   return { 'all windows per call': SWEEP_BATCH_BYTES, 'two per call': twoPerCall, 'one per call': 1 };
 }
 
-const CONFIGS: [string, SweepConfig][] = [
-  ['knockout, window 1', { mode: 'knockout', maxNewTokens: 3 }],
-  ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
-  ['knockout, window 1, one-token answers', { mode: 'knockout', maxNewTokens: 1 }],
-  ['hidden zero, window 1', { mode: 'hidden', maxNewTokens: 3 }],
+const CONFIGS: [string, SweepConfig][] = (
   [
-    'hidden 0.1, window 3, token subset',
-    { mode: 'hidden', scale: 0.1, window: 3, tokens: [2, 3, 11], maxNewTokens: 3 },
-  ],
-];
+    ['knockout, window 1', { mode: 'knockout', maxNewTokens: 3 }],
+    ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
+    ['knockout, window 1, one-token answers', { mode: 'knockout', maxNewTokens: 1 }],
+    ['hidden zero, window 1', { mode: 'hidden', maxNewTokens: 3 }],
+    [
+      'hidden 0.1, window 3, token subset',
+      { mode: 'hidden', scale: 0.1, window: 3, tokens: [2, 3, 11], maxNewTokens: 3 },
+    ],
+  ] as const
+).map(([label, config]) => [label, sweepConfig.parse(config)]);
 
 describe.each(['llama', 'mistral', 'qwen'])(
   '%s: the cached masking sweep equals a naive full recompute',

@@ -24,8 +24,8 @@ import { decodeGreedy, prefilledState, type Generation } from '../inference/gene
 import type { InterventionPlan } from '../inference/interventionPlan.ts';
 import { rowPositions } from '../inference/positions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
-import type { SweepConfig } from '../../common/analysis.ts';
-export type { SweepConfig } from '../../common/analysis.ts';
+import type { SweepConfig } from '../analyses/sweep.ts';
+export type { SweepConfig } from '../analyses/sweep.ts';
 
 export interface MaskedOutcome {
   /** The masked layers: startLayer .. startLayer + window − 1. */
@@ -63,7 +63,7 @@ function interventionFor(config: SweepConfig, layers: readonly number[]): Interv
     mode: config.mode,
     layers,
     tokens: config.tokens,
-    scale: config.mode === 'hidden' ? (config.scale ?? 0) : undefined,
+    scale: config.mode === 'hidden' ? config.scale : undefined,
   };
 }
 
@@ -83,8 +83,8 @@ export async function sweepSample(
   config: SweepConfig,
   options: SweepOptions = {},
 ): Promise<SampleSweep> {
-  const maxNewTokens = config.maxNewTokens ?? 8;
-  const windows = sweepWindows(model.spec.decoder.layers, config.window ?? 1);
+  const maxNewTokens = config.maxNewTokens;
+  const windows = sweepWindows(model.spec.decoder.layers, config.window);
   const base = await forward(model, sample, { keepCache: true, signal: options.signal });
   const cache = base.cache;
   if (!cache) throw new Error('forward did not keep its cache');

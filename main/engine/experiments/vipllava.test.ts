@@ -3,7 +3,7 @@
  * attention evolution and contrastive attention on the demo dataset. Nothing here is family-specific:
  * the point is that a second architecture flows through the same engine, CLI and experiments.
  */
-import { familyEndToEnd, tinyFamilyFixture } from './familyTesting.ts';
+import { familyEndToEnd, tinyFamilyFixture } from './families.testing.ts';
 
 // vision_feature_layers [-2, -4, 1]: 3 × 32 vision features per patch into the projector LayerNorm.
 const tiny = tinyFamilyFixture('vipllava', {

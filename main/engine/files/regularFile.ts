@@ -28,6 +28,11 @@ export function openRegularFile(path: string): Promise<checked.RegularFile> {
   return engineErrors(checked.openRegularFile(path));
 }
 
+/** A path already resolved and checked (a served file): opened once, the handle proved to be that file. */
+export function openResolvedRegularFile(path: string): Promise<checked.RegularFile> {
+  return engineErrors(checked.openResolvedRegularFile(path));
+}
+
 export function readRegularFile(path: string): Promise<Buffer> {
   return engineErrors(checked.readRegularFile(path));
 }

@@ -25,7 +25,7 @@ import {
   type PreparedSample,
 } from './forward.ts';
 import { runDecoder } from './decoder.ts';
-import { expectLastRowMatch, rowsToImageAttention, withoutFinalEos } from './fidelitySupport.ts';
+import { expectLastRowMatch, rowsToImageAttention, withoutFinalEos } from './fidelity.testing.ts';
 import { generate } from './generate.ts';
 
 const TOLERANCE = 1e-4;

@@ -4,10 +4,10 @@
  */
 import { FusionError } from '../../common/errors.ts';
 import type { AttentionRows, Intervention } from '../../common/interventions.ts';
-import { EMBED_IO, HEAD_IO, VISION_IO } from '../../../native-models/architectures/contract.ts';
-import { imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
-import { queryProjection } from '../analysis/queryTokens.ts';
+import { EMBED_IO, HEAD_IO } from '../../../native-models/architectures/contract.ts';
 import { loadImage, preprocessImage, type ProcessedImage, type RgbImage } from '../image/index.ts';
+import { checkTowerSize } from '../imageTokens/index.ts';
+import type { ImageTokenLayout } from '../imageTokens/layout.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { runDecoder, type DecoderPassOutput } from './decoder.ts';
 import { compileInterventions, type InterventionPlan } from './interventionPlan.ts';
@@ -19,7 +19,6 @@ import {
   type PromptSpec,
   type TokenizedPrompt,
 } from './prompt.ts';
-import { visionInputs } from './visionInputs.ts';
 
 export type ImageSource = string | Uint8Array | RgbImage;
 
@@ -28,7 +27,7 @@ export interface SampleInput {
   /** More images after the first (e.g. a crop of it, as ViCrop-style refinements feed). */
   readonly extraImages?: readonly ImageSource[];
   readonly prompt: PromptSpec;
-  /** The original LLaVA-1.5 expand2square; never applied unless asked for. */
+  /** Pad to a square of the processor's mean colour first (expand2square); never unless asked for. */
   readonly padToSquare?: 'none' | 'mean-color';
 }
 
@@ -43,12 +42,13 @@ export interface PreparedSample extends TokenizedPrompt {
   readonly imageLayout: ImageTokenLayout;
   /** Every image's layout, in prompt order (imageTokenSpans[k] has imageLayouts[k].count tokens). */
   readonly imageLayouts: readonly ImageTokenLayout[];
-  /** Rotary positions of expandedIds (M-RoPE families: three streams). */
+  /** Rotary positions of expandedIds (one stream, or three for multimodal rotary positions). */
   readonly positions: SamplePositions;
-  /** Query-token families (InstructBLIP): the prompt text through the Q-Former's tokenizer. */
-  readonly qformerInputIds?: readonly number[];
-  /** Query-token families: each image's projected features, computed while preparing (see queryVision). */
-  readonly imageFeatures?: readonly Float32Array[];
+  /**
+   * What the model's image-token scheme keeps for this sample's later steps (model.imageTokens reads
+   * it back); absent for schemes that keep nothing.
+   */
+  readonly schemeState?: unknown;
 }
 
 export interface ForwardOptions {
@@ -83,32 +83,15 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
   const load = async (source: ImageSource) => (isRgbImage(source) ? source : await loadImage(source));
   const preprocess = (rgb: RgbImage) => {
     const image = preprocessImage(rgb, model.imageConfig, { padToSquare: input.padToSquare ?? 'none' });
-    const { height, width } = model.spec.imageSize;
-    // Any-resolution images reach the tower as base + tiles; every one must fit it. Patch families
-    // (Qwen) take any size their processor makes.
-    for (const seen of image.patches ? [] : (image.anyres?.patches ?? [image])) {
-      if (seen.height !== height || seen.width !== width) {
-        throw new FusionError(
-          'BAD_CONFIG',
-          `preprocessor_config.json produces ${seen.width}×${seen.height} images but the vision tower expects ${width}×${height}`,
-        );
-      }
-    }
+    checkTowerSize(model.spec, image);
     return image;
   };
   const source = await load(input.image);
   const image = preprocess(source);
   const extraImages = await Promise.all(extra.map(async (e) => preprocess(await load(e))));
-  const qformerInputIds = qformerIds(model, encoded.text);
-  const planned = [image, ...extraImages].map((im) => imageTokenLayout(model.spec, im, model.imageConfig));
-  // Query tokens are drawn through the Q-Former's cross-attention, known only once the tower has run;
-  // its features are kept so embedSample does not run it again.
-  const vision = qformerInputIds
-    ? await Promise.all(
-        [image, ...extraImages].map((im, k) => queryVision(model, im, planned[k], qformerInputIds)),
-      )
-    : undefined;
-  const imageLayouts = vision ? vision.map((v) => v.layout) : planned;
+  // The scheme lays out each image's tokens; one that must run the tower to do so keeps what it gave.
+  const prepared = await model.imageTokens.prepare(encoded.text, [image, ...extraImages]);
+  const imageLayouts = prepared.layouts;
   const tokens = expandImageTokens(
     model.spec.imageTokenId,
     encoded,
@@ -131,40 +114,8 @@ export async function prepareSample(model: LoadedModel, input: SampleInput): Pro
     imageLayout: imageLayouts[0],
     imageLayouts,
     positions,
-    qformerInputIds,
-    imageFeatures: vision?.map((v) => v.features),
+    schemeState: prepared.state,
   };
-}
-
-/** The prompt through the Q-Former's tokenizer, for query-token families; checked against its positions. */
-function qformerIds(model: LoadedModel, text: string): number[] | undefined {
-  const scheme = model.spec.imageTokens;
-  if (!model.qformerTokenizer || scheme.kind !== 'queries') return undefined;
-  const ids = model.qformerTokenizer.encode(text);
-  if (ids.length > scheme.maxInstructionTokens) {
-    throw new FusionError(
-      'BAD_PROMPT',
-      `the instruction is ${ids.length} Q-Former tokens long; the Q-Former has positions for ${scheme.maxInstructionTokens} (qformer_config.max_position_embeddings)`,
-    );
-  }
-  return ids;
-}
-
-async function queryVision(
-  model: LoadedModel,
-  image: ProcessedImage,
-  layout: ImageTokenLayout,
-  qformerInputIds: readonly number[],
-): Promise<{ layout: ImageTokenLayout; features: Float32Array }> {
-  const out = await model.sessions.vision.run(
-    visionInputs(image, { spec: model.spec, imageConfig: model.imageConfig, qformerInputIds }),
-  );
-  const cross = out[VISION_IO.qformerCrossAttention];
-  if (!cross || !layout.display) {
-    throw new FusionError('RUNTIME', 'the vision graph of a query-token model returned no cross-attention');
-  }
-  const projection = queryProjection(cross.data, cross.dims, layout.count, layout.display.rects.length);
-  return { layout: { ...layout, projection }, features: Float32Array.from(out[VISION_IO.features].data) };
 }
 
 function isRgbImage(value: unknown): value is RgbImage {
@@ -181,8 +132,7 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
   const D = model.spec.decoder.hiddenSize;
   const images = [sample.image, ...sample.extraImages];
   for (const [k, image] of images.entries()) {
-    const cached = sample.imageFeatures?.[k];
-    const features = cached ?? (await visionFeatures(model, sample, image));
+    const features = await model.imageTokens.features(image, k, sample.schemeState);
     const [start, end] = sample.imageTokenSpans[k];
     if (features.length !== (end - start) * D) {
       throw new FusionError(
@@ -193,21 +143,6 @@ export async function embedSample(model: LoadedModel, sample: PreparedSample): P
     embeds.set(features, start * D);
   }
   return embeds;
-}
-
-async function visionFeatures(
-  model: LoadedModel,
-  sample: PreparedSample,
-  image: ProcessedImage,
-): Promise<ArrayLike<number>> {
-  const vision = await model.sessions.vision.run(
-    visionInputs(image, {
-      spec: model.spec,
-      imageConfig: model.imageConfig,
-      qformerInputIds: sample.qformerInputIds,
-    }),
-  );
-  return vision[VISION_IO.features].data as Float32Array;
 }
 
 function readoutPositions(rows: AttentionRows | undefined, sample: PreparedSample): number[] {

@@ -35,16 +35,16 @@ import {
 import { buildTinyTokenizer, encodeTiny } from '../../../native-models/testing/tinyTokenizer.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
+import { qformerInputIds } from '../imageTokens/queries.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import {
   expectLastRowMatch,
   expectTorchRunMatch,
   rowsToImageAttention,
   withoutFinalEos,
-} from './fidelitySupport.ts';
+} from './fidelity.testing.ts';
 import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
-import { visionInputs } from './visionInputs.ts';
 
 const TOLERANCE = 1e-4;
 const TORCH_TOLERANCE = 1e-3;
@@ -111,7 +111,7 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
   const referenceInput = (interventions: Intervention[] = []) => ({
     inputIds: [...sample.expandedIds],
     pixelValues: sample.image.pixelValues,
-    qformerInputIds: sample.qformerInputIds!,
+    qformerInputIds: qformerInputIds(sample),
     interventions,
   });
 
@@ -121,18 +121,14 @@ describe.each(VARIANTS)('InstructBLIP engine vs float64 reference: $name', ({ op
     expect(sample.expandedIds[queries]).toBe(1);
     expect(sample.expandedIds.slice(0, queries).every((id) => id === model.spec.imageTokenId)).toBe(true);
     // [CLS] what is the col ##our of the square left of the circle ? [SEP]
-    expect(sample.qformerInputIds).toEqual([2, 78, 79, 80, 97, 98, 81, 80, 86, 84, 81, 80, 87, 7, 3]);
+    expect(qformerInputIds(sample)).toEqual([2, 78, 79, 80, 97, 98, 81, 80, 86, 84, 81, 80, 87, 7, 3]);
   });
 
   it('gives the reference’s image features and Q-Former cross-attention from the vision graph', async () => {
     const out = await model.sessions.vision.run(
-      visionInputs(sample.image, {
-        spec: model.spec,
-        imageConfig: model.imageConfig,
-        qformerInputIds: sample.qformerInputIds,
-      }),
+      model.imageTokens.visionInputs(sample.image, sample.schemeState),
     );
-    const expected = reference.imageFeatures(sample.image.pixelValues, sample.qformerInputIds!);
+    const expected = reference.imageFeatures(sample.image.pixelValues, qformerInputIds(sample));
     const crossOut = out[VISION_IO.qformerCrossAttention];
     const grid = (options.vision?.imageSize ?? 32) / (options.vision?.patchSize ?? 8);
     expect(crossOut.dims).toEqual([cross, options.qformer?.heads ?? 4, options.queries, 1 + grid * grid]);
@@ -209,7 +205,7 @@ describe('InstructBLIP without image_token_index (legacy config): queries concat
   const referenceInput = (interventions: Intervention[] = []) => ({
     inputIds: sample.expandedIds.slice(5),
     pixelValues: sample.image.pixelValues,
-    qformerInputIds: sample.qformerInputIds!,
+    qformerInputIds: qformerInputIds(sample),
     interventions,
   });
 
@@ -269,7 +265,7 @@ describe('InstructBLIP prompts and preprocessing', () => {
       ...encodeTiny(buildTinyTokenizer(), 'red'),
     ]);
     expect(sample.expandedIds[4]).toBe(1);
-    expect(sample.qformerInputIds).toEqual([2, 89, 3]);
+    expect(qformerInputIds(sample)).toEqual([2, 89, 3]);
   });
 
   it('preprocesses an image at the processor size as BlipImageProcessor (rescale, normalise)', async () => {
@@ -299,18 +295,14 @@ describe('InstructBLIP engine vs the PyTorch fixture (its own BF16 weights)', ()
 
   it('tokenizes as the fixture and preprocesses as BlipImageProcessor with PIL (37 × 29 → 24 × 24 bicubic)', () => {
     expect(sample.expandedIds).toEqual(fixture.inputIds);
-    expect(sample.qformerInputIds).toEqual(fixture.qformerInputIds);
+    expect(qformerInputIds(sample)).toEqual(fixture.qformerInputIds);
     expect(sample.imageTokenSpan).toEqual(fixture.imageTokenSpan);
     expect(maxRelativeError(sample.image.pixelValues, fixture.pixelValues)).toBeLessThan(1e-6);
   });
 
   it('matches the query features and the Q-Former cross-attention', async () => {
     const out = await model.sessions.vision.run(
-      visionInputs(sample.image, {
-        spec: model.spec,
-        imageConfig: model.imageConfig,
-        qformerInputIds: sample.qformerInputIds,
-      }),
+      model.imageTokens.visionInputs(sample.image, sample.schemeState),
     );
     expect(maxRelativeError(out[VISION_IO.features].data, fixture.imageFeatures.flat())).toBeLessThan(
       TORCH_TOLERANCE,

@@ -17,7 +17,7 @@ import { lcgImage } from '../../../native-models/testing/random.ts';
 import { writeTinyLlava, type TinyLlavaOptions } from '../../../native-models/testing/tinyLlava.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
-import { expectImageEmbedsMatch, expectLastRowMatch, withoutFinalEos } from './fidelitySupport.ts';
+import { expectImageEmbedsMatch, expectLastRowMatch, withoutFinalEos } from './fidelity.testing.ts';
 import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
 

@@ -28,7 +28,7 @@ import {
   expectLastRowMatch,
   rowsToImageAttention,
   withoutFinalEos,
-} from './fidelitySupport.ts';
+} from './fidelity.testing.ts';
 import { forward, prepareSample, type PreparedSample } from './forward.ts';
 import { generate } from './generate.ts';
 

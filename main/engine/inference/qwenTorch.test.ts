@@ -23,7 +23,7 @@ import { maxRelativeError } from '../../../native-models/testing/compare.ts';
 import { encodeTinyQwen } from '../../../native-models/testing/tinyQwen.ts';
 import { resizeImage } from '../image/index.ts';
 import { openModel } from '../model/openModel.ts';
-import { expectTorchRunMatch } from './fidelitySupport.ts';
+import { expectTorchRunMatch } from './fidelity.testing.ts';
 import { forward, prepareSample } from './forward.ts';
 
 const fixtureDir = fileURLToPath(new URL('../../../native-models/reference/fixtures/', import.meta.url));

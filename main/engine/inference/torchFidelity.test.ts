@@ -26,7 +26,7 @@ import {
 } from '../image/index.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { samplePositions } from './positions.ts';
-import { expectTorchRunMatch } from './fidelitySupport.ts';
+import { expectTorchRunMatch } from './fidelity.testing.ts';
 import { forward, type PreparedSample } from './forward.ts';
 
 /** The any-resolution input of a fixture: its patches in the processor's tile order. */

@@ -16,6 +16,7 @@ import { WeightStore } from '../../../native-models/safetensors/read.ts';
 import { FusionError } from '../../common/errors.ts';
 import { readJsonFile, readOptionalJsonFile } from '../files/jsonFile.ts';
 import { loadPreprocessorConfig, type ImageProcessorConfig } from '../image/index.ts';
+import { ImageTokens, loadSchemeResources } from '../imageTokens/index.ts';
 import type { ProviderRequest } from '../runtime/providers.ts';
 import { chooseProvider, Session, type ProviderChoice } from '../runtime/session.ts';
 import { Tokenizer } from '../tokenizer/index.ts';
@@ -74,6 +75,9 @@ export interface ModelInfo {
 }
 
 export class LoadedModel {
+  /** How this model's images become tokens: its spec's scheme module, bound to this model. */
+  readonly imageTokens: ImageTokens;
+
   constructor(
     readonly folder: string,
     readonly spec: ModelSpec,
@@ -85,9 +89,11 @@ export class LoadedModel {
     private readonly weightFacts: { dtype: string; parameters: number },
     readonly precision: Precision,
     readonly cache: CachedModel,
-    /** Query-token families (InstructBLIP): the Q-Former's own tokenizer, from qformer_tokenizer/. */
-    readonly qformerTokenizer?: Tokenizer,
-  ) {}
+    /** What the image-token scheme loaded beside the checkpoint (e.g. a second tokenizer). */
+    schemeResources: unknown,
+  ) {
+    this.imageTokens = new ImageTokens(spec, imageConfig, sessions.vision, schemeResources);
+  }
 
   info(): ModelInfo {
     return {
@@ -103,8 +109,8 @@ export class LoadedModel {
         dir: this.cache.dir,
         bytes: this.cache.manifest.weightBytes + this.cache.manifest.graphs.reduce((n, g) => n + g.bytes, 0),
       },
-      ...imageTokenFacts(this.spec.imageTokens),
-      imageTokenScheme: this.spec.imageTokens.kind,
+      ...this.imageTokens.facts(),
+      imageTokenScheme: this.imageTokens.kind,
       summary: this.spec.summary,
     };
   }
@@ -113,27 +119,6 @@ export class LoadedModel {
     const { vision, embed, layers, head } = this.sessions;
     await Promise.all([vision, embed, ...layers, head].map((s) => s.release()));
   }
-}
-
-/** The model-wide image-token facts the model view shows: per-image counts vary for any-resolution. */
-function imageTokenFacts(scheme: ImageTokenScheme): Pick<ModelInfo, 'imageTokensPerImage' | 'imageGrid'> {
-  if (scheme.kind === 'fixed-grid') {
-    const { perImage, rows, cols, leadingTokens } = scheme;
-    return { imageTokensPerImage: perImage, imageGrid: { rows, cols, leadingTokens } };
-  }
-  if (scheme.kind === 'queries') {
-    // The grid the Q-Former's cross-attention (and so the overlays) is drawn on.
-    return {
-      imageTokensPerImage: scheme.count,
-      imageGrid: { rows: scheme.rows, cols: scheme.cols, leadingTokens: 0 },
-    };
-  }
-  if (scheme.kind === 'merged-patches') {
-    // Varies per image; no grid to show before an image is prepared.
-    return { imageTokensPerImage: null, imageGrid: { rows: 0, cols: 0, leadingTokens: 0 } };
-  }
-  const side = scheme.tileSize / scheme.patchSize;
-  return { imageTokensPerImage: null, imageGrid: { rows: side, cols: side, leadingTokens: 0 } };
 }
 
 function weightSource(store: WeightStore): WeightSource {
@@ -180,7 +165,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
   checkImageToken(spec, tokenizer);
   // Checked before any graph is built: a bad generation_config.json should not cost a model build.
   const eos = await eosTokenIds(folder, tokenizer, spec.decoder.vocabSize);
-  const qformerTokenizer = spec.imageTokens.kind === 'queries' ? await qformerTokenizerOf(folder) : undefined;
+  const schemeResources = await loadSchemeResources(spec, folder);
   const imageConfig = await loadPreprocessorConfig(folder);
   const store = await WeightStore.open(folder);
   try {
@@ -251,7 +236,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       weightFacts(store),
       precision,
       cache,
-      qformerTokenizer,
+      schemeResources,
     );
   } finally {
     await store.close();
@@ -284,18 +269,6 @@ async function checkMemory(
     provider,
     memory: gpu !== undefined ? 'GPU memory' : 'RAM',
   });
-}
-
-async function qformerTokenizerOf(folder: string): Promise<Tokenizer> {
-  try {
-    return await Tokenizer.fromFolder(join(folder, 'qformer_tokenizer'));
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new FusionError(
-      'MISSING_FILE',
-      `${shownPath(folder)}: the Q-Former's tokenizer (qformer_tokenizer/) could not be loaded: ${reason}`,
-    );
-  }
 }
 
 function checkImageToken(spec: ModelSpec, tokenizer: Tokenizer): void {

@@ -14,6 +14,9 @@ import { autoCandidates, type ConcreteProvider, type ProviderRequest } from './p
 // the reason itself, so only fatal messages are let through.
 ort.env.logLevel = 'fatal';
 
+/** The ONNX Runtime build sessions run on (recorded in every run's provenance). */
+export const ONNXRUNTIME_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+
 export type TensorData = Float32Array | BigInt64Array;
 
 export interface TensorIn {

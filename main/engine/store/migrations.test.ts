@@ -125,7 +125,7 @@ describe('migration to version 2 (run claims)', () => {
       // A schema-1 row has no claim token: its owner (on another host) is judged by updated_at, long past.
       expect(ws.interruptedOnOpen).toEqual([1]);
       withRawDb(dir, (raw) => {
-        expect(version(raw)).toBe(2);
+        expect(version(raw)).toBe(SCHEMA_VERSION);
         const columns = raw.prepare(`SELECT name FROM pragma_table_info('runs')`).pluck().all();
         expect(columns).toEqual(expect.arrayContaining(['claim_token', 'heartbeat_at']));
       });

@@ -10,6 +10,11 @@ import { FusionError } from '../../common/errors.ts';
 export interface Migration {
   readonly version: number;
   readonly sql: string;
+  /**
+   * Rebuilds a table other tables point at (SQLite cannot drop a CHECK): foreign keys are off while it
+   * runs, as SQLite's procedure for schema changes asks, and checked before the transaction commits.
+   */
+  readonly rebuildsTables?: boolean;
 }
 
 const V1 = `
@@ -100,9 +105,46 @@ ALTER TABLE runs ADD COLUMN claim_token TEXT;
 ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
 `;
 
+/**
+ * Version 3: analyses come from a registry (main/engine/analyses), so the list of kinds leaves the
+ * schema (any lowercase name; the registry refuses unknown ones before a run is made), and every run
+ * records its provenance (JSON, common/runs.ts Provenance; NULL for runs made before).
+ */
+const V3 = `
+CREATE TABLE runs_v3 (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind         TEXT NOT NULL CHECK (kind GLOB '[a-z]*' AND length(kind) <= 32),
+  model_id     INTEGER NOT NULL REFERENCES models (id),
+  dataset_id   INTEGER NOT NULL REFERENCES datasets (id),
+  config       TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed', 'interrupted')),
+  total        INTEGER NOT NULL CHECK (total >= 0),
+  done         INTEGER NOT NULL DEFAULT 0,
+  failed       INTEGER NOT NULL DEFAULT 0,
+  error        TEXT,
+  owner_pid    INTEGER,
+  owner_host   TEXT,
+  owner_start  TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  claim_token  TEXT,
+  heartbeat_at INTEGER,
+  provenance   TEXT
+);
+INSERT INTO runs_v3 (id, kind, model_id, dataset_id, config, status, total, done, failed, error,
+                     owner_pid, owner_host, owner_start, created_at, updated_at, claim_token, heartbeat_at)
+  SELECT id, kind, model_id, dataset_id, config, status, total, done, failed, error,
+         owner_pid, owner_host, owner_start, created_at, updated_at, claim_token, heartbeat_at FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+CREATE INDEX runs_match ON runs (kind, dataset_id, config);
+CREATE INDEX runs_status ON runs (status);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
+  { version: 3, sql: V3, rebuildsTables: true },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -127,6 +169,7 @@ export function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
 ): number {
   const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+  const rebuilding = migrations.some((m) => m.rebuildsTables && m.version > currentVersion(db));
   const apply = db.transaction(() => {
     const from = currentVersion(db);
     if (from > latest) {
@@ -141,9 +184,22 @@ export function migrate(
     for (const migration of migrations) {
       if (migration.version > from) db.exec(migration.sql);
     }
+    if (rebuilding) {
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) {
+        throw new FusionError('STORE', `migrating ${file} would break ${broken.length} row reference(s)`);
+      }
+    }
     db.prepare('DELETE FROM schema_version').run();
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(latest);
     return latest;
   });
-  return apply.immediate();
+  // A no-op inside a transaction, so switched around it; only while a rebuild runs.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  if (rebuilding) db.pragma('foreign_keys = OFF');
+  try {
+    return apply.immediate();
+  } finally {
+    if (rebuilding && foreignKeys) db.pragma('foreign_keys = ON');
+  }
 }

@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
 import { FusionError } from '../../common/errors.ts';
-import type { DatasetRow, ModelRow, RunKind, RunRow, RunStatus } from '../../common/runs.ts';
+import {
+  RUN_KIND_PATTERN,
+  type DatasetRow,
+  type ModelRow,
+  type Provenance,
+  type RunKind,
+  type RunRow,
+  type RunStatus,
+} from '../../common/runs.ts';
 import { canonicalJson } from './canonicalJson.ts';
 import { itemsHash } from './fingerprint.ts';
 import {
@@ -38,6 +46,8 @@ export interface NewRun {
   readonly model: ModelRef;
   readonly dataset: DatasetRef;
   readonly config: unknown;
+  /** Recorded when the run is created (not part of its identity). */
+  readonly provenance?: Provenance | null;
 }
 
 export interface RunFilter {
@@ -46,7 +56,6 @@ export interface RunFilter {
   readonly modelFingerprint?: string;
 }
 
-const KINDS: readonly RunKind[] = ['sweep', 'evolve', 'contrast', 'eval'];
 const STATUSES: readonly RunStatus[] = ['running', 'done', 'cancelled', 'failed', 'interrupted'];
 /** Statuses a run can be resumed from (besides 'running' with a dead owner). */
 const RESUMABLE: readonly RunStatus[] = ['interrupted', 'cancelled', 'failed'];
@@ -56,6 +65,7 @@ export interface RawRun {
   id: number;
   kind: RunKind;
   config: string;
+  provenance: string | null;
   status: RunStatus;
   total: number;
   done: number;
@@ -107,6 +117,7 @@ export function toRow(raw: RawRun): RunRow {
     model,
     dataset,
     config: JSON.parse(raw.config),
+    provenance: raw.provenance === null ? null : (JSON.parse(raw.provenance) as Provenance),
     status: raw.status,
     total: raw.total,
     done: raw.done,
@@ -187,8 +198,12 @@ function datasetId(
 }
 
 function checkNewRun(run: NewRun): void {
-  if (!KINDS.includes(run.kind)) {
-    throw new FusionError('BAD_ARGUMENT', `run kind must be one of ${KINDS.join(', ')}, got '${run.kind}'`);
+  // Which kinds exist is the analysis registry's to say; the store only keeps names well formed.
+  if (typeof run.kind !== 'string' || !RUN_KIND_PATTERN.test(run.kind)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `run kind must be an analysis name, got ${JSON.stringify(run.kind)}`,
+    );
   }
   if (typeof run.model?.folder !== 'string' || typeof run.model.fingerprint !== 'string') {
     throw new FusionError('BAD_ARGUMENT', 'run model needs a folder and a fingerprint');
@@ -216,15 +231,16 @@ export function insertClaimedRun(db: Database.Database, run: NewRun, token: stri
   const dsId = datasetId(db, run.dataset, now, true);
   const info = db
     .prepare(
-      `INSERT INTO runs (kind, model_id, dataset_id, config, status, total, owner_pid, owner_host,
-                         owner_start, claim_token, heartbeat_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (kind, model_id, dataset_id, config, provenance, status, total, owner_pid,
+                         owner_host, owner_start, claim_token, heartbeat_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       run.kind,
       modelId,
       dsId,
       config,
+      run.provenance ? canonicalJson(run.provenance) : null,
       run.dataset.itemIds.length,
       owner.pid,
       owner.host,

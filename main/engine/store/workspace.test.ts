@@ -55,7 +55,7 @@ describe('runs', () => {
   });
 
   it('rejects bad arguments with BAD_ARGUMENT', () => {
-    expect(() => ws.createRun(newRun({ kind: 'bogus' as never }))).toThrow(
+    expect(() => ws.createRun(newRun({ kind: 'Not A Kind!' }))).toThrow(
       expect.objectContaining({ code: 'BAD_ARGUMENT' }),
     );
     expect(() => ws.findRun(0)).toThrow(FusionError);

@@ -3,6 +3,7 @@
  * the arguments (no Math.random, no Date): mulberry32 is tiny, fast and identical on every JS engine
  * because it uses only 32-bit integer ops (Math.imul, >>>).
  */
+import { SeededRandom } from '../experiments/metrics/random.ts';
 
 /** 32-bit FNV-1a followed by a murmur3 finaliser (FNV alone mixes the low bits poorly for short keys). */
 export function hashString(text: string): number {
@@ -19,27 +20,8 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
-export class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
+/** The engine's mulberry32 (the same stream the bootstrap uses) with the generator's helpers. */
+export class Rng extends SeededRandom {
   /** Uniform integer in [lo, hi] (inclusive). */
   range(lo: number, hi: number): number {
     return lo + this.int(hi - lo + 1);

@@ -5,7 +5,8 @@
  *
  * Property: the call is accepted or refused with FusionError BAD_REQUEST and a bounded message; an
  * accepted call keeps its method, validates again to the same parameters, and carries plain objects
- * (no prototype a message could have planted); every valid example is accepted.
+ * (no prototype a message could have planted); every valid example is accepted. startRun's settings
+ * then go through their analysis's schema (main/engine/analyses) under the same property.
  */
 import * as fc from 'fast-check';
 
@@ -14,9 +15,12 @@ import {
   isApiMethod,
   validateCall,
   type ApiMethod,
+  type ApiParams,
   type ApiParamsIn,
 } from '../../common/api/index.ts';
 import { FusionError } from '../../common/errors.ts';
+import { analysisOf } from '../../engine/analyses/registry.ts';
+import { canonicalJson } from '../../engine/store/canonicalJson.ts';
 import {
   jsonMutations,
   materialize,
@@ -36,6 +40,7 @@ const VALID: { readonly [M in ApiMethod]: readonly ApiParamsIn<M>[] } = {
   listDatasets: [{}],
   importDataset: [{ path: '/data/vqa', format: 'vqav2', answers: '/data/a.json', images: '/data/img' }],
   datasetItems: [{ datasetId: '/data/vqa' }, { datasetId: 'd', offset: 10, limit: 1000, family: 'color' }],
+  listAnalyses: [{}],
   startRun: [
     {
       kind: 'sweep',
@@ -223,16 +228,16 @@ function isPlainData(value: unknown, depth = 0): boolean {
   return Object.values(value).every((v) => isPlainData(v, depth + 1));
 }
 
-async function check(recipe: ApiRecipe): Promise<void> {
-  const { method, params } = buildCall(recipe);
+/**
+ * One gate of the boundary: `pass` accepts (its value) or refuses with BAD_REQUEST and a bounded
+ * message, never otherwise; a valid example is never refused. Undefined when refused.
+ */
+async function gate<T>(recipe: ApiRecipe, what: string, pass: () => T): Promise<T | undefined> {
   let refusal: Error | undefined;
   const refused = (error: unknown) => isBadRequest(error) && ((refusal = error as Error), true);
-  const accepted = await rejectsOnlyWith(() => validateCall(method, params), refused, 'validateCall');
+  const accepted = await rejectsOnlyWith(pass, refused, what);
   if (recipe.kind === 'valid') {
-    ensure(
-      accepted !== undefined,
-      () => `a valid ${recipe.method} call was refused: ${(refusal as Error).message}`,
-    );
+    ensure(accepted !== undefined, () => `${what} refused a valid call: ${(refusal as Error).message}`);
   }
   if (accepted === undefined) {
     const message = (refusal as Error).message;
@@ -240,8 +245,14 @@ async function check(recipe: ApiRecipe): Promise<void> {
       message.length <= MAX_MESSAGE_CHARS,
       () => `the refusal's message is ${message.length} characters long`,
     );
-    return;
   }
+  return accepted;
+}
+
+async function check(recipe: ApiRecipe): Promise<void> {
+  const { method, params } = buildCall(recipe);
+  const accepted = await gate(recipe, 'validateCall', () => validateCall(method, params));
+  if (accepted === undefined) return;
   ensure(accepted.method === method, () => `validateCall changed the method to ${String(accepted.method)}`);
   ensure(isPlainData(accepted.params), () => 'accepted parameters hold an object with a foreign prototype');
   ensure(({} as Record<string, unknown>).polluted === undefined, () => 'Object.prototype was polluted');
@@ -251,6 +262,25 @@ async function check(recipe: ApiRecipe): Promise<void> {
     'revalidation',
   );
   ensure(again !== undefined, () => 'parameters validateCall returned are refused when validated again');
+  if (accepted.method === 'startRun') await checkSettings(recipe, accepted.params as ApiParams<'startRun'>);
+}
+
+/**
+ * startRun's settings pass a second gate as the call is handled: the analysis's own schema, under the
+ * same property; what it returns parses again to itself.
+ */
+async function checkSettings(recipe: ApiRecipe, params: ApiParams<'startRun'>): Promise<void> {
+  const parse = (config: unknown) => () =>
+    analysisOf(params.kind, 'BAD_REQUEST').parseConfig(config, 'BAD_REQUEST');
+  const parsed = await gate(recipe, 'the analysis settings schema', parse(params.config));
+  if (parsed === undefined) return;
+  ensure(isPlainData(parsed), () => 'parsed settings hold an object with a foreign prototype');
+  const again = await rejectsOnlyWith(parse(parsed), isBadRequest, 'settings revalidation');
+  ensure(again !== undefined, () => 'settings the schema returned are refused when parsed again');
+  ensure(
+    canonicalJson(again) === canonicalJson(parsed),
+    () => 'settings change when parsed a second time (a run identity must be stable)',
+  );
 }
 
 export const apiTarget: FuzzTarget<ApiRecipe> = {

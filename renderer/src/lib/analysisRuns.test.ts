@@ -27,6 +27,7 @@ function run(
     model: { id: 1, folder: model, fingerprint: '', info: null },
     dataset: { id: 1, path: dataset, format: 'x', name: 'd', itemCount: 1, itemsHash: '' },
     config: {},
+    provenance: null,
     total: 1,
     done: 1,
     failed: 0,

@@ -4,3 +4,4 @@ export { useModelsStore, type ModelLoading } from './models.ts';
 export { useDatasetsStore } from './datasets.ts';
 export { useJobsStore, JobFailedError, type JobProgress } from './jobs.ts';
 export { useRunsStore, type SummaryOptions } from './runs.ts';
+export { useAnalysesStore } from './analyses.ts';

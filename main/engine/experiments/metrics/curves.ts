@@ -7,7 +7,7 @@
  * sweep produces them (`samples[s][l]`). Drops are paired per sample: baseline[s] − masked[s][l].
  */
 import { FusionError } from '../../../common/errors.ts';
-import { Rng } from '../../synthetic/random.ts';
+import { SeededRandom } from './random.ts';
 import type {
   Interval,
   LabelParams,
@@ -102,7 +102,7 @@ export function layerBootstrap(
   for (const row of samples) for (let l = 0; l < points; l++) means[l] += row[l];
   for (let l = 0; l < points; l++) means[l] /= n;
   const boot = Array.from({ length: points }, () => new Float64Array(resamples));
-  const rng = new Rng(seed);
+  const rng = new SeededRandom(seed);
   const sums = new Float64Array(points);
   for (let b = 0; b < resamples; b++) {
     sums.fill(0);

@@ -7,6 +7,12 @@
 import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 
+/**
+ * Opens a path that resolveStaticFile or resolveServedFile returned once, proving the handle is the
+ * file that path names (engine/files/regularFile.ts), so a link swapped in after the check is refused.
+ */
+export { openResolvedRegularFile } from '../engine/files/regularFile.ts';
+
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

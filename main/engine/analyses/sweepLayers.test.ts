@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { dropCurve, labelLayers } from './metrics/index.ts';
-import { layersFromSweep } from './summaries.ts';
+import { layersFromSweep } from '../../common/sweepLayers.ts';
+import { dropCurve, labelLayers } from '../experiments/metrics/index.ts';
 
 /** 20 samples, 6 layers; `drops[l]` is subtracted from a baseline of 1 (tiny per-sample jitter). */
 function labelsFor(drops: number[]) {

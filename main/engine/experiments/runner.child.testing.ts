@@ -1,7 +1,7 @@
 /**
  * Child process for the multi-process tests (runner.test.ts): runs the fake sweep over a workspace,
  * slowly, so the parent can start a second one beside it or kill it mid-run.
- * Usage: node --import tsx runner.child.ts DIR COUNT DELAY_MS STALL_AT [GO_FILE]
+ * Usage: node --import tsx runner.child.testing.ts DIR COUNT DELAY_MS STALL_AT [GO_FILE]
  *
  * From item STALL_AT on, the work never finishes: the parent's kill then always lands before the run
  * completes, however slow the machine, while everything before it is ordinary kill-at-any-moment.

@@ -16,7 +16,9 @@ import { DEMO_DATASET_DIR } from '../demo.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
 import { Workspace } from '../store/workspace.ts';
 import { runExperiment, type ExperimentTarget } from './experiment.ts';
-import { summarizeContrast, summarizeEvolution, summarizeSweep } from './summaries.ts';
+import { summarizeContrast } from '../analyses/contrast.ts';
+import { summarizeEvolution } from '../analyses/evolve.ts';
+import { summarizeSweep } from '../analyses/sweep.ts';
 
 export interface TinyFamily {
   /** A temporary folder for the test's own files (removed afterwards). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { checkAttentionFits } from './visionInputs.ts';
+import { checkAttentionFits } from './mergedPatches.ts';
 
 describe('checkAttentionFits', () => {
   const GiB = 2 ** 30;
