@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../engine/cli.ts';
+import { runCli } from '../engine/cli.testing.ts';
 import { ANALYSES } from '../engine/analyses/registry.ts';
 import { session, type Session } from './testing.ts';
 
@@ -32,22 +32,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Runs the CLI in this process; returns its exit code and what it printed on stdout. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
-  const chunks: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main([...args, '--workspace', workspace, '--model', modelId, '--dataset', datasetId]);
-    return { code, stdout: chunks.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+/** Runs the CLI in this process on the app's workspace, model and dataset. */
+const cli = (args: string[]) =>
+  runCli([...args, '--workspace', workspace, '--model', modelId, '--dataset', datasetId]);
 
 describe('listAnalyses', () => {
   it('offers every analysis of the registry, its settings as fields with the schema’s defaults', async () => {
@@ -101,7 +88,7 @@ describe('one identity for the app and the CLI', () => {
     // The CLI writes every setting out (flags, defaults); the app only what its form changed.
     const sweep = await cli(['sweep', '--mode', 'knockout', '--window', '1', '--limit', '2']);
     expect(sweep.code).toBe(0);
-    expect(sweep.stdout).toContain(`sweep run ${done.runId}: `);
+    expect(sweep.stdout).toContain(`sweep run ${done.runId} (knockout): `);
     expect((await app.ok('listRuns', { kind: 'sweep' })).map((r) => r.id)).toEqual([done.runId]);
 
     const evolve = await cli(['evolve', '--limit', '2']);

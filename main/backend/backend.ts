@@ -10,6 +10,7 @@ import { validateCall, type ApiEvent, type ApiHandlers } from '../common/api/ind
 import { FusionError, errorToResult } from '../common/errors.ts';
 import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from '../engine/demo.ts';
 import { ANALYSES, analysisOf } from '../engine/analyses/registry.ts';
+import { compareSweeps } from '../engine/analyses/sweep.ts';
 import { selectItems } from '../engine/experiments/experiment.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { AppState } from './appState.ts';
@@ -187,6 +188,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       return { deleted };
     },
     runSummary: async (params) => runSummary(workspace, params),
+    compareSweeps: async ({ runIds, metric }) => {
+      for (const id of runIds) requireRun(workspace, id);
+      return compareSweeps(workspace, runIds, metric);
+    },
     runSamples: (params) => runSamples(workspace, datasets, params),
     sampleDetail: (params) => sampleDetail(workspace, datasets, engine, params),
 

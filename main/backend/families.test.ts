@@ -149,15 +149,20 @@ describe.each(FAMILIES)('$name in the app', (family) => {
     const { runId, detail } = await run({ kind: 'contrast', config: { methods: ['mask'], maxNewTokens: 2 } });
     const [listed] = await app.ok('listRuns', { kind: 'contrast', modelId });
     expect(listed.id).toBe(runId);
-    const config = listed.config as { candidateLayers: number[]; reviewLayer: number };
+    const config = listed.config as { candidateLayers: number[]; reviewLayer: number | null };
     expect(config.candidateLayers.length).toBeGreaterThan(0);
-    expect(config.reviewLayer).toBeGreaterThanOrEqual(0);
-    expect(config.reviewLayer).toBeLessThan(LAYERS);
+    expect(config.candidateLayers.every((l) => l >= 0 && l < LAYERS)).toBe(true);
+    // A two-sample sweep labels no review layer: mask does not apply (never run at another layer).
+    expect(config.reviewLayer).toBeNull();
     const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) => detail.arrays[name] as number[]);
     expect([ca.length, pre.length, final.length]).toEqual([family.tokens, family.tokens, family.tokens]);
     ca.forEach((v, i) => expect(v).toBeCloseTo(final[i] - pre[i], 6));
     const summary = await app.ok('runSummary', { runId });
     if (summary.kind !== 'contrast') throw new Error(`expected a contrast summary, got ${summary.kind}`);
     expect(summary.summary.sampleCount).toBe(2);
+    expect(summary.summary.notApplicable).toEqual([
+      { method: 'mask', reason: 'the sweep found no review layer to mask at' },
+    ]);
+    expect(summary.summary.methods.map((m) => m.method)).toEqual(['none']);
   });
 });

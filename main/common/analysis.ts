@@ -45,6 +45,8 @@ export interface ContrastItemResult {
   readonly baselineScore: number | null;
   /** Per refinement that ran: its answer and score. */
   readonly refined: Partial<Record<Refinement, { readonly answer: string; readonly score: number | null }>>;
+  /** Wall time per method (ms): the plain answer, and each refinement's passes; absent in older runs. */
+  readonly latencyMs?: Partial<Record<'none' | Refinement, number>>;
 }
 
 export interface EvalItemResult {
@@ -61,9 +63,27 @@ export interface SweepSummary {
   readonly sampleCount: number;
   readonly layerCount: number;
   readonly baselineMean: number;
-  /** Masked score per window start, mean and 95% interval over samples. */
+  /** How the image was removed (the run's mode: 'hidden' carries into later layers, 'knockout' does not). */
+  readonly mode: string;
+  /** Masked score per window start, mean and 95% interval over samples (unpaired). */
   readonly masked: readonly LayerStat[];
+  /**
+   * Paired drop (baseline − masked) per window start, mean and interval over samples, in the metric's
+   * units: the statistic the labels test (with `labels.criterion` 'marginal', its layer-to-layer
+   * difference). Draw this band, not `masked`'s, beside the labels.
+   */
+  readonly drops: readonly LayerStat[];
   readonly labels: LayerLabelling;
+}
+
+/** Two sweeps' drop curves compared on normalised depth (a permutation test). */
+export interface SweepComparison {
+  /** Mean |difference| between the two mean drop curves over the depth grid. */
+  readonly statistic: number;
+  readonly p: number;
+  readonly permutations: number;
+  /** Depths the curves were read at. */
+  readonly points: number;
 }
 
 export interface EvolutionSummary {
@@ -76,9 +96,17 @@ export interface EvolutionSummary {
 export interface MethodScore {
   readonly method: 'none' | Refinement;
   readonly mean: number;
+  /** Samples behind the mean (every method is scored on the same samples). */
+  readonly n: number;
   /** Samples where this method scored higher / lower than no refinement. */
   readonly improved: number;
   readonly worsened: number;
+  /** Mean paired difference to no refinement with its 95% paired-bootstrap interval; null for 'none'. */
+  readonly delta: Interval | null;
+  /** Exact two-sided McNemar (sign) test on improved vs worsened; null for 'none'. */
+  readonly p: number | null;
+  /** Mean wall time per sample (ms) on the samples that recorded it; null when none did. */
+  readonly latencyMs: number | null;
 }
 
 export interface ContrastSummary {
@@ -86,6 +114,8 @@ export interface ContrastSummary {
   readonly sampleCount: number;
   /** Baseline first, then each refinement that ran, over the samples every method scored. */
   readonly methods: readonly MethodScore[];
+  /** Refinements asked for that could not apply to this run, and why (e.g. mask with no review layer). */
+  readonly notApplicable: readonly { readonly method: Refinement; readonly reason: string }[];
   readonly rows: ReadonlyArray<{ itemId: string } & ContrastItemResult>;
 }
 
@@ -134,9 +164,24 @@ export interface LabelParams {
   readonly minReviewDrop?: number;
   /** Fewer samples than this and no drop counts as significant (default 5): tiny-n bootstraps are too narrow. */
   readonly minSamples?: number;
+  /**
+   * What the thresholds test. 'drop': the drop when the image is removed at the layer (right for
+   * knockout, whose edit stays at its layer). 'marginal': drop(l) − drop(l+1), the layer's own share
+   * (right for hidden, whose edit carries into every later layer, so drop(l) is cumulative: a 'drop'
+   * rule would label every early layer). Default: by the sweep's mode.
+   */
+  readonly criterion?: LabelCriterion;
+  /** Multiple-comparison correction across layers of the significance test (default 'none'). */
+  readonly correction?: LabelCorrection;
 }
 
+export type LabelCriterion = 'drop' | 'marginal';
+/** 'holm': family-wise (Holm–Bonferroni); 'bh': false discovery rate (Benjamini–Hochberg). */
+export type LabelCorrection = 'none' | 'holm' | 'bh';
+
 export interface ResolvedLabelParams {
+  readonly criterion: LabelCriterion;
+  readonly correction: LabelCorrection;
   readonly scale: 'relative' | 'absolute';
   readonly minDrop: number;
   readonly plateauDrop: number;
@@ -167,6 +212,8 @@ export interface LayerVerdict {
   readonly lower: number;
   readonly upper: number;
   readonly significant: boolean;
+  /** One-sided bootstrap p of "no drop" (after the correction, when one is chosen). */
+  readonly p: number;
   /** One sentence for the UI. */
   readonly reason: string;
 }
@@ -181,6 +228,8 @@ export interface LayerLabelling {
   readonly layers: readonly LayerVerdict[];
   /** How the plateau was found (or why not), for the UI. */
   readonly summary: readonly string[];
+  /** Reasons to doubt the labels (a cumulative mode read with the 'drop' criterion, too few samples). */
+  readonly warnings: readonly string[];
 }
 
 export interface PopeMetrics {
@@ -198,4 +247,72 @@ export interface PopeMetrics {
   readonly f1: number;
   /** Fraction of predictions that are "yes" ("yes" is POPE's positive class). */
   readonly yesRatio: number;
+}
+
+/**
+ * The logit lens's per-layer metrics (engine/analyses/logitLens.ts), in chart order: the gold answer's
+ * first token's probability, the top-1 token's probability, and the gold token's rank (1 = top).
+ */
+export const LOGIT_LENS_METRICS = ['gold_prob', 'top1_prob', 'gold_rank'] as const;
+export type LogitLensMetric = (typeof LOGIT_LENS_METRICS)[number];
+
+export interface LensToken {
+  readonly token: number;
+  readonly text: string;
+  readonly prob: number;
+}
+
+export interface LogitLensItemResult {
+  /** The gold answer's first token; null when the item has no gold answer. */
+  readonly goldToken: number | null;
+  readonly goldText: string | null;
+  /** The first layer whose read-out ranks the gold token first; null when none does. */
+  readonly firstTop1Layer: number | null;
+  /** Per layer, the k most probable tokens of the read-out, most probable first. */
+  readonly topTokens: readonly (readonly LensToken[])[];
+}
+
+export interface LogitLensSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  readonly layerCount: number;
+  /** Per metric (gold ones only when items have a gold answer): per layer mean and 95% interval. */
+  readonly curves: Readonly<Partial<Record<LogitLensMetric, readonly LayerStat[]>>>;
+  /**
+   * The layer at which the gold token first becomes top-1: its mean over the `reached` samples where
+   * it does (null when none does), out of the `of` samples with a gold token.
+   */
+  readonly firstTop1: { readonly mean: number | null; readonly reached: number; readonly of: number };
+}
+
+/**
+ * Where the answer position's attention goes (engine/analyses/attentionShare.ts), in stacking order:
+ * the image tokens, the text before the first image (BOS, system prompt: the attention sink), the
+ * other text after it, and the position itself.
+ */
+export const ATTENTION_SHARE_PARTS = ['image', 'prefix', 'text', 'self'] as const;
+export type AttentionSharePart = (typeof ATTENTION_SHARE_PARTS)[number];
+
+export interface AttentionShareItemResult {
+  /** Positions in each part (self is 1). */
+  readonly tokens: Readonly<Record<AttentionSharePart, number>>;
+  /** Layers whose head-mean image share is below the run's threshold. */
+  readonly flaggedLayers: readonly number[];
+}
+
+export interface AttentionShareSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  readonly layerCount: number;
+  /** The image share below which a layer is flagged (the run's setting). */
+  readonly threshold: number;
+  /** Per part: per layer mean (over samples of the head mean) and 95% interval. */
+  readonly shares: Readonly<Record<AttentionSharePart, readonly LayerStat[]>>;
+  /**
+   * Layers whose mean image share is below `threshold`: their maps over the image (as attention
+   * evolution draws them, renormalised to sum 1) stretch a near-zero mass and mean little.
+   */
+  readonly flaggedLayers: readonly number[];
+  /** Per layer: the fraction of samples whose image share there is below `threshold`. */
+  readonly flaggedFraction: readonly number[];
 }

@@ -5,8 +5,23 @@
 export type InterventionMode =
   /** Positions after the image may not attend to the chosen image positions (−∞ before softmax). */
   | 'knockout'
+  /**
+   * Positions after the image attend to the chosen image positions with their attention weights
+   * multiplied by `scale` before renormalising (log scale added to their logits; 0 = knockout). The
+   * suppression acts at the layer itself, where `hidden` scaling is undone by the next RMSNorm.
+   */
+  | 'attention'
   /** The residual stream at the chosen image positions is multiplied by `scale` at the layer's input. */
   | 'hidden';
+
+/**
+ * Which positions a knockout or attention intervention acts on (their attention to the image keys):
+ * 'all' every position after the image (default); 'last' the answer position only (the last prompt
+ * position and what it generates: does the answer read the image directly?); 'question' the question
+ * rows but not the answer position (the image → question flow, as in "Cross-modal Information Flow":
+ * does the image reach the answer through the question?).
+ */
+export type QuerySet = 'all' | 'last' | 'question';
 
 export interface Intervention {
   readonly mode: InterventionMode;
@@ -14,8 +29,13 @@ export interface Intervention {
   readonly layers: readonly number[];
   /** 0-based indexes inside the image-token span; omitted = every image token. */
   readonly tokens?: readonly number[];
-  /** `hidden` mode only: 0 zeroes the tokens (the paper's setting), 0.1 is soft suppression. */
+  /**
+   * `hidden`: the residual-stream multiplier (0 zeroes the tokens, the paper's setting; 0.1 is soft
+   * suppression). `attention`: the attention-weight multiplier (0 = knockout). Ignored by knockout.
+   */
   readonly scale?: number;
+  /** knockout and attention: whose attention to the image is changed (default 'all'). */
+  readonly queries?: QuerySet;
 }
 
 /** Which query rows' attention to return. */

@@ -5,14 +5,15 @@
 import type { LayerLabelling } from './analysis.ts';
 
 /**
- * Candidates = the fusion layers, review = the first review layer. Fallbacks, so a model without
- * clear labels can still be analysed: no fusion layers → the three layers whose masking hurt most;
- * no review layer → the second-to-last layer.
+ * Candidates = the fusion layers, review = the first review layer. With no fusion layers the three
+ * layers whose masking hurt most stand in (CA still needs a pre-integration layer); with no review
+ * layer there is none (null): masking at some other layer would sit inside the plateau, where it
+ * changes nothing, so `mask` is reported as not applicable instead.
  */
 export function layersFromSweep(
   labels: LayerLabelling,
-  layerCount: number,
-): { candidateLayers: number[]; reviewLayer: number } {
+  _layerCount: number,
+): { candidateLayers: number[]; reviewLayer: number | null } {
   const byDrop = [...labels.layers].sort((a, b) => b.drop - a.drop || a.layer - b.layer);
   const candidateLayers = labels.fusionLayers.length
     ? [...labels.fusionLayers]
@@ -20,5 +21,5 @@ export function layersFromSweep(
         .slice(0, 3)
         .map((v) => v.layer)
         .sort((a, b) => a - b);
-  return { candidateLayers, reviewLayer: labels.reviewLayers[0] ?? Math.max(0, layerCount - 2) };
+  return { candidateLayers, reviewLayer: labels.reviewLayers[0] ?? null };
 }

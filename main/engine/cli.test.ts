@@ -101,7 +101,10 @@ describe('fusionscope trace', () => {
       ['--mask-mode', 'hidden', '--mask-layers', '1', '--mask-tokens', '16'],
       /image token 16 is out of range.*0\.\.15/,
     ],
-    [['--mask-mode', 'erase', '--mask-layers', '1'], /--mask-mode: "erase" is not one of knockout, hidden/],
+    [
+      ['--mask-mode', 'erase', '--mask-layers', '1'],
+      /--mask-mode: "erase" is not one of knockout, attention, hidden/,
+    ],
     [['--mask-layers', '1'], /--mask-layers needs --mask-mode/],
     [['--mask-mode', 'hidden', '--mask-layers', '1,x'], /--mask-layers: "x" is not a non-negative integer/],
   ])('rejects %j clearly and writes no output file', async (flags, message) => {

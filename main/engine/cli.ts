@@ -22,7 +22,7 @@ Usage:
   fusionscope demo   [--model DIR] [--dataset DIR] [--count N]
   fusionscope answer --model DIR --image FILE --question TEXT [--max-new-tokens N]
   fusionscope trace  --model DIR --image FILE (--prompt RAW | --question TEXT) --json OUT
-                     [--mask-mode knockout|hidden] [--mask-layers 1,3] [--mask-tokens 0,5,6]
+                     [--mask-mode knockout|attention|hidden] [--mask-layers 1,3] [--mask-tokens 0,5,6]
                      [--mask-scale 0.1] [--attention-rows last|question] [--per-head] [--hidden-states]
   fusionscope info   --model DIR
   fusionscope cache list|clear [--key PREFIX]   the model cache (built graphs, one folder per model)
@@ -32,7 +32,8 @@ each also takes --model DIR --dataset PATH [--limit N] [--resume auto|ID]; defau
 and its test split):
 ${analysisUsage()}  fusionscope runs
   fusionscope report   [--out DIR]     figures (SVG, PNG) and CSV/JSON for the newest runs of the model
-  fusionscope analyze  [--out DIR]     sweep + evolve + contrast + report (the headless main job)
+  fusionscope analyze  [--out DIR]     sweep (knockout, then hidden; or --mode) + evolve + contrast +
+                                       report (the headless main job)
 
 Common options:
   --model DIR                          a Hugging Face model folder (default: the embedded demo model)

@@ -8,7 +8,8 @@
  *   logits = lm_head(rms_norm(h))
  *
  *   attn: scores = q·k / √head_dim, causal (and Mistral's sliding window), knocked-out keys → −∞,
- *   softmax; query head h reads kv head ⌊h / (heads / kv_heads)⌋ (repeat_kv).
+ *   softmax, then weighted keys' probabilities multiplied by their factor and renormalised (attention
+ *   scaling); query head h reads kv head ⌊h / (heads / kv_heads)⌋ (repeat_kv).
  */
 import type { TextConfig } from './config.ts';
 import {
@@ -51,10 +52,22 @@ export interface DecoderWeights {
 
 /** An edit applied inside one decoder layer. */
 export type LayerEdit =
-  /** Keys hidden (−∞ before softmax, every head) from every query at position ≥ fromQuery. */
-  | { kind: 'knockout'; layer: number; keys: readonly number[]; fromQuery: number }
+  /** Keys hidden (−∞ before softmax, every head) from every query at position in [fromQuery, toQuery). */
+  | { kind: 'knockout'; layer: number; keys: readonly number[]; fromQuery: number; toQuery: number }
   /** Residual-stream rows multiplied by factor at the input of the layer (before input_layernorm). */
-  | { kind: 'scale'; layer: number; positions: readonly number[]; factor: number };
+  | { kind: 'scale'; layer: number; positions: readonly number[]; factor: number }
+  /**
+   * Attention weights of `keys` multiplied by factor, then renormalised, for every query at position
+   * in [fromQuery, toQuery) (every head).
+   */
+  | {
+      kind: 'weight';
+      layer: number;
+      keys: readonly number[];
+      fromQuery: number;
+      toQuery: number;
+      factor: number;
+    };
 
 export interface DecoderOutput {
   logits: Vector[];
@@ -110,13 +123,20 @@ const apply = (x: Vector, l: Linear): Vector => linear(x, l.weight, l.bias);
 /** Which keys query `i` may see at this layer: causal, sliding window, minus knocked-out keys. */
 function visibility(config: TextConfig, edits: LayerEdit[]): (i: number, j: number) => boolean {
   const knockouts = edits.flatMap((e) =>
-    e.kind === 'knockout' ? [{ from: e.fromQuery, keys: new Set(e.keys) }] : [],
+    e.kind === 'knockout' ? [{ from: e.fromQuery, to: e.toQuery, keys: new Set(e.keys) }] : [],
   );
   return (i, j) => {
     if (j > i) return false;
     if (config.slidingWindow !== null && i - j >= config.slidingWindow) return false;
-    return !knockouts.some((e) => i >= e.from && e.keys.has(j));
+    return !knockouts.some((e) => i >= e.from && i < e.to && e.keys.has(j));
   };
+}
+
+/** The factor query `i`'s weight on key `j` is multiplied by (1 when no edit weights it). */
+function weighting(edits: LayerEdit[]): (i: number, j: number) => number {
+  const weights = edits.flatMap((e) => (e.kind === 'weight' ? [e] : []));
+  return (i, j) =>
+    weights.reduce((f, e) => (i >= e.fromQuery && i < e.toQuery && e.keys.includes(j) ? f * e.factor : f), 1);
 }
 
 function attention(
@@ -124,6 +144,7 @@ function attention(
   layer: DecoderLayerWeights,
   x: Vector[],
   visible: (i: number, j: number) => boolean,
+  weight: (i: number, j: number) => number,
   readoutRows: readonly number[],
   rotary: Rotary,
 ): { out: Vector[]; probabilities: Vector[][] } {
@@ -146,6 +167,9 @@ function attention(
         visible(i, j) ? dot(q[i][h], k[j][g]) / Math.sqrt(headDim) : -Infinity,
       );
       const p = softmax(scores);
+      let total = 0;
+      for (let j = 0; j < x.length; j++) total += p[j] *= weight(i, j);
+      for (let j = 0; j < x.length; j++) p[j] /= total;
       for (let j = 0; j < x.length; j++) {
         if (p[j] === 0) continue;
         const vj = headSlice(v[j], g);
@@ -191,7 +215,15 @@ export function decoderForward(
       h = h.map((t, i) => (edit.positions.includes(i) ? scale(t, edit.factor) : t));
     }
     const normed = h.map((t) => rmsNorm(t, layer.inputLayerNorm, eps));
-    const attended = attention(config, layer, normed, visibility(config, layerEdits), readoutRows, rotate);
+    const attended = attention(
+      config,
+      layer,
+      normed,
+      visibility(config, layerEdits),
+      weighting(layerEdits),
+      readoutRows,
+      rotate,
+    );
     attentionOut.push(attended.probabilities);
     h = h.map((t, i) => add(t, attended.out[i]));
     h = h.map((t) => add(t, mlp(config, layer, rmsNorm(t, layer.postAttentionLayerNorm, eps))));

@@ -518,7 +518,7 @@ export class ReferenceInstructBlip {
       q.features.forEach((feature, i) => (embeddings[span[0] + i] = Float64Array.from(feature)));
     }
     const readoutRows = input.readoutRows ?? [embeddings.length - 1];
-    const edits = resolveInterventions(input.interventions ?? [], span, text.layers);
+    const edits = resolveInterventions(input.interventions ?? [], span, text.layers, embeddings.length);
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows);
     return { ...out, imageFeatures: q.features, imageTokenSpan: span, crossAttention: q.crossAttention };
   }

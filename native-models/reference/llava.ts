@@ -34,13 +34,18 @@ import {
 import { LLAVA_KEY_LAYOUTS } from '../testing/llavaKeyLayouts.ts';
 
 export interface ReferenceIntervention {
-  mode: 'knockout' | 'hidden';
+  mode: 'knockout' | 'attention' | 'hidden';
   /** Decoder layers, 0-based. */
   layers: readonly number[];
   /** Indexes inside the image span; default all. */
   tokens?: readonly number[];
-  /** hidden only; default 0. */
+  /** hidden: residual multiplier; attention: attention-weight multiplier; default 0. */
   scale?: number;
+  /**
+   * knockout/attention: whose attention changes — every position after the image ('all'), the last
+   * position on ('last'), or the positions between the image and the last one ('question').
+   */
+  queries?: 'all' | 'last' | 'question';
 }
 
 export interface ReferenceInput {
@@ -289,7 +294,7 @@ export class ReferenceLlava {
         throw new RangeError(`readout row ${r} is outside the sequence (0 … ${inputIds.length - 1})`);
       }
     }
-    const edits = resolveInterventions(input.interventions ?? [], span, text.layers);
+    const edits = resolveInterventions(input.interventions ?? [], span, text.layers, inputIds.length);
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows);
     return { ...out, imageFeatures: features, imageTokenSpan: span };
   }
@@ -319,6 +324,7 @@ export function resolveInterventions(
   interventions: readonly ReferenceIntervention[],
   span: [number, number],
   layerCount: number,
+  sequenceLength: number,
 ): LayerEdit[] {
   const spanLength = span[1] - span[0];
   const edits: LayerEdit[] = [];
@@ -330,12 +336,20 @@ export function resolveInterventions(
       }
     }
     const positions = tokens.map((t) => span[0] + t);
+    const last = sequenceLength - 1;
+    const queries = intervention.queries ?? 'all';
+    const fromQuery = queries === 'last' ? last : span[1];
+    const toQuery = queries === 'question' ? last : Infinity;
     for (const layer of intervention.layers) {
       if (!Number.isInteger(layer) || layer < 0 || layer >= layerCount) {
         throw new RangeError(`intervention layer ${layer} is outside the decoder (0 … ${layerCount - 1})`);
       }
       if (intervention.mode === 'knockout') {
-        edits.push({ kind: 'knockout', layer, keys: positions, fromQuery: span[1] });
+        edits.push({ kind: 'knockout', layer, keys: positions, fromQuery, toQuery });
+      } else if (intervention.mode === 'attention') {
+        const factor = intervention.scale ?? 0;
+        if (!(factor >= 0)) throw new RangeError(`intervention scale ${factor} must be ≥ 0`);
+        edits.push({ kind: 'weight', layer, keys: positions, fromQuery, toQuery, factor });
       } else if (intervention.mode === 'hidden') {
         const factor = intervention.scale ?? 0;
         if (!Number.isFinite(factor)) throw new RangeError(`intervention scale ${factor} is not finite`);

@@ -605,7 +605,7 @@ export class ReferenceQwen {
       );
     const readoutRows = input.readoutRows ?? [expandedIds.length - 1];
     // Interventions act on the first image, as FusionScope defines them.
-    const edits = resolveInterventions(input.interventions ?? [], spans[0], text.layers);
+    const edits = resolveInterventions(input.interventions ?? [], spans[0], text.layers, embeddings.length);
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows, rotary);
     return {
       ...out,

@@ -11,6 +11,7 @@ import CompareView from './views/CompareView.vue';
 import ContrastiveView from './views/ContrastiveView.vue';
 import DatasetsView from './views/DatasetsView.vue';
 import FusionView from './views/FusionView.vue';
+import LayersView from './views/LayersView.vue';
 import ModelsView from './views/ModelsView.vue';
 import RunsView from './views/RunsView.vue';
 
@@ -21,6 +22,7 @@ const COMPONENTS: Record<AppViewName, Component> = {
   attention: AttentionView,
   contrastive: ContrastiveView,
   compare: CompareView,
+  layers: LayersView,
   runs: RunsView,
 };
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 
+import type { SweepComparison } from '../analysis.ts';
 import { RUN_KIND_PATTERN, type RunRow } from '../runs.ts';
 import type {
   AnalysisView,
@@ -82,6 +83,8 @@ const runTarget = {
 export const startRunSchema = z.strictObject({ kind, config: config.default({}), ...runTarget });
 
 const labelParamsSchema = z.strictObject({
+  criterion: z.enum(['drop', 'marginal']).optional(),
+  correction: z.enum(['none', 'holm', 'bh']).optional(),
   scale: z.enum(['relative', 'absolute']).optional(),
   minDrop: z.number().min(0).max(1e6).optional(),
   plateauDrop: z.number().min(0).max(1e6).optional(),
@@ -147,6 +150,11 @@ export const API_PARAMS = {
     metric: z.enum(['score', 'gold_prob']).optional(),
     labels: labelParamsSchema.optional(),
   }),
+  /** Do two sweeps' drop curves differ? Permutation test on normalised depth. */
+  compareSweeps: z.strictObject({
+    runIds: z.tuple([runId, runId]),
+    metric: z.enum(['score', 'gold_prob']).optional(),
+  }),
   runSamples: z.strictObject({ runId, ...page }),
   sampleDetail: z.strictObject({ runId, itemId: z.string().min(1).max(1000) }),
 
@@ -184,6 +192,7 @@ export interface ApiResults {
   resumeRun: JobView;
   deleteRun: { deleted: boolean };
   runSummary: RunSummaryView;
+  compareSweeps: SweepComparison;
   runSamples: SamplePage;
   sampleDetail: SampleDetail;
   exportFigure: ExportedFile;

@@ -12,6 +12,7 @@ export const APP_VIEWS = [
   { name: 'attention', title: 'Attention' },
   { name: 'contrastive', title: 'Contrastive' },
   { name: 'compare', title: 'Compare' },
+  { name: 'layers', title: 'Layers' },
   { name: 'runs', title: 'Runs' },
 ] as const;
 export type AppViewName = (typeof APP_VIEWS)[number]['name'];

@@ -7,11 +7,13 @@
  * reads null, never NaN.
  */
 import type {
+  AttentionShareSummary,
   Box,
   ContrastSummary,
   EvalSummary,
   EvolutionSummary,
   LabelParams,
+  LogitLensSummary,
   Rect,
   SweepSummary,
 } from '../analysis.ts';
@@ -102,13 +104,16 @@ export interface ItemPage {
 
 /**
  * A run's summary, tagged by its analysis. The views that draw one kind know its summary's shape (the
- * paper's four below); `lines` is the same summary as text, what the CLI prints, for any analysis.
+ * paper's four, then the per-layer read-outs); `lines` is the same summary as text, what the CLI
+ * prints, for any analysis.
  */
 export type RunSummaryView = (
   | { readonly kind: 'sweep'; readonly summary: SweepSummary }
   | { readonly kind: 'evolve'; readonly summary: EvolutionSummary }
   | { readonly kind: 'contrast'; readonly summary: ContrastSummary }
   | { readonly kind: 'eval'; readonly summary: EvalSummary }
+  | { readonly kind: 'logit-lens'; readonly summary: LogitLensSummary }
+  | { readonly kind: 'attention-share'; readonly summary: AttentionShareSummary }
 ) & { readonly lines: readonly string[] };
 
 /**

@@ -82,4 +82,30 @@ describe('evolutionCurvesOption', () => {
       evolutionCurvesOption({ layers, series: [{ name: 'x', mean: layers, lower: layers }] }),
     ).toThrow(/both lower and upper/);
   });
+
+  it("draws a panel's reference level dashed and keeps it inside the axis", () => {
+    const withChance = evolutionCurvesOption({
+      layers,
+      series: [
+        {
+          name: 'box mass',
+          mean: layers.map(() => 0.5),
+          reference: { value: 0.1, label: 'chance 0.100' },
+        },
+        { name: 'normalised entropy', mean: layers.map(() => 0.9) },
+      ],
+    });
+    const line = seriesById(withChance, 'box mass::mean').markLine!.data.find((d) => d.name === 'reference')!;
+    expect(line.yAxis).toBe(0.1);
+    expect((line.lineStyle as { type: string }).type).toBe('dashed');
+    expect((line.label as { formatter: string }).formatter).toBe('chance 0.100');
+    expect((withChance.yAxis as { min: number }[])[0].min).toBeLessThanOrEqual(0.1);
+    expect(seriesById(withChance, 'normalised entropy::mean').markLine!.data).toEqual([]);
+    expect(() =>
+      evolutionCurvesOption({
+        layers,
+        series: [{ name: 'box mass', mean: layers, reference: { value: NaN, label: 'x' } }],
+      }),
+    ).toThrow(/reference/);
+  });
 });

@@ -21,10 +21,12 @@ import {
 import { fail, finiteOrNull, requireIncreasing, requireNumbers } from './validate.ts';
 
 export interface EvolutionSeries {
-  name: 'box mass' | 'entropy' | 'Hellinger to final' | (string & {});
+  name: 'box mass' | 'normalised entropy' | 'Hellinger to final' | (string & {});
   mean: readonly number[];
   lower?: readonly number[];
   upper?: readonly number[];
+  /** A level to read the curve against, dashed across the panel (box mass: chance, uniform attention). */
+  reference?: { value: number; label: string };
 }
 
 export interface EvolutionCurvesInput {
@@ -46,8 +48,12 @@ function defaultNote(review: boolean, fusion: boolean): string | undefined {
 }
 
 /** Panel geometry in percent of the chart height, so the option works at any explicit size. */
-function panelLayout(count: number, hasTitle: boolean): { top: number; height: number }[] {
-  const top = hasTitle ? 12 : 4;
+function panelLayout(
+  count: number,
+  hasTitle: boolean,
+  subtitleLines: number,
+): { top: number; height: number }[] {
+  const top = hasTitle ? 12 + 3 * Math.max(0, subtitleLines - 1) : 4;
   const bottom = 9;
   const gap = 4;
   const height = (100 - top - bottom - gap * (count - 1)) / count;
@@ -70,6 +76,22 @@ function cursorLine(layer: number, labelled: boolean): Record<string, unknown> {
   };
 }
 
+/** A panel's reference level: dashed, labelled at its right end. */
+function referenceLine(reference: { value: number; label: string }): Record<string, unknown> {
+  return {
+    yAxis: reference.value,
+    name: 'reference',
+    lineStyle: { type: 'dashed', color: MUTED_TEXT_COLOR, width: 1.2 },
+    label: {
+      show: true,
+      formatter: reference.label,
+      position: 'insideEndTop',
+      color: MUTED_TEXT_COLOR,
+      fontSize: FONT_SIZE.note,
+    },
+  };
+}
+
 export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOption {
   if (typeof input !== 'object' || input === null) fail('evolution input must be an object');
   const layers = requireNumbers(input.layers, 'layers');
@@ -85,7 +107,14 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
     }
     const lower = s.lower ? requireNumbers(s.lower, `series[${k}].lower`, n) : undefined;
     const upper = s.upper ? requireNumbers(s.upper, `series[${k}].upper`, n) : undefined;
-    return { name: s.name, mean, lower, upper };
+    const reference = s.reference;
+    if (
+      reference !== undefined &&
+      (!Number.isFinite(reference?.value) || typeof reference?.label !== 'string')
+    ) {
+      fail(`series[${k}].reference must be { value: finite number, label: text }`);
+    }
+    return { name: s.name, mean, lower, upper, reference };
   });
   const fusion = [...(input.fusionLayers ?? [])];
   const cursor = input.cursorLayer;
@@ -100,7 +129,11 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
     halfStep(layers, 0.5),
   );
   const subtitle = input.subtitle ?? defaultNote(reviewRuns.length > 0, fusion.length > 0);
-  const layout = panelLayout(panels.length, Boolean(input.title || subtitle));
+  const layout = panelLayout(
+    panels.length,
+    Boolean(input.title || subtitle),
+    subtitle ? subtitle.split('\n').length : 0,
+  );
   const x = layerExtent(layers[0], layers[n - 1]);
 
   const grid = layout.map((p) => ({ left: 82, right: 28, top: `${p.top}%`, height: `${p.height}%` }));
@@ -126,7 +159,10 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
     nameLocation: 'middle',
     nameGap: 54,
     splitNumber: 3,
-    ...niceExtent([...p.mean, ...(p.lower ?? []), ...(p.upper ?? [])], 3),
+    ...niceExtent(
+      [...p.mean, ...(p.lower ?? []), ...(p.upper ?? []), ...(p.reference ? [p.reference.value] : [])],
+      3,
+    ),
   }));
 
   const series = panels.flatMap((p, k) => {
@@ -194,6 +230,7 @@ export function evolutionCurvesOption(input: EvolutionCurvesInput): EChartsOptio
         data: [
           ...fusion.map((l) => ({ xAxis: l, name: `fusion ${l}` })),
           ...(cursor !== undefined ? [cursorLine(cursor, k === 0)] : []),
+          ...(p.reference ? [referenceLine(p.reference)] : []),
         ],
       },
     });

@@ -164,6 +164,64 @@ describe('fusionCurveOption', () => {
     expect((seriesById(option, fusionSeriesId.mean('llava')).data as unknown[][])[5]).toEqual([5, null]);
   });
 
+  it('numbers fusion diamonds of two series when asked, the second above its points', () => {
+    const option = fusionCurveOption({
+      metricLabel: 'a',
+      xAxis: 'layer',
+      series: [llava(), llava({ model: 'knockout', fusionLayers: [2] })],
+      fusionLabels: true,
+    });
+    type Point = { label: { show: boolean; position: string; color: string } };
+    const first = seriesById(option, fusionSeriesId.fusion('llava')).data as Point[];
+    const second = seriesById(option, fusionSeriesId.fusion('knockout')).data as Point[];
+    expect(first.every((p) => p.label.show && p.label.position === 'bottom')).toBe(true);
+    expect(second[0].label).toMatchObject({ show: true, position: 'top' });
+    expect(second[0].label.color).not.toBe(first[0].label.color); // each in its series' colour
+    const unlabelled = fusionCurveOption({
+      metricLabel: 'a',
+      xAxis: 'layer',
+      series: [llava(), llava({ model: 'knockout' })],
+    });
+    const points = seriesById(unlabelled, fusionSeriesId.fusion('llava')).data as Point[];
+    expect(points[0].label.show).toBe(false);
+  });
+
+  it('makes room for a subtitle of several lines above the legend and plot', () => {
+    const top = (subtitle: string) => {
+      const option = fusionCurveOption({
+        title: 't',
+        subtitle,
+        metricLabel: 'a',
+        xAxis: 'layer',
+        series: [llava()],
+      });
+      return (option.grid as { top: number }).top;
+    };
+    expect(top('one\ntwo')).toBe(top('one') + 16);
+  });
+
+  it('labels the baseline as told, and lays a subtitle of several lines out line by line', () => {
+    const option = fusionCurveOption({
+      title: 't',
+      subtitle: 'one\ntwo',
+      metricLabel: 'a',
+      xAxis: 'layer',
+      series: [
+        llava({ baselineLabel: 'unmasked baseline' }),
+        llava({ model: 'knockout', baseline: undefined }),
+      ],
+    });
+    const lines = seriesById(option, fusionSeriesId.mean('llava')).markLine!.data;
+    expect((lines.find((l) => l.name === 'baseline')!.label as { formatter: string }).formatter).toBe(
+      'unmasked baseline',
+    );
+    expect(
+      seriesById(option, fusionSeriesId.mean('knockout')).markLine!.data.some((l) => l.name === 'baseline'),
+    ).toBe(false);
+    const title = option.title as { subtextStyle: { lineHeight: number; fontSize: number } };
+    expect(title.subtextStyle.lineHeight).toBeGreaterThan(title.subtextStyle.fontSize);
+  });
+
   it('rejects bad input with BAD_ARGUMENT', () => {
     const bad = (f: () => unknown) => {
       try {

@@ -27,13 +27,18 @@ export type { FusionCurveSeries, FusionXAxis } from './fusionCurveData.ts';
 
 export interface FusionCurveInput {
   title?: string;
-  /** Line under the title; default explains band, diamonds and dashed line; '' for none. */
+  /** Line(s) under the title ('\n' breaks); default explains band, diamonds and dashed line; '' for none. */
   subtitle?: string;
   metricLabel: string;
   series: readonly FusionCurveSeries[];
   xAxis: FusionXAxis;
   /** An x value (layer or depth, as the axis) the app marks with a solid guide: the selected layer. */
   cursor?: { x: number; label: string };
+  /**
+   * Number each fusion diamond with its layer. Default: only when there is one series (several models
+   * on depth would crowd); a report comparing two masking modes of one model asks for it.
+   */
+  fusionLabels?: boolean;
 }
 
 export const FUSION_CURVE_NOTE = 'band: 95% CI   \u25c6 fusion layer   dashed: unmasked baseline';
@@ -101,7 +106,12 @@ function markLines(
       yAxis: curve.baseline,
       name: 'baseline',
       lineStyle: { type: 'dashed', color, width: 1.5 },
-      label: { formatter: `baseline${suffix}`, position: 'insideEndTop', color, fontSize: FONT_SIZE.note },
+      label: {
+        formatter: curve.baselineLabel ?? `baseline${suffix}`,
+        position: 'insideEndTop',
+        color,
+        fontSize: FONT_SIZE.note,
+      },
     });
   }
   if (curve.plateauX !== undefined) {
@@ -156,7 +166,13 @@ function meanSeries(
   };
 }
 
-function fusionSeries(curve: ResolvedCurve, color: string, multi: boolean): Record<string, unknown> {
+function fusionSeries(
+  curve: ResolvedCurve,
+  color: string,
+  index: number,
+  labels: boolean,
+  multi: boolean,
+): Record<string, unknown> {
   return {
     type: 'scatter',
     id: fusionSeriesId.fusion(curve.model),
@@ -170,11 +186,12 @@ function fusionSeries(curve: ResolvedCurve, color: string, multi: boolean): Reco
       value: [p.x, finiteOrNull(p.y)],
       name: `layer ${p.layer}`,
       label: {
-        show: !multi,
+        show: labels,
         formatter: String(p.layer),
-        position: 'bottom',
+        // Two labelled series: the second's numbers above its diamonds, so they do not collide.
+        position: index % 2 === 0 ? 'bottom' : 'top',
         distance: 4,
-        color: TEXT_COLOR,
+        color: multi ? color : TEXT_COLOR,
         fontSize: FONT_SIZE.note,
       },
     })),
@@ -211,14 +228,16 @@ export function fusionCurveOption(input: FusionCurveInput): EChartsOption {
           Math.max(...curves.map((c) => c.x[c.x.length - 1])),
         );
   const subtitle = input.subtitle ?? FUSION_CURVE_NOTE;
-  const legendTop = 10 + (input.title ? 26 : 0) + (subtitle ? 22 : 0);
+  const subtitleLines = subtitle ? subtitle.split('\n').length : 0;
+  const legendTop = 10 + (input.title ? 26 : 0) + (subtitleLines ? 6 + 16 * subtitleLines : 0);
+  const fusionLabels = input.fusionLabels ?? !multi;
 
   const series = curves.flatMap((curve, i) => {
     const color = seriesColor(i);
     return [
       ...bandSeries(curve, color, i),
       meanSeries(curve, color, i, multi, i === 0 ? cursor : undefined),
-      fusionSeries(curve, color, multi),
+      fusionSeries(curve, color, i, fusionLabels, multi),
     ];
   });
 

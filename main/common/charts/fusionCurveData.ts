@@ -20,6 +20,8 @@ export interface FusionCurveSeries {
   upper: readonly number[];
   /** Unmasked score, drawn as a dashed line. */
   baseline?: number;
+  /** The baseline's label. Default 'baseline', with the series' name when there are several. */
+  baselineLabel?: string;
   /** Layers (decoder indices) flagged as fusion layers. */
   fusionLayers: readonly number[];
   /** Layers flagged as the late review phase. */
@@ -44,6 +46,7 @@ export interface ResolvedCurve {
   lower: number[];
   upper: number[];
   baseline?: number;
+  baselineLabel?: string;
   fusion: CurvePoint[];
   /** Shaded review phases as [xStart, xEnd], half a layer step beyond the first and last review layer. */
   reviewRuns: [number, number][];
@@ -116,6 +119,7 @@ export function resolveCurve(series: FusionCurveSeries, axis: FusionXAxis, field
     lower: [...lower],
     upper: [...upper],
     ...(series.baseline !== undefined ? { baseline: series.baseline } : {}),
+    ...(typeof series.baselineLabel === 'string' ? { baselineLabel: series.baselineLabel } : {}),
     fusion,
     reviewRuns,
     ...(plateauX !== undefined ? { plateauX } : {}),

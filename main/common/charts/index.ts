@@ -3,6 +3,17 @@ export { fusionCurveOption, fusionSeriesId, FUSION_CURVE_NOTE } from './fusionCu
 export type { FusionCurveInput, FusionCurveSeries, FusionXAxis } from './fusionCurve.ts';
 export { evolutionCurvesOption } from './evolutionCurves.ts';
 export type { EvolutionCurvesInput, EvolutionSeries } from './evolutionCurves.ts';
+export { layerSharesOption } from './layerShares.ts';
+export type { LayerSharesInput, SharePart } from './layerShares.ts';
+export {
+  ATTENTION_SHARE_LABELS,
+  LOGIT_LENS_LABELS,
+  attentionShareOption,
+  attentionShareTable,
+  logitLensOption,
+  logitLensTable,
+} from './layerReadouts.ts';
+export type { LayerMarks, LayerTable } from './layerReadouts.ts';
 export {
   COLORMAP_NAMES,
   assertColormap,

@@ -11,7 +11,8 @@ export const METHOD_LABELS: Readonly<Record<'none' | Refinement, string>> = {
 /** Stored per-layer evolution metrics (engine/analyses/evolve.ts) → their names on a chart. */
 export const EVOLUTION_METRIC_LABELS: Readonly<Record<string, string>> = {
   box_mass: 'box mass',
-  entropy: 'entropy',
+  // Shannon entropy divided by log(N image tokens): 0 = one token, 1 = uniform (experiments/metrics/attentionMaps.ts).
+  entropy: 'normalised entropy',
   hellinger_to_final: 'Hellinger to final',
 };
 

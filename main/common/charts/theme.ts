@@ -77,6 +77,12 @@ export function titleOption(
     top: 8,
     itemGap: 6,
     textStyle: { fontSize: FONT_SIZE.title, fontWeight: 'bold', color: TEXT_COLOR, fontFamily: FONT_FAMILY },
-    subtextStyle: { fontSize: FONT_SIZE.subtitle, color: MUTED_TEXT_COLOR, fontFamily: FONT_FAMILY },
+    // An explicit line height: a subtitle of several lines ('\n') would otherwise overlap itself.
+    subtextStyle: {
+      fontSize: FONT_SIZE.subtitle,
+      lineHeight: FONT_SIZE.subtitle + 4,
+      color: MUTED_TEXT_COLOR,
+      fontFamily: FONT_FAMILY,
+    },
   };
 }

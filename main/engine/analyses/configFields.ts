@@ -8,6 +8,7 @@ import type { ConfigField } from '../../common/api/types.ts';
 
 interface JsonSchemaProperty {
   readonly type?: string;
+  readonly anyOf?: readonly JsonSchemaProperty[];
   readonly enum?: readonly unknown[];
   readonly items?: JsonSchemaProperty;
   readonly minimum?: number;
@@ -41,6 +42,17 @@ function fieldType(property: JsonSchemaProperty, name: string): Pick<ConfigField
   throw new Error(`setting "${name}": a ${property.type ?? 'complex'} setting has no form field or flag`);
 }
 
+/**
+ * A nullable setting (`anyOf: [T, null]`) as its non-null type: null is a value the engine writes when
+ * it resolves the setting (e.g. "no review layer"), not one a form or flag offers.
+ */
+function withoutNull(property: JsonSchemaProperty): JsonSchemaProperty {
+  const options = property.anyOf?.filter((option) => option.type !== 'null');
+  if (!options || options.length !== 1) return property;
+  const { anyOf: _anyOf, ...outer } = property;
+  return { ...options[0], ...outer };
+}
+
 export function configFields(schema: z.ZodType): ConfigField[] {
   const json = z.toJSONSchema(schema, { io: 'input' }) as {
     readonly type?: string;
@@ -49,7 +61,8 @@ export function configFields(schema: z.ZodType): ConfigField[] {
   if (json.type !== 'object' || !json.properties) {
     throw new Error('an analysis config must be a zod object');
   }
-  return Object.entries(json.properties).map(([name, property]) => {
+  return Object.entries(json.properties).map(([name, written]) => {
+    const property = withoutNull(written);
     const items = property.type === 'array' ? property.items : property;
     const min = bound(items?.minimum);
     const max = bound(items?.maximum);

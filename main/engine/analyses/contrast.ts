@@ -10,6 +10,7 @@ import {
   REFINEMENTS,
   type ContrastItemResult,
   type ContrastSummary,
+  type MethodScore,
   type Refinement,
 } from '../../common/analysis.ts';
 import { METHOD_LABELS } from '../../common/charts/labels.ts';
@@ -18,15 +19,14 @@ import type { LayerMetricValue } from '../../common/runs.ts';
 import { layersFromSweep } from '../../common/sweepLayers.ts';
 import { toDisplayMap } from '../analysis/imageTokens.ts';
 import { checkContrastLayers, contrastSample, defaultVicropLayer } from '../experiments/contrast.ts';
+import { exactMcNemar, pairedDifference } from '../experiments/metrics/index.ts';
 import { scoreAnswer } from '../experiments/scoring.ts';
-import { caTriptychSvg } from '../report/figures/caTriptych.ts';
-import { shorten } from '../report/reportContext.ts';
-import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings } from './analysis.ts';
+import { contrastReport } from './contrastReport.ts';
 import { runOfKind } from './runReads.ts';
 import { BASELINE_PREFIX, prepareItem } from './samples.ts';
-import { summarizeSweep } from './sweep.ts';
+import { summarizeSweep, sweepConfig } from './sweep.ts';
 
 const layer = z.number().int().min(0).max(MAX_LAYERS);
 const fromSweep = 'read off the newest finished sweep of the model';
@@ -42,18 +42,28 @@ export const contrastConfig = z.strictObject({
       description: 'Layers i* is chosen from (the paper takes the fusion layers)',
       whenOmitted: `the fusion layers, ${fromSweep}`,
     }),
-  reviewLayer: layer.optional().meta({
-    label: 'Review layer',
-    description: 'Where mask suppresses the low-CA tokens',
-    whenOmitted: `the first review layer, ${fromSweep}`,
-  }),
+  // null: the sweep found no review layer, so `mask` does not apply (it is reported as such, never
+  // run at some other layer: inside the plateau masking is a guaranteed no-op).
+  reviewLayer: layer
+    .nullable()
+    .optional()
+    .meta({
+      label: 'Review layer',
+      description: 'Where mask suppresses the low-CA tokens',
+      whenOmitted: `the first review layer, ${fromSweep} (none: mask does not apply)`,
+    }),
   rho: z.number().min(0).max(1).default(0.2).meta({
     label: 'ρ',
     description: 'Fraction of image tokens mask suppresses',
   }),
   lambda: z.number().min(0).max(10).default(0.1).meta({
     label: 'λ',
-    description: 'Their residual-stream multiplier',
+    description: 'Their multiplier (residual stream, or attention weight: see mask space)',
+  }),
+  maskSpace: z.enum(['residual', 'attention']).default('residual').meta({
+    label: 'Mask space',
+    description:
+      "residual: the tokens' residual stream × λ at the review layer's input (the paper's); the layer's own RMSNorm undoes most of it there. attention: later positions' attention weights on them × λ at the review layer (log λ added to their logits)",
   }),
   maxNewTokens: maxNewTokensSetting,
   methods: z
@@ -84,6 +94,13 @@ export function contrastSettings(
   return { ...parsed, ...config, vicropLayer: parsed.vicropLayer ?? defaultVicropLayer(layers) };
 }
 
+/** Why `mask` cannot run with these settings, or null when it can. */
+export function maskNotApplicable(config: Pick<ContrastConfig, 'reviewLayer' | 'methods'>): string | null {
+  return config.methods.includes('mask') && config.reviewLayer === null
+    ? 'the sweep found no review layer to mask at'
+    : null;
+}
+
 function resolved(config: ContrastConfig): ResolvedContrastConfig {
   const { candidateLayers, reviewLayer, vicropLayer } = config;
   if (candidateLayers === undefined || reviewLayer === undefined || vicropLayer === undefined) {
@@ -92,8 +109,15 @@ function resolved(config: ContrastConfig): ResolvedContrastConfig {
   return { ...config, candidateLayers, reviewLayer, vicropLayer };
 }
 
+function meanLatency(rows: readonly ContrastItemResult[], method: 'none' | Refinement): number | null {
+  const times = rows.flatMap((r) => (r.latencyMs?.[method] !== undefined ? [r.latencyMs[method]] : []));
+  return times.length ? times.reduce((a, t) => a + t, 0) / times.length : null;
+}
+
 export function summarizeContrast(workspace: Workspace, runId: number): ContrastSummary {
-  runOfKind(workspace, runId, 'contrast');
+  const run = runOfKind(workspace, runId, 'contrast');
+  const settings = contrastConfig.safeParse(run.config);
+  const notMasked = settings.success ? maskNotApplicable(settings.data) : null;
   const rows = workspace
     .readSamples(runId)
     .filter((s) => s.status === 'ok')
@@ -104,13 +128,26 @@ export function summarizeContrast(workspace: Workspace, runId: number): Contrast
   );
   const scoreOf = (r: (typeof scored)[number], method: 'none' | Refinement) =>
     (method === 'none' ? r.baselineScore : r.refined[method]?.score) as number;
-  const methods = (['none', ...ran] as const).map((method) => ({
-    method,
-    mean: scored.length ? scored.reduce((a, r) => a + scoreOf(r, method), 0) / scored.length : NaN,
-    improved: scored.filter((r) => scoreOf(r, method) > scoreOf(r, 'none')).length,
-    worsened: scored.filter((r) => scoreOf(r, method) < scoreOf(r, 'none')).length,
-  }));
-  return { runId, sampleCount: rows.length, methods, rows };
+  const baseline = scored.map((r) => scoreOf(r, 'none'));
+  const methods = (['none', ...ran] as const).map((method): MethodScore => {
+    const scores = scored.map((r) => scoreOf(r, method));
+    const improved = scores.filter((s, i) => s > baseline[i]).length;
+    const worsened = scores.filter((s, i) => s < baseline[i]).length;
+    const compared = method !== 'none' && scored.length > 0;
+    const delta = compared ? pairedDifference(scores, baseline) : null;
+    return {
+      method,
+      mean: scored.length ? scores.reduce((a, s) => a + s, 0) / scored.length : NaN,
+      n: scored.length,
+      improved,
+      worsened,
+      delta: delta && { mean: delta.mean, lower: delta.lower, upper: delta.upper },
+      p: compared ? exactMcNemar(improved, worsened) : null,
+      latencyMs: meanLatency(rows, method),
+    };
+  });
+  const notApplicable = notMasked ? [{ method: 'mask' as const, reason: notMasked }] : [];
+  return { runId, sampleCount: rows.length, methods, notApplicable, rows };
 }
 
 export const contrastAnalysis = defineAnalysis({
@@ -123,14 +160,19 @@ export const contrastAnalysis = defineAnalysis({
     when: (config) => config.candidateLayers === undefined || config.reviewLayer === undefined,
   },
 
-  /** Explicit layers win; the missing ones come from the newest finished sweep of the same model. */
+  /**
+   * Explicit layers win; the missing ones come from the newest finished sweep of the same model — in
+   * hidden mode when there is one (the paper reads its layers off zeroing), else in any mode.
+   */
   resolve(config, { workspace, model }) {
     const layers = model.spec.decoder.layers;
     let { candidateLayers, reviewLayer } = config;
     if (candidateLayers === undefined || reviewLayer === undefined) {
-      const sweep = workspace
+      const sweeps = workspace
         .listRuns({ kind: 'sweep', status: 'done' })
-        .find((run) => run.model.folder === model.folder);
+        .filter((run) => run.model.folder === model.folder);
+      const hidden = sweeps.find((run) => sweepConfig.safeParse(run.config).data?.mode === 'hidden');
+      const sweep = hidden ?? sweeps[0];
       if (!sweep) {
         throw new FusionError(
           'BAD_ARGUMENT',
@@ -170,6 +212,7 @@ export const contrastAnalysis = defineAnalysis({
       baselineAnswer: c.baseline.text,
       baselineScore,
       refined,
+      latencyMs: c.latencyMs,
     };
     return {
       result,
@@ -193,74 +236,19 @@ export const contrastAnalysis = defineAnalysis({
   describe(summary, run) {
     const config = run.config as Partial<ContrastConfig>;
     return [
-      `contrast run ${summary.runId} (candidates ${config.candidateLayers?.join(',') ?? '?'}, review layer ${config.reviewLayer ?? '?'}, ${summary.sampleCount} samples):`,
+      `contrast run ${summary.runId} (candidates ${config.candidateLayers?.join(',') ?? '?'}, review layer ${config.reviewLayer ?? 'none'}, ${summary.sampleCount} samples):`,
       ...summary.methods.map((m) => {
-        const diff = m.method === 'none' ? '' : ` (${m.improved} improved, ${m.worsened} worsened)`;
-        return `  ${METHOD_LABELS[m.method].padEnd(32)} ${m.mean.toFixed(3)}${diff}`;
+        const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
+        const diff =
+          m.delta && m.p !== null
+            ? ` Δ ${signed(m.delta.mean)} [${signed(m.delta.lower)}, ${signed(m.delta.upper)}], ${m.improved} improved, ${m.worsened} worsened, McNemar p ${m.p.toPrecision(2)}`
+            : '';
+        const time = m.latencyMs === null ? '' : `, ${Math.round(m.latencyMs)} ms/sample`;
+        return `  ${METHOD_LABELS[m.method].padEnd(32)} ${m.mean.toFixed(3)} (n=${m.n})${diff}${time}`;
       }),
+      ...summary.notApplicable.map((na) => `  ${METHOD_LABELS[na.method]}: not applicable (${na.reason})`),
     ];
   },
 
-  async report(report, run, c) {
-    report.addTable(
-      'contrastive-results',
-      {
-        title: 'Refinements vs no refinement (same samples)',
-        columns: [
-          'method',
-          { label: 'score', digits: 3, best: 'max' },
-          { label: 'improved', digits: 0 },
-          { label: 'worsened', digits: 0 },
-        ],
-        rows: c.methods.map((m) => [METHOD_LABELS[m.method], m.mean, m.improved, m.worsened]),
-      },
-      run,
-    );
-    const ran = c.methods.filter((m) => m.method !== 'none').map((m) => m.method as Refinement);
-    report.addFile(
-      'contrastive-samples.csv',
-      toCsv(
-        [
-          'item',
-          'pre_layer',
-          'baseline_answer',
-          'baseline_score',
-          ...ran.flatMap((m) => [`${m}_answer`, `${m}_score`]),
-        ],
-        c.rows.map((r) => [
-          r.itemId,
-          r.preLayer,
-          r.baselineAnswer,
-          r.baselineScore,
-          ...ran.flatMap((m) => [r.refined[m]?.answer ?? null, r.refined[m]?.score ?? null]),
-        ]),
-      ),
-    );
-    // Triptychs A^(i*) | A^(final) | CA for a few samples, from the run's own maps.
-    const rows = new Map(c.rows.map((r) => [r.itemId, r]));
-    const finalLayer = report.model.spec.decoder.layers - 1;
-    const chosen = (await report.doneItems(run))
-      .sort((a, b) => b.boxes.length - a.boxes.length)
-      .slice(0, report.samples);
-    for (const item of chosen) {
-      const row = rows.get(item.id);
-      const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) =>
-        report.workspace.readArray(run.id, item.id, name),
-      );
-      if (!row || !ca || !pre || !final) continue;
-      const view = await report.sampleView(item);
-      const shown = row.refined.mask ? `${shorten(row.refined.mask.answer, 16)} (mask)` : '—';
-      const triptych = {
-        image: view.image,
-        tokenRects: view.tokenRects,
-        pre: { layer: row.preLayer, map: Array.from(pre.data) },
-        final: { layer: finalLayer, map: Array.from(final.data) },
-        ca: Array.from(ca.data),
-        boxes: item.boxes,
-        title: shorten(`${item.question} — ${shorten(row.baselineAnswer, 16)} → ${shown}`),
-      };
-      report.addFigure(`contrastive-${item.id}`, caTriptychSvg(triptych), run);
-    }
-    return { runId: c.runId, samples: c.sampleCount, methods: c.methods };
-  },
+  report: contrastReport,
 });

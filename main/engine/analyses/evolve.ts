@@ -6,18 +6,21 @@
 import { z } from 'zod';
 
 import { evolutionCurvesOption } from '../../common/charts/evolutionCurves.ts';
-import { evolutionMetricLabel } from '../../common/charts/labels.ts';
+import { EVOLUTION_METRIC_ORDER, evolutionMetricLabel } from '../../common/charts/labels.ts';
 import { evenlySpacedLayers } from '../../common/charts/overlay.ts';
 import type { EvolutionSummary, EvolveItemResult, LayerStat, SweepSummary } from '../../common/analysis.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
+import { attentionMassInBoxes } from '../analysis/imageTokens.ts';
+import type { DatasetItem } from '../datasets/types.ts';
 import { evolveSample } from '../experiments/evolution.ts';
 import { layerBootstrap } from '../experiments/metrics/index.ts';
 import { layerStripSvg } from '../report/figures/layerStrip.ts';
 import { renderChartSvg } from '../report/renderChartSvg.ts';
-import { shorten } from '../report/reportContext.ts';
+import type { ReportContext } from '../report/reportContext.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, promptSettings } from './analysis.ts';
+import { acrossFamilies, modelAnswers, sampleTitle } from './reportSamples.ts';
 import { intervalSeries } from './reportSeries.ts';
 import { metricTable, runOfKind } from './runReads.ts';
 import { prepareItem, stack } from './samples.ts';
@@ -72,6 +75,51 @@ function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][]
   );
 }
 
+/**
+ * Box mass under uniform attention over the displayed cells, averaged over the items with a box: the
+ * level box mass starts from if attention ignores the question (for a grid covering the whole image,
+ * the boxes' share of its area). Null when no item has a box.
+ */
+async function boxMassChance(
+  report: ReportContext,
+  items: readonly DatasetItem[],
+): Promise<{ mean: number; n: number } | null> {
+  let sum = 0;
+  let n = 0;
+  for (const item of items) {
+    if (item.boxes.length === 0) continue;
+    const { tokenRects } = await report.sampleView(item);
+    sum += attentionMassInBoxes(new Float64Array(tokenRects.length).fill(1), tokenRects, item.boxes);
+    n++;
+  }
+  return n > 0 ? { mean: sum / n, n } : null;
+}
+
+/** A strip's layers: the sweep's fusion and review layers, the last layer, and evenly spread context. */
+function stripLayers(numLayers: number, marked: readonly number[]): number[] {
+  return evenlySpacedLayers(numLayers, marked.length > 0 ? 3 : 5, marked);
+}
+
+function stripNote(
+  item: DatasetItem,
+  shown: readonly number[],
+  sweep: SweepSummary | undefined,
+  numLayers: number,
+  noise: number,
+): string {
+  const fusion = shown.filter((l) => sweep?.labels.fusionLayers.includes(l));
+  const review = shown.filter((l) => sweep?.labels.reviewLayers.includes(l));
+  return [
+    `family ${item.family}`,
+    fusion.length ? `fusion layers ${fusion.join(', ')}` : 'no fusion layers from a sweep',
+    ...(review.length ? [`review ${review.join(', ')}`] : []),
+    `final ${numLayers - 1}`,
+    'one colour scale',
+    ...(item.boxes.length ? ['white: relevant box'] : []),
+    ...(noise > 0 ? ['dashed: persistent noise'] : []),
+  ].join(' \u00b7 ');
+}
+
 export const evolveAnalysis = defineAnalysis({
   kind: 'evolve',
   title: 'Attention evolution',
@@ -122,13 +170,33 @@ export const evolveAnalysis = defineAnalysis({
 
   async report(report, run, evolution) {
     const sweep = report.summaryOf<SweepSummary>('sweep');
-    const series = Object.entries(evolution.curves).map(([name, stats]) => ({
+    const items = await report.doneItems(run);
+    const chance = await boxMassChance(report, items);
+    const ordered = [
+      ...EVOLUTION_METRIC_ORDER.filter((name) => evolution.curves[name]),
+      ...Object.keys(evolution.curves).filter((name) => !EVOLUTION_METRIC_ORDER.includes(name)),
+    ];
+    const series = ordered.map((name) => ({
       name: evolutionMetricLabel(name),
-      ...intervalSeries(stats),
+      ...intervalSeries(evolution.curves[name]),
+      ...(name === 'box_mass' && chance
+        ? { reference: { value: chance.mean, label: `chance ${chance.mean.toFixed(3)}` } }
+        : {}),
     }));
     const layers = Object.values(evolution.curves)[0]?.map((s) => s.layer) ?? [];
+    const boxN = evolution.curves.box_mass?.[0]?.n;
     const option = evolutionCurvesOption({
-      title: 'Attention evolution',
+      title: 'Attention evolution: where the answer position looks in the image',
+      subtitle: [
+        `n = ${evolution.sampleCount} samples${boxN !== undefined ? ` (box mass: the ${boxN} with a box)` : ''} \u00b7 bands: 95% bootstrap CI over samples`,
+        [
+          ...(chance ? ['dashed: chance (uniform attention)'] : []),
+          ...(sweep?.labels.fusionLayers.length ? ['dotted: fusion layers'] : []),
+          ...(sweep?.labels.reviewLayers.length ? ['shaded: review layers'] : []),
+        ].join('   '),
+      ]
+        .filter(Boolean)
+        .join('\n'),
       layers,
       series,
       reviewLayers: sweep?.labels.reviewLayers,
@@ -138,31 +206,44 @@ export const evolveAnalysis = defineAnalysis({
     report.addFile(
       'evolution.csv',
       toCsv(
-        ['layer', ...series.map((s) => s.name)],
-        layers.map((layer, i) => [layer, ...series.map((s) => s.mean[i])]),
+        ['layer', ...series.flatMap((s) => [s.name, `${s.name} ci_lower`, `${s.name} ci_upper`])],
+        layers.map((layer, i) => [layer, ...series.flatMap((s) => [s.mean[i], s.lower[i], s.upper[i]])]),
       ),
     );
-    // A few samples drawn layer by layer: the items with most boxes (the relevant region shows).
-    const chosen = (await report.doneItems(run))
-      .sort((a, b) => b.boxes.length - a.boxes.length)
-      .slice(0, report.samples);
+    // A few samples, one per question family first, drawn at the layers the sweep marked (fusion,
+    // review) and the last, beside the untouched image; the title says what the model answered.
+    const answers = modelAnswers(report, run);
     const results = new Map(
       report.workspace.readSamples<EvolveItemResult>(run.id).map((s) => [s.itemId, s.result]),
     );
-    for (const item of chosen) {
+    const numLayers = report.model.spec.decoder.layers;
+    const marked = [...(sweep?.labels.fusionLayers ?? []), ...(sweep?.labels.reviewLayers ?? [])];
+    const drawn: string[] = [];
+    for (const item of acrossFamilies(items, report.samples)) {
       const maps = mapsOf(report.workspace, run.id, item.id);
       if (!maps) continue;
       const view = await report.sampleView(item);
+      const shown = stripLayers(maps.length, marked);
+      const noiseTokens = results.get(item.id)?.noiseTokens.map((t) => t.token) ?? [];
       const strip = {
         image: view.image,
         tokenRects: view.tokenRects,
-        layers: evenlySpacedLayers(maps.length, 4).map((layer) => ({ layer, map: maps[layer] })),
+        original: true,
+        layers: shown.map((layer) => ({ layer, map: maps[layer] })),
         boxes: item.boxes,
-        noiseTokens: results.get(item.id)?.noiseTokens.map((t) => t.token) ?? [],
-        title: shorten(`${item.question} (gold: ${item.answers[0] ?? '—'})`),
+        noiseTokens,
+        title: sampleTitle(item, answers.get(item.id)),
+        subtitle: stripNote(item, shown, sweep, numLayers, noiseTokens.length),
+        panelWidth: shown.length > 6 ? 130 : 160,
       };
       report.addFigure(`attention-${item.id}`, layerStripSvg(strip), run);
+      drawn.push(item.id);
     }
-    return { runId: run.id, samples: evolution.sampleCount };
+    return {
+      runId: run.id,
+      samples: evolution.sampleCount,
+      boxMassChance: chance,
+      drawnSamples: drawn,
+    };
   },
 });

@@ -4,12 +4,21 @@
  */
 import { FusionError, type FusionErrorCode } from '../../common/errors.ts';
 import type { Analysis } from './analysis.ts';
+import { attentionShareAnalysis } from './attentionShare.ts';
 import { contrastAnalysis } from './contrast.ts';
 import { evalAnalysis } from './eval.ts';
 import { evolveAnalysis } from './evolve.ts';
+import { logitLensAnalysis } from './logitLens.ts';
 import { sweepAnalysis } from './sweep.ts';
 
-export const ANALYSES: readonly Analysis[] = [sweepAnalysis, evolveAnalysis, contrastAnalysis, evalAnalysis];
+export const ANALYSES: readonly Analysis[] = [
+  sweepAnalysis,
+  evolveAnalysis,
+  contrastAnalysis,
+  evalAnalysis,
+  logitLensAnalysis,
+  attentionShareAnalysis,
+];
 
 const BY_KIND = new Map(ANALYSES.map((analysis) => [analysis.kind, analysis]));
 

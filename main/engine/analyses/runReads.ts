@@ -29,3 +29,19 @@ export function runOfKind(workspace: Workspace, runId: number, kind: string): Ru
   }
   return run;
 }
+
+/** One metric of a run as rows [item][layer], keeping only the items that have it at every layer. */
+export function completeLayerRows(
+  workspace: Workspace,
+  runId: number,
+  name: string,
+): { layers: number[]; itemIds: string[]; rows: number[][] } {
+  const table = metricTable(workspace, runId, name);
+  const layers = [...new Set([...table.values()].flatMap((row) => [...row.keys()]))].sort((a, b) => a - b);
+  const complete = [...table].filter(([, row]) => layers.every((l) => row.has(l)));
+  return {
+    layers,
+    itemIds: complete.map(([item]) => item),
+    rows: complete.map(([, row]) => layers.map((l) => row.get(l) as number)),
+  };
+}

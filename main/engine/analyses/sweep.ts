@@ -5,18 +5,22 @@
 import { z } from 'zod';
 
 import { MAX_LAYERS } from '../../common/api/methods.ts';
-import { fusionCurveOption } from '../../common/charts/fusionCurve.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { SweepItemResult, SweepSummary } from '../../common/analysis.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
-import { toCsv } from '../report/table/csv.ts';
-import { dropCurve, labelLayers, layerBootstrap } from '../experiments/metrics/index.ts';
+import {
+  depthCurvePermutationTest,
+  dropCurve,
+  labelLayers,
+  layerBootstrap,
+  marginalDropCurve,
+  type CurveComparison,
+} from '../experiments/metrics/index.ts';
 import { probabilityOf, scoreAnswer } from '../experiments/scoring.ts';
 import { sweepSample, sweepWindows } from '../experiments/sweep.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings } from './analysis.ts';
-import { intervalSeries } from './reportSeries.ts';
 import { metricTable, runOfKind } from './runReads.ts';
 import { BASELINE_PREFIX, displayArray, goldToken, prepareItem } from './samples.ts';
+import { sweepReport } from './sweepReport.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import type { ReadOptions } from './analysis.ts';
@@ -37,6 +41,15 @@ export const sweepConfig = z.strictObject({
       description: 'hidden mode: the multiplier (0 zeroes the tokens, 0.1 suppresses them softly)',
       onlyWhen: { field: 'mode', equals: 'hidden' },
     }),
+  queries: z
+    .enum(['all', 'last', 'question'])
+    .default('all')
+    .meta({
+      label: 'Queries',
+      description:
+        'knockout: whose attention to the image is blocked — every position after it (all), the answer position only (last: does the answer read the image directly?), or the question rows only (question: the image → question flow)',
+      onlyWhen: { field: 'mode', equals: 'knockout' },
+    }),
   window: z
     .number()
     .int()
@@ -55,8 +68,50 @@ export const sweepConfig = z.strictObject({
 
 export type SweepConfig = z.output<typeof sweepConfig>;
 
+/** Per complete sample, the paired drop baseline − masked at every layer of a sweep run. */
+function sampleDrops(workspace: Workspace, runId: number, metric: 'score' | 'gold_prob'): number[][] {
+  const table = metricTable(workspace, runId, metric);
+  const baselines = metricTable(workspace, runId, `${BASELINE_PREFIX}${metric}`);
+  const layers = [...new Set([...table.values()].flatMap((row) => [...row.keys()]))].sort((a, b) => a - b);
+  return [...table.entries()]
+    .filter(([item, row]) => baselines.has(item) && layers.every((l) => row.has(l)))
+    .map(([item, row]) => {
+      const base = baselines.get(item)?.get(0) as number;
+      return layers.map((l) => base - (row.get(l) as number));
+    });
+}
+
+/**
+ * Do two sweeps' drop curves differ (two models, or two modes of one)? A permutation test on their
+ * per-sample drop curves read on normalised depth (metrics/pairedTests.ts), so models of different
+ * depth compare.
+ */
+export function compareSweeps(
+  workspace: Workspace,
+  runIds: readonly [number, number],
+  metric: 'score' | 'gold_prob' = 'score',
+): CurveComparison {
+  const [a, b] = runIds.map((id) => {
+    runOfKind(workspace, id, 'sweep');
+    const drops = sampleDrops(workspace, id, metric);
+    if (drops.length === 0) {
+      throw new FusionError('BAD_ARGUMENT', `run ${id} has no complete samples with metric "${metric}"`);
+    }
+    return drops;
+  });
+  return depthCurvePermutationTest(a, b);
+}
+
+/** Does removing the image at a layer carry into the layers after it? Then drops are cumulative. */
+const CUMULATIVE_MODES: ReadonlySet<string> = new Set(['hidden']);
+
 export function summarizeSweep(workspace: Workspace, runId: number, options: ReadOptions = {}): SweepSummary {
-  runOfKind(workspace, runId, 'sweep');
+  const run = runOfKind(workspace, runId, 'sweep');
+  // Runs recorded before settings were parsed by the schema still parse (defaults filled).
+  const parsed = sweepConfig.safeParse(run.config);
+  const mode = parsed.success ? parsed.data.mode : 'hidden';
+  const cumulative = CUMULATIVE_MODES.has(mode);
+  const criterion = options.labels?.criterion ?? (cumulative ? 'marginal' : 'drop');
   const metric = options.metric ?? 'score';
   const table = metricTable(workspace, runId, metric);
   const baselines = metricTable(workspace, runId, `${BASELINE_PREFIX}${metric}`);
@@ -70,19 +125,30 @@ export function summarizeSweep(workspace: Workspace, runId: number, options: Rea
   }
   const baseline = complete.map(([item]) => baselines.get(item)?.get(0) as number);
   const masked = complete.map(([, row]) => layers.map((l) => row.get(l) as number));
-  const curve = dropCurve(baseline, masked);
+  const drops = dropCurve(baseline, masked);
+  const tested = criterion === 'marginal' ? marginalDropCurve(baseline, masked) : drops;
+  // Relative drops are undefined when nothing was answered right; absolute drops still mean something.
+  const labels = labelLayers(tested, {
+    ...options.labels,
+    criterion,
+    ...(drops.baselineMean > 0 ? {} : { scale: 'absolute' as const }),
+  });
+  const warnings =
+    cumulative && criterion === 'drop'
+      ? [
+          `${mode} mode removes the image from every layer after the masked one, so each drop is cumulative and the 'drop' criterion labels every layer before the plateau: read the 'marginal' criterion`,
+        ]
+      : [];
   return {
     runId,
     metric,
     sampleCount: complete.length,
     layerCount: layers.length,
-    baselineMean: curve.baselineMean,
+    baselineMean: drops.baselineMean,
+    mode,
     masked: layerBootstrap(masked),
-    // Relative drops are undefined when nothing was answered right; absolute drops still mean something.
-    labels: labelLayers(
-      curve,
-      curve.baselineMean > 0 ? options.labels : { ...options.labels, scale: 'absolute' },
-    ),
+    drops: drops.layers.map(({ p: _p, ...stat }) => stat),
+    labels: { ...labels, warnings: [...warnings, ...labels.warnings] },
   };
 }
 
@@ -140,54 +206,12 @@ export const sweepAnalysis = defineAnalysis({
   summarize: (workspace, run, options) => summarizeSweep(workspace, run.id, options),
 
   describe: (summary) => [
-    `sweep run ${summary.runId}: baseline ${summary.metric} ${summary.baselineMean.toFixed(3)} over ${summary.sampleCount} samples`,
+    `sweep run ${summary.runId} (${summary.mode}): baseline ${summary.metric} ${summary.baselineMean.toFixed(3)} over ${summary.sampleCount} samples`,
+    `  fusion layers: ${summary.labels.fusionLayers.join(', ') || 'none'}; review layers: ${summary.labels.reviewLayers.join(', ') || 'none'}`,
     ...summary.labels.summary.map((line) => `  ${line}`),
+    ...summary.labels.warnings.map((line) => `  warning: ${line}`),
   ],
 
-  async report(report, run, sweep) {
-    const { spec } = report.model;
-    const option = fusionCurveOption({
-      title: 'Layer-wise masking: where the image is fused',
-      metricLabel: `${sweep.metric} with the image masked at the layer`,
-      xAxis: 'layer',
-      series: [
-        {
-          model: `${spec.modelType} (${spec.decoder.layers} layers)`,
-          layers: sweep.masked.map((s) => s.layer),
-          numLayers: spec.decoder.layers,
-          ...intervalSeries(sweep.masked),
-          baseline: sweep.baselineMean,
-          fusionLayers: sweep.labels.fusionLayers,
-          reviewLayers: sweep.labels.reviewLayers,
-          plateauStart: sweep.labels.plateauStart,
-        },
-      ],
-    });
-    report.addFigure('fusion-curve', renderChartSvg(option, { width: 720, height: 420 }), run);
-    report.addFile(
-      'fusion-curve.csv',
-      toCsv(
-        ['layer', 'masked_mean', 'ci_lower', 'ci_upper', 'drop', 'label', 'reason'],
-        sweep.labels.layers.map((v, i) => [
-          v.layer,
-          sweep.masked[i].mean,
-          sweep.masked[i].lower,
-          sweep.masked[i].upper,
-          v.drop,
-          v.label,
-          v.reason,
-        ]),
-      ),
-    );
-    return {
-      runId: sweep.runId,
-      metric: sweep.metric,
-      baseline: sweep.baselineMean,
-      samples: sweep.sampleCount,
-      fusionLayers: sweep.labels.fusionLayers,
-      reviewLayers: sweep.labels.reviewLayers,
-      plateauStart: sweep.labels.plateauStart,
-      rule: sweep.labels.summary,
-    };
-  },
+  report: (report, run, sweep) =>
+    sweepReport(report, run, sweep, (runId, options) => summarizeSweep(report.workspace, runId, options)),
 });

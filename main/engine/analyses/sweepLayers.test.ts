@@ -18,9 +18,9 @@ describe('layersFromSweep', () => {
     expect(layersFromSweep(labels, 7)).toEqual({ candidateLayers: [1], reviewLayer: 5 });
   });
 
-  it('falls back to the three most damaging layers and the second-to-last layer', () => {
+  it('falls back to the three most damaging layers, and gives no review layer when there is none', () => {
     const labels = labelsFor([0.01, 0.03, 0.002, 0.04, 0.001, 0.02]);
     expect(labels.fusionLayers).toEqual([]);
-    expect(layersFromSweep(labels, 6)).toEqual({ candidateLayers: [1, 3, 5], reviewLayer: 4 });
+    expect(layersFromSweep(labels, 6)).toEqual({ candidateLayers: [1, 3, 5], reviewLayer: null });
   });
 });

@@ -134,15 +134,27 @@ export async function reportCommand(flags: Flags): Promise<void> {
   );
 }
 
-/** The analyses the headless main job runs, in order (contrast reads its layers off the sweep). */
-const MAIN_JOB = ['sweep', 'evolve', 'contrast'];
+/**
+ * The headless main job, in order: the sweep in both masking modes (paper §1; comparing them is part
+ * of the analysis, since knocking out early layers can hurt for reasons other than fusion), attention
+ * evolution, contrastive attention. Knockout runs first so that the paper's own mode, hidden, is the
+ * newest sweep: the one contrast reads its layers off and the report's sweep section leads with.
+ */
+export function mainJob(flags: Flags): { kind: string; flags: Flags }[] {
+  const sweeps = typeof flags.mode === 'string' ? [flags.mode] : ['knockout', 'hidden'];
+  return [
+    ...sweeps.map((mode) => ({ kind: 'sweep', flags: { ...flags, mode } })),
+    { kind: 'evolve', flags },
+    { kind: 'contrast', flags },
+  ];
+}
 
-/** The headless main job: sweep, attention evolution and contrastive attention, then the report. */
+/** The headless main job (`mainJob`), then the report. */
 export async function analyzeCommand(flags: Flags): Promise<void> {
   await withWorkspace(flags, (workspace) =>
     withModel(flags, async (model) => {
-      for (const kind of MAIN_JOB) {
-        if (!(await runAnalysis(analysisOf(kind), model, workspace, flags))) return;
+      for (const step of mainJob(flags)) {
+        if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return;
       }
       const out = flags.out ?? DEFAULT_REPORT_DIR;
       const written = await writeReport(workspace, model, out);

@@ -29,15 +29,15 @@ export function interventionFlags(flags: Flags): Intervention[] {
   if (mode === undefined) {
     for (const f of ['mask-layers', 'mask-tokens', 'mask-scale'] as const) {
       if (flags[f] !== undefined)
-        throw new FusionError('BAD_ARGUMENT', `--${f} needs --mask-mode knockout|hidden`);
+        throw new FusionError('BAD_ARGUMENT', `--${f} needs --mask-mode knockout|attention|hidden`);
     }
     return [];
   }
-  if (mode !== 'knockout' && mode !== 'hidden') {
-    throw new FusionError('BAD_ARGUMENT', `--mask-mode: "${mode}" is not one of knockout, hidden`);
+  if (mode !== 'knockout' && mode !== 'hidden' && mode !== 'attention') {
+    throw new FusionError('BAD_ARGUMENT', `--mask-mode: "${mode}" is not one of knockout, attention, hidden`);
   }
   if (mode === 'knockout' && flags['mask-scale'] !== undefined) {
-    throw new FusionError('BAD_ARGUMENT', '--mask-scale applies to --mask-mode hidden only');
+    throw new FusionError('BAD_ARGUMENT', '--mask-scale applies to --mask-mode hidden and attention only');
   }
   return [
     {

@@ -3,7 +3,10 @@
  * two-pass: pass 1 reads attention maps, pass 2 answers.
  *   pass 1: per-layer maps A^(l); i* = argmax over the candidate layers of H(A^(i), A^(final));
  *           CA = A^(final) − A^(i*).
- *   `mask`  (v1): the lowest-CA fraction ρ of image tokens is scaled by λ at the review layer's input.
+ *   `mask`  (v1): the lowest-CA fraction ρ of image tokens is scaled by λ at the review layer: their
+ *           residual stream at its input (the paper's; largely undone by the layer's RMSNorm, since
+ *           RMSNorm(λx) = RMSNorm(x)), or later positions' attention weights on them (maskSpace
+ *           'attention'). Without a review layer it does not apply.
  *   `crop`  (CVPR): the high-CA region (selectCrop's documented rule) is cut from the original image and
  *           fed after it: the model answers from the original plus the crop.
  *   `vicrop` (baseline, "MLLMs Know Where to Look"): the same crop-and-refeed, with the region chosen by
@@ -48,6 +51,11 @@ export interface SampleContrast {
   readonly crops: Partial<Record<'crop' | 'vicrop', Rect>>;
   readonly baseline: Generation;
   readonly refined: Partial<Record<Refinement, Generation>>;
+  /**
+   * Wall time per method on this sample: the plain answer's generation, and each refinement's passes
+   * (pass 1's maps included; ViCrop's generic-prompt pass too).
+   */
+  readonly latencyMs: Partial<Record<'none' | Refinement, number>>;
 }
 
 /**
@@ -72,7 +80,7 @@ export function checkContrastLayers(
     ['review layer', config.reviewLayer],
     ['ViCrop layer', config.vicropLayer],
   ] as const) {
-    if (layer !== undefined && !inRange(layer)) {
+    if (layer !== undefined && layer !== null && !inRange(layer)) {
       throw new FusionError('BAD_ARGUMENT', `${name} must be within 0..${layerCount - 1}, got ${layer}`);
     }
   }
@@ -119,22 +127,40 @@ export async function contrastSample(
   const layerCount = model.spec.decoder.layers;
   checkContrastLayers(config, layerCount);
   const { methods, maxNewTokens } = config;
-  const { maps } = await evolveSample(model, sample, []);
+  const latencyMs: Partial<Record<'none' | Refinement, number>> = {};
+  const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+    const start = performance.now();
+    const value = await run();
+    return [value, performance.now() - start];
+  };
+  // Pass 1 (the maps CA is read from) is part of every refinement's cost.
+  const [{ maps }, mapsMs] = await timed(() => evolveSample(model, sample, []));
   const choice = contrastiveMap(maps, config.candidateLayers);
   const maskedTokens = maskSelection(choice.ca, config.rho);
   const refined: Partial<Record<Refinement, Generation>> = {};
   const crops: Partial<Record<'crop' | 'vicrop', Rect>> = {};
-  if (methods.includes('mask')) {
+  // No review layer: mask does not apply (summaries say so); it is never run at another layer.
+  if (methods.includes('mask') && config.reviewLayer !== null) {
+    const mode = config.maskSpace === 'attention' ? 'attention' : 'hidden';
     const suppress: Intervention[] = maskedTokens.length
-      ? [{ mode: 'hidden', layers: [config.reviewLayer], tokens: maskedTokens, scale: config.lambda }]
+      ? [{ mode, layers: [config.reviewLayer], tokens: maskedTokens, scale: config.lambda }]
       : [];
-    refined.mask = await generate(model, sample, { maxNewTokens, interventions: suppress });
+    const [answer, ms] = await timed(() =>
+      generate(model, sample, { maxNewTokens, interventions: suppress }),
+    );
+    refined.mask = answer;
+    latencyMs.mask = mapsMs + ms;
   }
   if (methods.includes('crop')) {
-    crops.crop = cropRegion(sample, toDisplayMap(sample.imageLayout, choice.ca));
-    refined.crop = await answerWithCrop(model, sample, crops.crop, maxNewTokens);
+    const [answer, ms] = await timed(() => {
+      crops.crop = cropRegion(sample, toDisplayMap(sample.imageLayout, choice.ca));
+      return answerWithCrop(model, sample, crops.crop, maxNewTokens);
+    });
+    refined.crop = answer;
+    latencyMs.crop = mapsMs + ms;
   }
   if (methods.includes('vicrop')) {
+    const started = performance.now();
     const layer = config.vicropLayer;
     const generic = await prepareSample(model, {
       image: sample.source,
@@ -149,7 +175,10 @@ export async function contrastSample(
     );
     crops.vicrop = cropRegion(sample, relative);
     refined.vicrop = await answerWithCrop(model, sample, crops.vicrop, maxNewTokens);
+    latencyMs.vicrop = mapsMs + performance.now() - started;
   }
+  const [baseline, baselineMs] = await timed(() => generate(model, sample, { maxNewTokens }));
+  latencyMs.none = baselineMs;
   return {
     preLayer: choice.layer,
     finalLayer: choice.finalLayer,
@@ -159,7 +188,8 @@ export async function contrastSample(
     finalMap: maps[choice.finalLayer],
     maskedTokens,
     crops,
-    baseline: await generate(model, sample, { maxNewTokens }),
+    baseline,
     refined,
+    latencyMs,
   };
 }

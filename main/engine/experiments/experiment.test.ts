@@ -190,10 +190,15 @@ describe('runExperiment', () => {
   });
 
   it('writes the report: figures as SVG and PNG, data as CSV/JSON, for the newest runs', async () => {
+    // A knockout sweep beside the hidden ones: the report draws the newest run of each mode.
+    const knockout = await runExperiment(
+      { model, workspace, dataset },
+      { kind: 'sweep', config: { mode: 'knockout', maxNewTokens: 2 } },
+    );
     const out = join(root, 'report');
     const written = await writeReport(workspace, model, out);
     expect(await readdir(out)).toEqual(written);
-    for (const name of ['fusion-curve', 'evolution', 'contrastive-results']) {
+    for (const name of ['fusion-curve', 'fusion-curve-gold-prob', 'evolution', 'contrastive-results']) {
       expect(written).toEqual(expect.arrayContaining([`${name}.svg`, `${name}.png`, `${name}.csv`]));
     }
     expect(written.filter((f) => f.startsWith('attention-') && f.endsWith('.png'))).toHaveLength(3);
@@ -224,8 +229,52 @@ describe('runExperiment', () => {
     expect(svg).toContain(`model ${sweepRun.provenance!.modelHash.slice(0, 12)}`);
     expect(svg).toContain(`sweep run ${sweepRun.id}: `);
     expect(report.contrast.samples).toBe(3);
+    // Both masking modes, on one chart per metric, each run in the footer; metric, n and band stated.
+    expect(report.sweep.runId).toBe(knockout.runId);
+    const scored = report.sweep.modes.filter((m: { metric: string }) => m.metric === 'score');
+    expect(scored.map((m: { mode: string }) => m.mode)).toEqual(['hidden', 'knockout']);
+    const hidden = scored[0].runId;
+    expect(hidden).toBe(
+      workspace.listRuns({ kind: 'sweep', status: 'done' }).find((r) => r.id !== knockout.runId)?.id,
+    );
+    for (const name of ['fusion-curve', 'fusion-curve-gold-prob']) {
+      const chart = await readFile(join(out, `${name}.svg`), 'utf8');
+      expect(chart).toContain('hidden: image states \u00d70 from layer l on');
+      expect(chart).toContain('knockout: no attention to image at layer l');
+      expect(chart).toContain(`sweep run ${hidden}: `);
+      expect(chart).toContain(`sweep run ${knockout.runId}: `);
+      expect(chart).toContain(`n = ${ITEMS} questions`);
+      expect(chart).toContain('band: 95% paired bootstrap CI of the drop');
+    }
+    expect(await readFile(join(out, 'fusion-curve.svg'), 'utf8')).toContain('exact-match accuracy');
+    expect(await readFile(join(out, 'fusion-curve-gold-prob.svg'), 'utf8')).toMatch(
+      /P\(gold answer(&#39;|')s first token\)/,
+    );
     expect(await readFile(join(out, 'fusion-curve.csv'), 'utf8')).toMatch(
-      /^layer,masked_mean,ci_lower,ci_upper,drop,label,reason\r\n0,/,
+      /^mode,layer,masked_mean,masked_ci_lower,masked_ci_upper,drop_mean,drop_ci_lower,drop_ci_upper,label,rule,label_drop,p,reason\r\nhidden,0,/,
+    );
+    // Evolution: normalised entropy by name, box mass against its chance level.
+    const evolution = await readFile(join(out, 'evolution.svg'), 'utf8');
+    expect(evolution).toContain('normalised entropy');
+    expect(evolution).toMatch(/chance 0\.\d{3}/);
+    expect(report.evolve.boxMassChance.mean).toBeGreaterThan(0);
+    // Sample figures: across families, titled with gold and the model's answer, beside the image.
+    const items = new Map((await openDataset(dataset)).items.map((item) => [item.id, item]));
+    const strips = report.evolve.drawnSamples as string[];
+    expect(strips).toHaveLength(3);
+    const families = strips.map((id) => items.get(id)!.family);
+    expect(new Set(families).size).toBe(Math.min(3, new Set([...items.values()].map((i) => i.family)).size));
+    const strip = await readFile(join(out, `attention-${strips[0]}.svg`), 'utf8');
+    expect(strip).toContain('>image</text>');
+    expect(strip).toMatch(/gold: [^<]+ \u00b7 model: /);
+    expect(strip).toContain(`>layer ${model.spec.decoder.layers - 1}</text>`);
+    const triptych = await readFile(join(out, `contrastive-${report.contrast.drawnSamples[0]}.svg`), 'utf8');
+    expect(triptych).toMatch(
+      /no refinement: [^<]+ \u00b7 CA mask: [^<]+ \u00b7 CA crop: [^<]+ \u00b7 ViCrop: /,
+    );
+    expect(triptych).toContain('>CA crop</text>');
+    expect(await readFile(join(out, 'contrastive-results.csv'), 'utf8')).toMatch(
+      /^method,n,score,delta,delta_ci_lower,delta_ci_upper,p_mcnemar,improved,worsened\r\nnone,/,
     );
   });
 });

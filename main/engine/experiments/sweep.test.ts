@@ -76,6 +76,11 @@ const CONFIGS: [string, SweepConfig][] = (
     ['knockout, window 1', { mode: 'knockout', maxNewTokens: 3 }],
     ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
     ['knockout, window 1, one-token answers', { mode: 'knockout', maxNewTokens: 1 }],
+    ['knockout of the answer position only', { mode: 'knockout', queries: 'last', maxNewTokens: 2 }],
+    [
+      'knockout of the question rows only, window 2',
+      { mode: 'knockout', queries: 'question', window: 2, maxNewTokens: 2 },
+    ],
     ['hidden zero, window 1', { mode: 'hidden', maxNewTokens: 3 }],
     [
       'hidden 0.1, window 3, token subset',

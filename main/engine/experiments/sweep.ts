@@ -64,6 +64,7 @@ function interventionFor(config: SweepConfig, layers: readonly number[]): Interv
     layers,
     tokens: config.tokens,
     scale: config.mode === 'hidden' ? config.scale : undefined,
+    queries: config.mode === 'knockout' ? config.queries : undefined,
   };
 }
 
@@ -192,7 +193,7 @@ async function cachedSweep(
 
 /** The first row a window's intervention can change: the first question row, or the first edited token. */
 function firstChangedRow(config: SweepConfig, plan: InterventionPlan, start: number): number {
-  if (config.mode === 'knockout') return plan.knockoutFromQuery;
+  if (config.mode === 'knockout') return plan.keyBiasFromQuery;
   return Math.min(...(plan.hiddenEdits.get(start) ?? []).flatMap((e) => e.positions));
 }
 

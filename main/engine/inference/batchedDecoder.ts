@@ -14,7 +14,7 @@ import {
   gatherKV,
   pastFor,
   runLayer,
-  type BlockKnockout,
+  type BlockKeyBias,
   type DecoderLoopContext,
   type LayerKV,
 } from './decoder.ts';
@@ -80,7 +80,7 @@ export async function runBatchedDecoder(
       hidden: stack(active.map((b) => hidden[b])),
       rope: rope(active.length),
       past: pastFor(input.past[layer], offset, shape),
-      bias: bias(active.map((b) => knockoutAt(blocks[b].plan, layer))),
+      bias: bias(active.map((b) => keyBiasAt(blocks[b].plan, layer))),
       readout: noReadout,
     });
     active.forEach((b, j) => {
@@ -138,22 +138,22 @@ function entryRows(input: BatchedPassInput, layer: number, D: number): Float32Ar
 }
 
 /**
- * The block bias of each call; without knockout it depends only on the block count, so it is built once
+ * The block bias of each call; without key biases it depends only on the block count, so it is built once
  * per count (hidden-mode recomputes of hundreds of rows would otherwise rebuild it at every layer).
  */
 function biasCache(ctx: DecoderLoopContext, offset: number, rows: number) {
   const plain = new Map<number, Float32Array>();
-  return (knockouts: readonly BlockKnockout[]): Float32Array => {
-    const build = () => blockAttentionBias(offset, rows, ctx.slidingWindow, knockouts);
-    if (knockouts.some((k) => k.knocked)) return build();
-    let bias = plain.get(knockouts.length);
-    if (!bias) plain.set(knockouts.length, (bias = build()));
+  return (blocks: readonly BlockKeyBias[]): Float32Array => {
+    const build = () => blockAttentionBias(offset, rows, ctx.slidingWindow, blocks);
+    if (blocks.some((b) => b.keyBias)) return build();
+    let bias = plain.get(blocks.length);
+    if (!bias) plain.set(blocks.length, (bias = build()));
     return bias;
   };
 }
 
-function knockoutAt(plan: InterventionPlan, layer: number): BlockKnockout {
-  return { knocked: plan.knockoutKeys.get(layer), knockFrom: plan.knockoutFromQuery };
+function keyBiasAt(plan: InterventionPlan, layer: number): BlockKeyBias {
+  return { keyBias: plan.keyBiases.get(layer), from: plan.keyBiasFromQuery, to: plan.keyBiasToQuery };
 }
 
 /** Rotary tables for up to `blocks` copies of the rows stacked, built once and cut to each call. */

@@ -5,24 +5,41 @@ import { compileInterventions } from './interventionPlan.ts';
 
 const shape = { layers: 2, hiddenSize: 4, heads: 2, kvHeads: 1, headDim: 2, vocabSize: 10 };
 
+/** Key biases that knock `keys` out. */
+const knockout = (keys: number[]) => new Map(keys.map((k) => [k, -Infinity]));
+
 describe('attentionBias', () => {
   it('is causal: row r allows keys 0..offset+r only', () => {
-    const bias = attentionBias(2, 3, undefined, undefined, 0);
+    const bias = attentionBias(2, 3, undefined);
     const allowed = (r: number) => Array.from(bias.subarray(r * 5, r * 5 + 5), (b) => b === 0);
     expect(allowed(0)).toEqual([true, true, true, false, false]);
     expect(allowed(2)).toEqual([true, true, true, true, true]);
   });
 
   it('knocks out the chosen keys only for queries at or after knockFrom', () => {
-    const bias = attentionBias(0, 5, undefined, new Set([1, 2]), 3);
+    const bias = attentionBias(0, 5, undefined, { keyBias: knockout([1, 2]), from: 3 });
     const row = (r: number) => Array.from(bias.subarray(r * 5, r * 5 + 5));
     expect(row(2)).toEqual([0, 0, 0, -Infinity, -Infinity]); // before knockFrom: causal only
     expect(row(3)).toEqual([0, -Infinity, -Infinity, 0, -Infinity]);
     expect(row(4)).toEqual([0, -Infinity, -Infinity, 0, 0]);
   });
 
+  it('adds log λ to the chosen keys of later queries (attention scaling), never reopening a masked key', () => {
+    const bias = attentionBias(0, 4, 2, {
+      keyBias: new Map([
+        [0, Math.log(0.5)],
+        [2, Math.log(0.1)],
+      ]),
+      from: 2,
+    });
+    const row = (r: number) => Array.from(bias.subarray(r * 4, r * 4 + 4));
+    expect(row(1)).toEqual([0, 0, -Infinity, -Infinity]); // before `from`: untouched
+    // Query 2 sees keys 1..2 (window 2): key 0 stays out, key 2 gets log 0.1.
+    expect(row(2)).toEqual([-Infinity, 0, Math.fround(Math.log(0.1)), -Infinity]);
+  });
+
   it('masks keys at distance ≥ sliding window, as transformers does', () => {
-    const bias = attentionBias(0, 4, 2, undefined, 0);
+    const bias = attentionBias(0, 4, 2);
     expect(Array.from(bias.subarray(12, 16))).toEqual([-Infinity, -Infinity, 0, 0]);
   });
 });
@@ -31,8 +48,8 @@ describe('blockAttentionBias', () => {
   it('gives each stacked block the shared prefix and its own causal columns, never another block’s', () => {
     // Two blocks of positions 2..3 after 2 cached positions; block 1 knocks key 0 out.
     const bias = blockAttentionBias(2, 2, undefined, [
-      { knocked: undefined, knockFrom: 0 },
-      { knocked: new Set([0]), knockFrom: 2 },
+      { keyBias: undefined, from: 0 },
+      { keyBias: knockout([0]), from: 2 },
     ]);
     const allowed = (r: number) => Array.from(bias.subarray(r * 6, r * 6 + 6), (b) => b === 0);
     expect(allowed(0)).toEqual([true, true, true, false, false, false]);
@@ -42,14 +59,14 @@ describe('blockAttentionBias', () => {
   });
 
   it('is attentionBias for one block, sliding window and knockout included', () => {
-    const one = blockAttentionBias(3, 4, 3, [{ knocked: new Set([1, 4]), knockFrom: 4 }]);
-    expect(one).toEqual(attentionBias(3, 4, 3, new Set([1, 4]), 4));
+    const one = blockAttentionBias(3, 4, 3, [{ keyBias: knockout([1, 4]), from: 4 }]);
+    expect(one).toEqual(attentionBias(3, 4, 3, { keyBias: knockout([1, 4]), from: 4 }));
   });
 
   it('applies the sliding window by position in every block', () => {
     const bias = blockAttentionBias(2, 2, 2, [
-      { knocked: undefined, knockFrom: 0 },
-      { knocked: undefined, knockFrom: 0 },
+      { keyBias: undefined, from: 0 },
+      { keyBias: undefined, from: 0 },
     ]);
     // Block 1's last row is position 3: keys 2 and 3 only, i.e. prefix column 1 is out, its own columns in.
     expect(Array.from(bias.subarray(18, 24), (b) => b === 0)).toEqual([
@@ -106,11 +123,61 @@ describe('compileInterventions', () => {
       ],
       [3, 6],
       2,
+      9,
     );
-    expect([...(plan.knockoutKeys.get(1) ?? [])]).toEqual([3, 5]);
-    expect(plan.knockoutFromQuery).toBe(6);
+    expect([...(plan.keyBiases.get(1) ?? [])]).toEqual([
+      [3, -Infinity],
+      [5, -Infinity],
+    ]);
+    expect(plan.keyBiasFromQuery).toBe(6);
     expect(plan.hiddenEdits.get(0)).toEqual([{ positions: [3, 4, 5], scale: 0.1 }]);
     expect(plan.firstLayer).toBe(0);
+  });
+
+  it('compiles attention scaling to log λ, adding up on a key two interventions scale', () => {
+    const plan = compileInterventions(
+      [
+        { mode: 'attention', layers: [0], tokens: [0, 1], scale: 0.5 },
+        { mode: 'attention', layers: [0], tokens: [1], scale: 0.2 },
+      ],
+      [3, 6],
+      2,
+      9,
+    );
+    expect(plan.keyBiases.get(0)?.get(3)).toBeCloseTo(Math.log(0.5), 12);
+    expect(plan.keyBiases.get(0)?.get(4)).toBeCloseTo(Math.log(0.1), 12);
+    expect(() => compileInterventions([{ mode: 'attention', layers: [0], scale: -1 }], [3, 6], 2, 9)).toThrow(
+      /≥ 0/,
+    );
+  });
+
+  it('acts on the query set asked for: all after the image, the answer position, or the question rows', () => {
+    const knock = (queries: 'all' | 'last' | 'question') =>
+      compileInterventions([{ mode: 'knockout', layers: [0], queries }], [3, 6], 2, 9);
+    expect([knock('all').keyBiasFromQuery, knock('all').keyBiasToQuery]).toEqual([
+      6,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+    expect([knock('last').keyBiasFromQuery, knock('last').keyBiasToQuery]).toEqual([
+      8,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+    expect([knock('question').keyBiasFromQuery, knock('question').keyBiasToQuery]).toEqual([6, 8]);
+    expect(() =>
+      compileInterventions(
+        [
+          { mode: 'knockout', layers: [0], queries: 'last' },
+          { mode: 'attention', layers: [1], scale: 0.5 },
+        ],
+        [3, 6],
+        2,
+        9,
+      ),
+    ).toThrow(/same queries/);
+    // The bias covers rows [from, to) only: the question rows, not the answer row.
+    const bias = attentionBias(0, 9, undefined, { keyBias: new Map([[4, -Infinity]]), from: 6, to: 8 });
+    const column4 = Array.from({ length: 9 }, (_, r) => bias[r * 9 + 4]);
+    expect(column4).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, 0, 0, -Infinity, -Infinity, 0]);
   });
 
   it('scales a token listed twice once (it was scaled twice: 0.1 became 0.01)', () => {
@@ -118,15 +185,16 @@ describe('compileInterventions', () => {
       [{ mode: 'hidden', layers: [0], tokens: [2, 1, 2], scale: 0.1 }],
       [3, 6],
       2,
+      9,
     );
     expect(plan.hiddenEdits.get(0)).toEqual([{ positions: [5, 4], scale: 0.1 }]);
   });
 
   it('rejects out-of-range layers and tokens with the valid range in the message', () => {
-    expect(() => compileInterventions([{ mode: 'knockout', layers: [2] }], [3, 6], 2)).toThrow(
+    expect(() => compileInterventions([{ mode: 'knockout', layers: [2] }], [3, 6], 2, 9)).toThrow(
       /layer 2 .*0\.\.1/,
     );
-    expect(() => compileInterventions([{ mode: 'hidden', layers: [0], tokens: [3] }], [3, 6], 2)).toThrow(
+    expect(() => compileInterventions([{ mode: 'hidden', layers: [0], tokens: [3] }], [3, 6], 2, 9)).toThrow(
       /token 3 .*0\.\.2/,
     );
   });

@@ -1,8 +1,8 @@
 /**
  * The decoder loop: runs the per-layer graphs over a block of consecutive positions, starting at any
  * layer, with cached keys/values for the positions before the block. Interventions are applied here:
- * `hidden` edits scale residual-stream rows between layers; `knockout` becomes −∞ entries of the
- * additive attention bias. Because the loop can start mid-stack and mid-sequence, a masking sweep
+ * `hidden` edits scale residual-stream rows between layers; `knockout` and `attention` become entries
+ * of the additive attention bias (−∞, log λ). Because the loop can start mid-stack and mid-sequence, a masking sweep
  * recomputes only what an intervention can change (see docs/ARCHITECTURE.md).
  */
 import { LAYER_IO, type DecoderShape } from '../../../native-models/architectures/contract.ts';
@@ -81,7 +81,7 @@ export async function runDecoder(
   const positions = input.ropePositions ?? [Array.from({ length: rows }, (_, i) => input.offset + i)];
   const rope = ctx.ropeTables(positions);
   const readout = BigInt64Array.from(input.readoutRows.map((r) => BigInt(r)));
-  const plainBias = attentionBias(input.offset, rows, ctx.slidingWindow, undefined, 0);
+  const plainBias = attentionBias(input.offset, rows, ctx.slidingWindow);
 
   const out: DecoderPassOutput = {
     hidden: input.hidden,
@@ -95,9 +95,13 @@ export async function runDecoder(
     if (input.signal?.aborted) throw input.signal.reason;
     applyHiddenEdits(hidden, input.plan.hiddenEdits.get(layer), input.offset, D);
     if (input.keepLayerInputs) out.layerInputs[layer] = Float32Array.from(hidden);
-    const knocked = input.plan.knockoutKeys.get(layer);
-    const bias = knocked
-      ? attentionBias(input.offset, rows, ctx.slidingWindow, knocked, input.plan.knockoutFromQuery)
+    const keyBias = input.plan.keyBiases.get(layer);
+    const bias = keyBias
+      ? attentionBias(input.offset, rows, ctx.slidingWindow, {
+          keyBias,
+          from: input.plan.keyBiasFromQuery,
+          to: input.plan.keyBiasToQuery,
+        })
       : plainBias;
     const result = await runLayer(ctx, layer, {
       hidden,
@@ -190,24 +194,27 @@ export function applyHiddenEdits(
 
 /**
  * Additive bias [rows, offset+rows]: 0 where attention is allowed, −∞ where it is not (future keys,
- * keys outside a sliding window, knocked-out keys for queries at or after `knockFrom`). −∞ makes
- * softmax give exactly zero weight, so knockout equals deleting those keys.
+ * keys outside a sliding window), and each `keyBias` entry's value for queries at or after `from`.
+ * −∞ makes softmax give exactly zero weight, so knockout equals deleting those keys; log λ multiplies
+ * the key's unnormalised weight by λ.
  */
 export function attentionBias(
   offset: number,
   rows: number,
   slidingWindow: number | undefined,
-  knocked: ReadonlySet<number> | undefined,
-  knockFrom: number,
+  keyBias: BlockKeyBias = NO_KEY_BIAS,
 ): Float32Array {
-  return blockAttentionBias(offset, rows, slidingWindow, [{ knocked, knockFrom }]);
+  return blockAttentionBias(offset, rows, slidingWindow, [keyBias]);
 }
 
-/** What one block of a batched call knocks out: `knocked` keys, for queries at or after `knockFrom`. */
-export interface BlockKnockout {
-  readonly knocked: ReadonlySet<number> | undefined;
-  readonly knockFrom: number;
+/** One block's key biases (key position → added logit) for queries in [from, to) (to: default ∞). */
+export interface BlockKeyBias {
+  readonly keyBias: ReadonlyMap<number, number> | undefined;
+  readonly from: number;
+  readonly to?: number;
 }
+
+export const NO_KEY_BIAS: BlockKeyBias = { keyBias: undefined, from: Number.MAX_SAFE_INTEGER };
 
 /**
  * The bias of several blocks stacked along the rows, [blocks·rows, offset + blocks·rows]: every block
@@ -219,11 +226,11 @@ export function blockAttentionBias(
   offset: number,
   rows: number,
   slidingWindow: number | undefined,
-  blocks: readonly BlockKnockout[],
+  blocks: readonly BlockKeyBias[],
 ): Float32Array {
   const width = offset + blocks.length * rows;
   const bias = new Float32Array(blocks.length * rows * width).fill(-Infinity);
-  blocks.forEach(({ knocked, knockFrom }, b) => {
+  blocks.forEach(({ keyBias, from: biasFrom, to: biasTo = Number.MAX_SAFE_INTEGER }, b) => {
     // Column of key position k for this block: the shared cached positions, then its own rows.
     const column = (k: number) => (k < offset ? k : k + b * rows);
     for (let r = 0; r < rows; r++) {
@@ -232,8 +239,11 @@ export function blockAttentionBias(
       // transformers masks keys with k <= q - sliding_window.
       const from = slidingWindow === undefined ? 0 : Math.max(0, q - slidingWindow + 1);
       for (let k = from; k <= q; k++) bias[rowStart + column(k)] = 0;
-      if (knocked && q >= knockFrom) {
-        for (const k of knocked) if (k <= q) bias[rowStart + column(k)] = -Infinity;
+      if (keyBias && q >= biasFrom && q < biasTo) {
+        for (const [k, added] of keyBias) {
+          // Only keys the query sees at all: a bias never reopens a masked one.
+          if (k <= q && k >= from) bias[rowStart + column(k)] += added;
+        }
       }
     }
   });

@@ -93,6 +93,18 @@ const INTERVENTIONS: Array<[string, Intervention[]]> = [
   ['knockout at layers 0 and 2, a token subset', [{ mode: 'knockout', layers: [0, 2], tokens: [0, 3, 5] }]],
   ['hidden zero at layer 1', [{ mode: 'hidden', layers: [1] }]],
   [
+    'knockout of the question rows only (image → question flow) at layers 0 and 1',
+    [{ mode: 'knockout', layers: [0, 1], queries: 'question' }],
+  ],
+  ['knockout of the answer position only at layer 2', [{ mode: 'knockout', layers: [2], queries: 'last' }]],
+  [
+    'attention weights × 0.1 at layer 1 on a subset, with knockout at layer 2',
+    [
+      { mode: 'attention', layers: [1], tokens: [0, 3, 5], scale: 0.1 },
+      { mode: 'knockout', layers: [2], tokens: [1] },
+    ],
+  ],
+  [
     'hidden 0.1 at layers 0 and 2 on a subset',
     [{ mode: 'hidden', layers: [0, 2], tokens: [1, 2, 7], scale: 0.1 }],
   ],

@@ -56,6 +56,8 @@ export interface ForwardOptions {
   readonly attentionRows?: AttentionRows;
   /** Keep every layer's input and KV cache, for partial recomputes (masking sweeps). */
   readonly keepCache?: boolean;
+  /** Also return the read-out rows' attention over every position (`fullAttention`), not only the image's. */
+  readonly keepFullAttention?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -69,6 +71,11 @@ export interface ForwardResult {
   readonly attention: readonly Float32Array[];
   /** Per layer: head-mean probability from the last read-out row to each image token. */
   readonly imageAttention: readonly Float32Array[];
+  /**
+   * Per layer, with `keepFullAttention`: probabilities [heads, rows, positions] from the read-out rows
+   * to every position of the sequence (what `attention` slices to the image span).
+   */
+  readonly fullAttention?: readonly Float32Array[];
   /** Per layer: residual stream after the layer at the last position. */
   readonly hiddenStates: readonly Float32Array[];
   /** Per layer: the KV cache over the whole prompt (what generation continues from). */
@@ -210,7 +217,12 @@ export function planFor(
   sample: TokenizedPrompt,
   interventions: readonly Intervention[] = [],
 ): InterventionPlan {
-  return compileInterventions(interventions, sample.imageTokenSpan, model.spec.decoder.layers);
+  return compileInterventions(
+    interventions,
+    sample.imageTokenSpan,
+    model.spec.decoder.layers,
+    sample.expandedIds.length,
+  );
 }
 
 export async function forward(
@@ -248,6 +260,7 @@ export async function forward(
     attentionRows: positions,
     attention,
     imageAttention,
+    ...(options.keepFullAttention ? { fullAttention: pass.attention as Float32Array[] } : {}),
     hiddenStates: pass.lastHidden as Float32Array[],
     present: pass.present,
     cache: options.keepCache ? { embeds, pass } : undefined,

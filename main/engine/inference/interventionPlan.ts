@@ -1,9 +1,10 @@
 /**
  * Compiles user-level interventions (layers, image-relative token indexes) into what the decoder loop
- * applies: per layer, the absolute key positions knocked out and the residual-stream scales.
+ * applies: per layer, additive attention biases on absolute key positions (−∞: knocked out; log λ:
+ * attention weights scaled by λ) and the residual-stream scales.
  */
 import { FusionError } from '../../common/errors.ts';
-import type { Intervention } from '../../common/interventions.ts';
+import type { Intervention, QuerySet } from '../../common/interventions.ts';
 
 export interface HiddenEdit {
   readonly positions: readonly number[];
@@ -11,10 +12,14 @@ export interface HiddenEdit {
 }
 
 export interface InterventionPlan {
-  /** Per layer: absolute key positions that later positions may not attend to. */
-  readonly knockoutKeys: ReadonlyMap<number, ReadonlySet<number>>;
-  /** First query position subject to knockout (the end of the image span). */
-  readonly knockoutFromQuery: number;
+  /**
+   * Per layer: key position → bias added to later positions' attention logits for it (−∞ knocks it
+   * out, log λ scales its weight by λ). Biases of several interventions on one key add up.
+   */
+  readonly keyBiases: ReadonlyMap<number, ReadonlyMap<number, number>>;
+  /** Query positions the key biases apply to: [from, to) (by default from the end of the image on). */
+  readonly keyBiasFromQuery: number;
+  readonly keyBiasToQuery: number;
   /** Per layer: edits applied to the residual stream at that layer's input. */
   readonly hiddenEdits: ReadonlyMap<number, readonly HiddenEdit[]>;
   /** Lowest layer any intervention touches (Infinity when none). */
@@ -22,25 +27,45 @@ export interface InterventionPlan {
 }
 
 export const NO_INTERVENTION: InterventionPlan = {
-  knockoutKeys: new Map(),
-  knockoutFromQuery: Number.MAX_SAFE_INTEGER,
+  keyBiases: new Map(),
+  keyBiasFromQuery: Number.MAX_SAFE_INTEGER,
+  keyBiasToQuery: Number.MAX_SAFE_INTEGER,
   hiddenEdits: new Map(),
   firstLayer: Infinity,
 };
+
+/** [from, to) of the query positions a query set names, for a prompt of `promptLength` positions. */
+export function queryRange(
+  queries: QuerySet,
+  imageEnd: number,
+  promptLength: number,
+): readonly [number, number] {
+  const last = promptLength - 1;
+  switch (queries) {
+    case 'all':
+      return [imageEnd, Number.MAX_SAFE_INTEGER];
+    case 'last':
+      return [last, Number.MAX_SAFE_INTEGER];
+    case 'question':
+      return [imageEnd, last];
+  }
+}
 
 export function compileInterventions(
   interventions: readonly Intervention[],
   imageSpan: readonly [number, number],
   layerCount: number,
+  promptLength: number,
 ): InterventionPlan {
   const [start, end] = imageSpan;
-  const knockoutKeys = new Map<number, Set<number>>();
+  let queries: QuerySet | undefined;
+  const keyBiases = new Map<number, Map<number, number>>();
   const hiddenEdits = new Map<number, HiddenEdit[]>();
   let firstLayer = Infinity;
   interventions.forEach((iv, n) => {
     const where = `intervention ${n + 1} (${iv.mode})`;
-    if (iv.mode !== 'knockout' && iv.mode !== 'hidden') {
-      throw new FusionError('BAD_ARGUMENT', `${where}: mode must be "knockout" or "hidden"`);
+    if (iv.mode !== 'knockout' && iv.mode !== 'hidden' && iv.mode !== 'attention') {
+      throw new FusionError('BAD_ARGUMENT', `${where}: mode must be "knockout", "attention" or "hidden"`);
     }
     if (iv.layers.length === 0) throw new FusionError('BAD_ARGUMENT', `${where}: no layers given`);
     for (const layer of iv.layers) {
@@ -67,16 +92,38 @@ export function compileInterventions(
     if (iv.mode === 'hidden' && !Number.isFinite(scale)) {
       throw new FusionError('BAD_ARGUMENT', `${where}: scale must be a finite number, got ${scale}`);
     }
+    if (iv.mode === 'attention' && !(Number.isFinite(scale) && scale >= 0)) {
+      throw new FusionError('BAD_ARGUMENT', `${where}: scale must be a number ≥ 0, got ${scale}`);
+    }
+    // Knockout is the limit λ → 0 of attention scaling: log 0 = −∞.
+    const bias = iv.mode === 'knockout' ? -Infinity : Math.log(scale);
+    if (iv.mode !== 'hidden') {
+      const asked = iv.queries ?? 'all';
+      if (!['all', 'last', 'question'].includes(asked)) {
+        throw new FusionError(
+          'BAD_ARGUMENT',
+          `${where}: queries must be all, last or question, got ${asked}`,
+        );
+      }
+      if (queries !== undefined && queries !== asked) {
+        throw new FusionError(
+          'BAD_ARGUMENT',
+          `${where}: every knockout/attention intervention of one pass must act on the same queries (${queries} and ${asked})`,
+        );
+      }
+      queries = asked;
+    }
     for (const layer of iv.layers) {
       firstLayer = Math.min(firstLayer, layer);
-      if (iv.mode === 'knockout') {
-        const keys = knockoutKeys.get(layer) ?? new Set<number>();
-        positions.forEach((p) => keys.add(p));
-        knockoutKeys.set(layer, keys);
-      } else {
+      if (iv.mode === 'hidden') {
         hiddenEdits.set(layer, [...(hiddenEdits.get(layer) ?? []), { positions, scale }]);
+      } else {
+        const keys = keyBiases.get(layer) ?? new Map<number, number>();
+        positions.forEach((p) => keys.set(p, (keys.get(p) ?? 0) + bias));
+        keyBiases.set(layer, keys);
       }
     }
   });
-  return { knockoutKeys, knockoutFromQuery: end, hiddenEdits, firstLayer };
+  const [keyBiasFromQuery, keyBiasToQuery] = queryRange(queries ?? 'all', end, promptLength);
+  return { keyBiases, keyBiasFromQuery, keyBiasToQuery, hiddenEdits, firstLayer };
 }

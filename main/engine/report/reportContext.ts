@@ -27,6 +27,7 @@ export interface SampleView {
 export class ReportContext {
   readonly files = new Map<string, string | Uint8Array>();
   private readonly summaries = new Map<string, unknown>();
+  private readonly layouts = new Map<string, SampleView['tokenRects']>();
 
   constructor(
     readonly workspace: Workspace,
@@ -43,6 +44,21 @@ export class ReportContext {
     return this.runs.get(kind);
   }
 
+  /**
+   * The report's run of `kind` first, then, for every other value of `key` (a sweep's masking mode),
+   * the newest finished run of the same model on the same items: the runs a section compares.
+   */
+  runsOf(kind: string, key: (run: RunRow) => string): RunRow[] {
+    const own = this.runs.get(kind);
+    if (!own) return [];
+    const byKey = new Map([[key(own), own]]);
+    for (const run of this.workspace.listRuns({ kind, status: 'done' })) {
+      const same = run.model.folder === own.model.folder && run.dataset.itemsHash === own.dataset.itemsHash;
+      if (same && !byKey.has(key(run))) byKey.set(key(run), run);
+    }
+    return [...byKey.values()];
+  }
+
   /** The summary of the report's run of `kind` (set as each analysis's section is written). */
   summaryOf<S>(kind: string): S | undefined {
     return this.summaries.get(kind) as S | undefined;
@@ -52,9 +68,11 @@ export class ReportContext {
     this.summaries.set(kind, summary);
   }
 
-  /** SVG and PNG (2×) of a figure made from `run`, with the provenance footer. */
-  addFigure(name: string, svg: string, run: RunRow): void {
-    const footed = withFooter(svg, this.footer(run));
+  /** SVG and PNG (2×) of a figure made from `run` (or several), with the provenance footer. */
+  addFigure(name: string, svg: string, run: RunRow | readonly RunRow[]): void {
+    const runs: readonly RunRow[] = Array.isArray(run) ? run : [run as RunRow];
+    // Runs of one model on one set of items share the first line; each keeps its settings line.
+    const footed = withFooter(svg, [...new Set(runs.flatMap((r) => this.footer(r)))]);
     this.files.set(`${name}.svg`, footed);
     this.files.set(`${name}.png`, svgToPng(footed, { scale: 2 }));
   }
@@ -76,15 +94,24 @@ export class ReportContext {
     return dataset.items.filter((item) => done.has(item.id));
   }
 
-  /** An item's image and its display cells, laid out as the run prepared it (no padding). */
+  /**
+   * An item's image and its display cells, laid out as the run prepared it (no padding). The layout
+   * depends on the image's size alone, so it is computed once per size (a report may read every item).
+   */
   async sampleView(item: DatasetItem): Promise<SampleView> {
     const image = await loadImage(item.imagePath);
-    const layout = imageTokenLayout(
-      this.model.spec,
-      preprocessImage(image, this.model.imageConfig),
-      this.model.imageConfig,
-    );
-    return { item, image, tokenRects: displayCells(layout).rects };
+    const size = `${image.width}x${image.height}`;
+    let tokenRects = this.layouts.get(size);
+    if (!tokenRects) {
+      const layout = imageTokenLayout(
+        this.model.spec,
+        preprocessImage(image, this.model.imageConfig),
+        this.model.imageConfig,
+      );
+      tokenRects = displayCells(layout).rects;
+      this.layouts.set(size, tokenRects);
+    }
+    return { item, image, tokenRects };
   }
 }
 

@@ -66,6 +66,7 @@ const VALID: { readonly [M in ApiMethod]: readonly ApiParamsIn<M>[] } = {
   runSummary: [
     { runId: 1, metric: 'score', labels: { scale: 'relative', plateauLength: { fraction: 0.2 } } },
   ],
+  compareSweeps: [{ runIds: [1, 2] }, { runIds: [3, 4], metric: 'gold_prob' }],
   runSamples: [{ runId: 1, offset: 0, limit: 1 }],
   sampleDetail: [{ runId: 1, itemId: 'x' }],
   exportFigure: [{ svg: '<svg/>', format: 'png', scale: 2, name: 'figure-1.v2' }],

@@ -13,7 +13,7 @@ describe('evolution curves', () => {
       { layer: 1, name: 'box_mass', value: 0.6 },
     ]);
     expect(set.layers).toEqual([0, 1]);
-    expect(set.series.map((s) => s.name)).toEqual(['box mass', 'entropy', 'Hellinger to final']);
+    expect(set.series.map((s) => s.name)).toEqual(['box mass', 'normalised entropy', 'Hellinger to final']);
     expect(set.series[0].mean[0]).toBeNaN();
     expect(set.series[2].mean).toEqual([0.4, 0]);
     expect(() => evolutionCurvesOption({ ...set, cursorLayer: 1 })).not.toThrow();
@@ -30,7 +30,7 @@ describe('evolution curves', () => {
     });
     const set = runCurves({ runId: 1, sampleCount: 3, curves: { entropy: [stat(0, 0.75), stat(1, 0.5)] } });
     expect(set.series).toEqual([
-      { name: 'entropy', mean: [0.75, 0.5], lower: [0.5, 0.25], upper: [1, 0.75] },
+      { name: 'normalised entropy', mean: [0.75, 0.5], lower: [0.5, 0.25], upper: [1, 0.75] },
     ]);
   });
 });

@@ -26,9 +26,13 @@ function summary(layers: number, fusion: number[] = [1], review: number[] = []):
     sampleCount: 10,
     layerCount: layers,
     baselineMean: 0.8,
+    mode: 'knockout',
     masked,
+    drops: masked.map((m) => ({ ...m, mean: 0.3, lower: 0.25, upper: 0.35 })),
     labels: {
       params: {
+        criterion: 'drop',
+        correction: 'none',
         scale: 'relative',
         minDrop: 0.05,
         plateauDrop: 0.02,
@@ -42,6 +46,7 @@ function summary(layers: number, fusion: number[] = [1], review: number[] = []):
       reviewLayers: review,
       layers: [],
       summary: [],
+      warnings: [],
     },
   };
 }
@@ -52,6 +57,9 @@ describe('fusion curve series', () => {
     expect(s.numLayers).toBe(8);
     expect(s.depth?.[7]).toBe(1);
     expect(s.fusionLayers).toEqual([1, 2]);
+    // The band is the paired drop's interval around the masked mean: 0.8 − [0.35, 0.25].
+    expect(s.lower[0]).toBeCloseTo(0.45, 12);
+    expect(s.upper[0]).toBeCloseTo(0.55, 12);
     expect(() => fusionCurveOption({ metricLabel: 'x', xAxis: 'layer', series: [s] })).not.toThrow();
   });
 

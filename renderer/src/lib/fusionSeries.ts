@@ -26,8 +26,14 @@ export function curveSeries(run: CurveRun): FusionCurveSeries {
     depth: summary.masked.map((s) => s.depth),
     numLayers: run.numLayers ?? inferLayerCount(summary),
     mean: summary.masked.map((s) => s.mean),
-    lower: summary.masked.map((s) => s.lower),
-    upper: summary.masked.map((s) => s.upper),
+    // The band the labels test: the paired drop's interval, drawn as baseline − drop (summaries from
+    // before the paired drops were kept fall back to the masked score's own interval).
+    lower: summary.drops
+      ? summary.drops.map((d) => summary.baselineMean - d.upper)
+      : summary.masked.map((s) => s.lower),
+    upper: summary.drops
+      ? summary.drops.map((d) => summary.baselineMean - d.lower)
+      : summary.masked.map((s) => s.upper),
     baseline: summary.baselineMean,
     fusionLayers: summary.labels.fusionLayers,
     reviewLayers: summary.labels.reviewLayers,
@@ -63,6 +69,9 @@ export function metricLabel(metric: string): string {
 /** The label-rule form: empty fields keep the backend's defaults; numbers parse, bad text is named. */
 export interface LabelDraft {
   scale: '' | 'relative' | 'absolute';
+  /** '' = by the sweep's mode (marginal for hidden, drop for knockout). */
+  criterion: '' | 'drop' | 'marginal';
+  correction: '' | 'none' | 'holm' | 'bh';
   minDrop: string;
   plateauDrop: string;
   /** A count of layers (≥ 1), or a fraction of the depth (< 1). */
@@ -73,6 +82,8 @@ export interface LabelDraft {
 
 export const EMPTY_LABEL_DRAFT: LabelDraft = {
   scale: '',
+  criterion: '',
+  correction: '',
   minDrop: '',
   plateauDrop: '',
   plateauLength: '',
@@ -83,6 +94,8 @@ export const EMPTY_LABEL_DRAFT: LabelDraft = {
 export function labelParams(draft: LabelDraft): { params: LabelParams } | { error: string } {
   const out: { -readonly [K in keyof LabelParams]: LabelParams[K] } = {};
   if (draft.scale) out.scale = draft.scale;
+  if (draft.criterion) out.criterion = draft.criterion;
+  if (draft.correction) out.correction = draft.correction;
   const numbers = ['minDrop', 'plateauDrop', 'minReviewDrop'] as const;
   for (const key of numbers) {
     const text = draft[key].trim();

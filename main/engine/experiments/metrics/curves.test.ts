@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { FusionError } from '../../../common/errors.ts';
 import { Rng } from '../../synthetic/random.ts';
 import {
+  adjustPValues,
   bootstrapMean,
   dropCurve,
   labelLayers,
   layerBootstrap,
+  marginalDropCurve,
   normalizedDepth,
+  normalUpperTail,
   relativeChange,
   resampleByDepth,
   type DropCurve,
@@ -268,11 +271,13 @@ describe('labelLayers', () => {
       mean,
       lower,
       upper: 2 * mean - lower,
+      p: lower > 0 ? 0.001 : 0.5,
     });
     const curve: DropCurve = {
       baselineMean: 1,
       layerCount: 4,
       confidence: 0.95,
+      criterion: 'drop',
       layers: [stat(0, 0.3, 0.1), stat(1, 0.3, -0.05), stat(2, 0.3, 0.1, 3), stat(3, 0, -0.01)],
     };
     const labels = labelLayers(curve, { plateauLength: 1 });
@@ -283,6 +288,79 @@ describe('labelLayers', () => {
       'plateau',
     ]);
     expect(labels.layers[1].reason).toMatch(/includes 0/);
+  });
+
+  it('reads a cumulative curve by its marginal drops: the step, not every layer before the plateau', () => {
+    // Hidden-mode zeroing carries into later layers, so drop(l) = Σ_{k ≥ l} c_k: each sample's own
+    // contributions c are large at layers 1 and 6 only (a late review step), with per-sample noise.
+    const contributions = [0.01, 0.45, 0.01, 0.01, 0.01, 0.01, 0.2, 0, 0, 0];
+    const baseline = Array.from({ length: 40 }, () => 1);
+    const masked = baseline.map((b, s) =>
+      contributions.map((_, l) => {
+        const cumulative = contributions.slice(l).reduce((a, c) => a + c, 0);
+        return b - cumulative + ((s % 5) - 2) * 0.002;
+      }),
+    );
+    const plain = labelLayers(dropCurve(baseline, masked), { plateauLength: 3 });
+    expect(plain.fusionLayers).toEqual([0, 1, 2, 3, 4, 5, 6]); // the cumulative trap: every early layer
+    const marginal = labelLayers(marginalDropCurve(baseline, masked), { plateauLength: 3 });
+    expect(marginal.params.criterion).toBe('marginal');
+    expect(marginal.fusionLayers).toEqual([1]);
+    expect(marginal.reviewLayers).toEqual([6]);
+    expect(marginal.plateauStart).toBe(2);
+    expect(marginal.layers[1].drop).toBeCloseTo(0.45, 2);
+    expect(marginal.summary.at(-1)).toMatch(/marginal drop/);
+    expect(() => labelLayers(dropCurve(baseline, masked), { criterion: 'marginal' })).toThrow(/drop curve/);
+  });
+
+  it('adjusts p-values across layers: Holm and Benjamini–Hochberg', () => {
+    const p = [0.01, 0.04, 0.03, 0.005];
+    // Holm: sorted 0.005, 0.01, 0.03, 0.04 × 4, 3, 2, 1 → 0.02, 0.03, 0.06, 0.06 (running max).
+    expect(adjustPValues(p, 'holm').map((v) => Number(v.toFixed(10)))).toEqual([0.03, 0.06, 0.06, 0.02]);
+    // BH: sorted × 4/1, 4/2, 4/3, 4/4 → 0.02, 0.02, 0.04, 0.04 (running min from the top).
+    expect(adjustPValues(p, 'bh').map((v) => Number(v.toFixed(10)))).toEqual([0.02, 0.04, 0.04, 0.02]);
+    expect(adjustPValues(p, 'none')).toEqual(p);
+    expect(adjustPValues([0.9, 0.8], 'holm')).toEqual([1, 1]);
+  });
+
+  it('with a correction, a layer is significant only when its adjusted p clears the level', () => {
+    const stat = (layer: number, p: number) => ({
+      layer,
+      depth: layer / 3,
+      n: 100,
+      mean: 0.2,
+      lower: 0.01,
+      upper: 0.4,
+      p,
+    });
+    const curve: DropCurve = {
+      baselineMean: 1,
+      layerCount: 4,
+      confidence: 0.95,
+      criterion: 'drop',
+      layers: [stat(0, 0.001), stat(1, 0.02), stat(2, 0.012), stat(3, 0.2)],
+    };
+    expect(labelLayers(curve, { plateauLength: 1 }).fusionLayers).toEqual([0, 1, 2, 3]);
+    // Holm: 0.004, 0.04, 0.036, 0.2 → only layer 0 below 0.025.
+    const holm = labelLayers(curve, { plateauLength: 1, correction: 'holm' });
+    expect(holm.fusionLayers).toEqual([0]);
+    expect(holm.layers[1].reason).toMatch(/Holm-adjusted p 0\.04/);
+    // BH: sorted 0.001, 0.012, 0.02, 0.2 × 4/1, 4/2, 4/3, 4/4, running min from the top:
+    // 0.004, 0.024, 0.0267, 0.2 → layers 0 and 2 (layer 1's 0.0267 misses 0.025).
+    expect(labelLayers(curve, { plateauLength: 1, correction: 'bh' }).fusionLayers).toEqual([0, 2]);
+  });
+
+  it('gives each layer a one-sided normal-theory p from the bootstrap spread', () => {
+    expect(normalUpperTail(0)).toBeCloseTo(0.5, 7);
+    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 6);
+    expect(normalUpperTail(-1.644854)).toBeCloseTo(0.95, 6);
+    const { baseline, masked } = sweep(QWEN, 2);
+    const curve = dropCurve(baseline, masked, { resamples: 400 });
+    for (const layer of curve.layers) {
+      // Significant by the interval ⇔ (about) p below 0.025: the normal and percentile views agree away from the edge.
+      if (layer.lower > 0.01) expect(layer.p).toBeLessThan(0.025);
+      if (layer.upper < 0) expect(layer.p).toBeGreaterThan(0.5);
+    }
   });
 
   it('rejects inconsistent parameters', () => {

@@ -10,6 +10,8 @@ import { FusionError } from '../../../common/errors.ts';
 import { SeededRandom } from './random.ts';
 import type {
   Interval,
+  LabelCorrection,
+  LabelCriterion,
   LabelParams,
   LayerLabelling,
   LayerStat,
@@ -91,6 +93,18 @@ export function layerBootstrap(
   samples: readonly ArrayLike<number>[],
   options: BootstrapOptions & { layerCount?: number } = {},
 ): LayerStat[] {
+  return bootstrapLayers(samples, options).map(({ p: _p, ...stat }) => stat);
+}
+
+/**
+ * layerBootstrap with, per layer, the one-sided p of "mean ≤ 0": 1 − Φ(mean / se), se the bootstrap
+ * standard error. A normal-theory p from the bootstrap's spread rather than a count of resamples ≤ 0,
+ * which could not go below 1/(B+1) and so could never survive a correction over 32 layers.
+ */
+function bootstrapLayers(
+  samples: readonly ArrayLike<number>[],
+  options: BootstrapOptions & { layerCount?: number },
+): (LayerStat & { p: number })[] {
   const points = checkMatrix(samples, 'layerBootstrap');
   const { resamples, confidence, seed } = resolveBootstrap(options);
   const layerCount = options.layerCount ?? points;
@@ -114,16 +128,53 @@ export function layerBootstrap(
   }
   const alpha = (1 - confidence) / 2;
   return boot.map((values, layer) => {
+    const mean = means[layer];
+    let spread = 0;
+    for (const v of values) spread += (v - mean) ** 2;
+    const se = Math.sqrt(spread / Math.max(1, resamples - 1));
     values.sort();
     return {
       layer,
       depth: normalizedDepth(layer, layerCount),
       n,
-      mean: means[layer],
+      mean,
       lower: quantileSorted(values, alpha),
       upper: quantileSorted(values, 1 - alpha),
+      p: se > 0 ? normalUpperTail(mean / se) : mean > 0 ? 0 : 1,
     };
   });
+}
+
+/** P(Z > z) for a standard normal Z. */
+export function normalUpperTail(z: number): number {
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+/**
+ * Complementary error function: Numerical Recipes' erfcc (Chebyshev fit), fractional error < 1.2e-7
+ * everywhere — ample for p-values compared with 0.05-level thresholds.
+ */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
 }
 
 /** Mean and percentile-bootstrap interval of one series (e.g. a method's per-question accuracy). */
@@ -141,14 +192,38 @@ export function bootstrapMean(
 export interface DropCurve {
   /** Mean of the unmasked metric over the samples. */
   readonly baselineMean: number;
-  /** Mean drop (baseline − masked) per curve point, with its bootstrap interval. */
-  readonly layers: readonly LayerStat[];
+  /**
+   * Per curve point, the mean of the tested statistic with its bootstrap interval and one-sided p:
+   * the drop (baseline − masked; positive = masking hurt), or with criterion 'marginal' the layer's
+   * own share drop(l) − drop(l+1).
+   */
+  readonly layers: readonly (LayerStat & { readonly p: number })[];
   readonly layerCount: number;
   readonly confidence: number;
+  readonly criterion: LabelCriterion;
+}
+
+/** Per-sample paired drops baseline[s] − masked[s][l], checked. */
+function pairedDrops(baseline: ArrayLike<number>, masked: readonly ArrayLike<number>[]): Float64Array[] {
+  const points = checkMatrix(masked, 'dropCurve');
+  if (baseline.length !== masked.length) {
+    bad(`dropCurve: ${baseline.length} baseline values for ${masked.length} samples`);
+  }
+  return masked.map((row, s) => {
+    const b = baseline[s];
+    if (!Number.isFinite(b)) bad(`dropCurve: baseline of sample ${s} is ${b}`);
+    return Float64Array.from({ length: points }, (_, l) => b - row[l]);
+  });
+}
+
+function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
 }
 
 /**
- * Per-sample paired drops baseline[s] − masked[s][l], then layerBootstrap. Positive = masking hurt.
+ * Per-sample paired drops baseline[s] − masked[s][l], then the bootstrap. Positive = masking hurt.
  * `layerCount` (default: the number of curve points) sets the depth scale when the sweep masks windows.
  */
 export function dropCurve(
@@ -156,23 +231,64 @@ export function dropCurve(
   masked: readonly ArrayLike<number>[],
   options: BootstrapOptions & { layerCount?: number } = {},
 ): DropCurve {
-  const points = checkMatrix(masked, 'dropCurve');
-  if (baseline.length !== masked.length) {
-    bad(`dropCurve: ${baseline.length} baseline values for ${masked.length} samples`);
-  }
-  let sum = 0;
-  const drops = masked.map((row, s) => {
-    const b = baseline[s];
-    if (!Number.isFinite(b)) bad(`dropCurve: baseline of sample ${s} is ${b}`);
-    sum += b;
-    return Float64Array.from({ length: points }, (_, l) => b - row[l]);
-  });
+  const drops = pairedDrops(baseline, masked);
   return {
-    baselineMean: sum / baseline.length,
-    layers: layerBootstrap(drops, options),
-    layerCount: options.layerCount ?? points,
+    baselineMean: mean(baseline),
+    layers: bootstrapLayers(drops, options),
+    layerCount: options.layerCount ?? drops[0].length,
     confidence: resolveBootstrap(options).confidence,
+    criterion: 'drop',
   };
+}
+
+/**
+ * The marginal curve of a cumulative intervention: per sample, drop(l) − drop(l+1) (the last point
+ * keeps its drop), bootstrapped as pairs. When removing the image at l also removes it from every later
+ * layer (hidden mode), drop(l) counts what layers l.. together contribute; the difference is layer l's
+ * own share, so a fusion layer is a step in the curve, not every layer before the plateau.
+ */
+export function marginalDropCurve(
+  baseline: ArrayLike<number>,
+  masked: readonly ArrayLike<number>[],
+  options: BootstrapOptions & { layerCount?: number } = {},
+): DropCurve {
+  const drops = pairedDrops(baseline, masked);
+  const marginal = drops.map((row) =>
+    Float64Array.from(row, (d, l) => (l + 1 < row.length ? d - row[l + 1] : d)),
+  );
+  return {
+    baselineMean: mean(baseline),
+    layers: bootstrapLayers(marginal, options),
+    layerCount: options.layerCount ?? drops[0].length,
+    confidence: resolveBootstrap(options).confidence,
+    criterion: 'marginal',
+  };
+}
+
+/**
+ * p-values adjusted for testing every layer: Holm's step-down (family-wise error) or
+ * Benjamini–Hochberg's step-up (false discovery rate); 'none' returns them as they are.
+ */
+export function adjustPValues(p: readonly number[], correction: LabelCorrection): number[] {
+  const m = p.length;
+  if (correction === 'none' || m === 0) return [...p];
+  const order = p.map((_, i) => i).sort((a, b) => p[a] - p[b]);
+  const adjusted = new Array<number>(m);
+  if (correction === 'holm') {
+    let running = 0;
+    order.forEach((i, rank) => {
+      running = Math.max(running, Math.min(1, (m - rank) * p[i]));
+      adjusted[i] = running;
+    });
+  } else {
+    let running = 1;
+    for (let rank = m - 1; rank >= 0; rank--) {
+      const i = order[rank];
+      running = Math.min(running, (m / (rank + 1)) * p[i]);
+      adjusted[i] = Math.min(1, running);
+    }
+  }
+  return adjusted;
 }
 
 /** (value − baseline) / baseline per layer; baseline a constant or one value per layer. */
@@ -209,7 +325,15 @@ export function resampleByDepth(values: ArrayLike<number>, points: number): Floa
 // ---------------------------------------------------------------------------------------------------
 // Fusion / review labelling
 
-function resolveLabelParams(params: LabelParams, layerCount: number, points: number): ResolvedLabelParams {
+function resolveLabelParams(params: LabelParams, curve: DropCurve, points: number): ResolvedLabelParams {
+  const { layerCount, criterion } = curve;
+  if (params.criterion !== undefined && params.criterion !== criterion) {
+    bad(`labels asked for criterion '${params.criterion}' but the curve is the ${criterion} curve`);
+  }
+  const correction = params.correction ?? 'none';
+  if (correction !== 'none' && correction !== 'holm' && correction !== 'bh') {
+    bad(`correction must be 'none', 'holm' or 'bh', got ${String(correction)}`);
+  }
   const scale = params.scale ?? 'relative';
   const minDrop = params.minDrop ?? 0.05;
   const plateauDrop = params.plateauDrop ?? 0.02;
@@ -238,12 +362,14 @@ function resolveLabelParams(params: LabelParams, layerCount: number, points: num
   }
   if (!Number.isInteger(minSamples) || minSamples < 1)
     bad(`minSamples must be an integer ≥ 1, got ${minSamples}`);
-  return { scale, minDrop, plateauDrop, plateauLength, minReviewDrop, minSamples };
+  return { criterion, correction, scale, minDrop, plateauDrop, plateauLength, minReviewDrop, minSamples };
 }
 
 /**
- * Labels every curve point:
- * - significant: n ≥ minSamples and the drop interval's lower bound > 0;
+ * Labels every curve point of `curve` — the drop curve, or for a cumulative intervention its marginal
+ * curve (the "drop" below is then the layer's own share, drop(l) − drop(l+1)):
+ * - significant: n ≥ minSamples and the drop interval's lower bound > 0 (with a correction: the
+ *   Holm- or BH-adjusted one-sided p below the interval's one-sided level);
  * - plateau start p: the first layer after the first fusion-qualifying layer (scaled drop ≥ minDrop and
  *   significant) such that layers p..p+plateauLength−1 all have scaled drop < plateauDrop; "after fusion"
  *   so that a model that starts fusing late does not get a plateau at layer 0;
@@ -256,7 +382,7 @@ function resolveLabelParams(params: LabelParams, layerCount: number, points: num
 export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLabelling {
   const points = curve.layers.length;
   if (points === 0) bad('labelLayers: empty curve');
-  const p = resolveLabelParams(params, curve.layerCount, points);
+  const p = resolveLabelParams(params, curve, points);
   let divisor = 1;
   if (p.scale === 'relative') {
     if (!(curve.baselineMean > 0)) {
@@ -264,13 +390,21 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
     }
     divisor = curve.baselineMean;
   }
-  const stats = curve.layers.map((stat) => ({
+  // Without a correction a drop is significant when its interval excludes 0; with one, when its
+  // adjusted one-sided p is below the interval's one-sided level (0.025 for a 95% interval).
+  const alpha = (1 - curve.confidence) / 2;
+  const adjusted = adjustPValues(
+    curve.layers.map((stat) => stat.p),
+    p.correction,
+  );
+  const stats = curve.layers.map((stat, i) => ({
     stat,
     drop: stat.mean / divisor,
     lower: stat.lower / divisor,
     upper: stat.upper / divisor,
+    p: adjusted[i],
     enoughSamples: stat.n >= p.minSamples,
-    significant: stat.n >= p.minSamples && stat.lower > 0,
+    significant: stat.n >= p.minSamples && (p.correction === 'none' ? stat.lower > 0 : adjusted[i] < alpha),
   }));
   const fmt = (v: number): string =>
     p.scale === 'relative' ? `${(v * 100).toFixed(1)}%` : Number(v.toPrecision(3)).toString();
@@ -301,21 +435,37 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
 
   const layers = stats.map((s): LayerVerdict => {
     const { layer, depth } = s.stat;
-    const base = { layer, depth, drop: s.drop, lower: s.lower, upper: s.upper, significant: s.significant };
-    const interval = `${Math.round(curve.confidence * 100)}% interval [${fmt(s.lower)}, ${fmt(s.upper)}]`;
+    const base = {
+      layer,
+      depth,
+      drop: s.drop,
+      lower: s.lower,
+      upper: s.upper,
+      significant: s.significant,
+      p: s.p,
+    };
+    const what = p.criterion === 'marginal' ? 'marginal drop' : 'drop';
+    const tested =
+      p.correction === 'none'
+        ? `${Math.round(curve.confidence * 100)}% interval [${fmt(s.lower)}, ${fmt(s.upper)}]`
+        : `${p.correction === 'holm' ? 'Holm' : 'BH'}-adjusted p ${s.p.toPrecision(2)}`;
+    const interval = tested;
     const insignificant = (): LayerVerdict =>
       s.enoughSamples
         ? {
             ...base,
             label: 'none',
             rule: 'not-significant',
-            reason: `drop ${fmt(s.drop)} but ${interval} includes 0`,
+            reason:
+              p.correction === 'none'
+                ? `${what} ${fmt(s.drop)} but ${interval} includes 0`
+                : `${what} ${fmt(s.drop)} but ${interval} ≥ ${alpha}`,
           }
         : {
             ...base,
             label: 'none',
             rule: 'too-few-samples',
-            reason: `drop ${fmt(s.drop)} from ${s.stat.n} samples (< ${p.minSamples}): not tested`,
+            reason: `${what} ${fmt(s.drop)} from ${s.stat.n} samples (< ${p.minSamples}): not tested`,
           };
     if (plateauStart === null || layer < plateauStart) {
       const where = plateauStart === null ? 'no plateau' : `before the plateau (layer ${plateauStart})`;
@@ -324,7 +474,7 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
           ...base,
           label: 'none',
           rule: 'below-min-drop',
-          reason: `drop ${fmt(s.drop)} < minDrop ${fmt(p.minDrop)}`,
+          reason: `${what} ${fmt(s.drop)} < minDrop ${fmt(p.minDrop)}`,
         };
       }
       if (!s.significant) return insignificant();
@@ -332,7 +482,7 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
         ...base,
         label: 'fusion',
         rule: 'fusion',
-        reason: `drop ${fmt(s.drop)} ≥ minDrop ${fmt(p.minDrop)}, ${interval} above 0, ${where}`,
+        reason: `${what} ${fmt(s.drop)} ≥ minDrop ${fmt(p.minDrop)}, ${p.correction === 'none' ? `${interval} above 0` : `${interval} < ${alpha}`}, ${where}`,
       };
     }
     if (s.drop >= p.minReviewDrop) {
@@ -341,7 +491,7 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
         ...base,
         label: 'review',
         rule: 'review',
-        reason: `after the plateau start (layer ${plateauStart}), drop ${fmt(s.drop)} ≥ minReviewDrop ${fmt(p.minReviewDrop)}, ${interval} above 0`,
+        reason: `after the plateau start (layer ${plateauStart}), ${what} ${fmt(s.drop)} ≥ minReviewDrop ${fmt(p.minReviewDrop)}, ${p.correction === 'none' ? `${interval} above 0` : `${interval} < ${alpha}`}`,
       };
     }
     if (s.drop < p.plateauDrop) {
@@ -349,17 +499,23 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
         ...base,
         label: 'plateau',
         rule: 'plateau',
-        reason: `drop ${fmt(s.drop)} < plateauDrop ${fmt(p.plateauDrop)}`,
+        reason: `${what} ${fmt(s.drop)} < plateauDrop ${fmt(p.plateauDrop)}`,
       };
     }
     return {
       ...base,
       label: 'none',
       rule: 'below-review-drop',
-      reason: `after the plateau start, drop ${fmt(s.drop)} < minReviewDrop ${fmt(p.minReviewDrop)}`,
+      reason: `after the plateau start, ${what} ${fmt(s.drop)} < minReviewDrop ${fmt(p.minReviewDrop)}`,
     };
   });
 
+  summary.push(
+    `criterion: ${p.criterion === 'marginal' ? "marginal drop, drop(l) − drop(l+1) (each layer's own share)" : 'drop at the layer'}` +
+      (p.correction === 'none'
+        ? ''
+        : `; ${p.correction === 'holm' ? 'Holm' : 'Benjamini–Hochberg'} correction across ${points} layers`),
+  );
   return {
     params: p,
     plateauStart,
@@ -368,5 +524,8 @@ export function labelLayers(curve: DropCurve, params: LabelParams = {}): LayerLa
     reviewLayers: layers.filter((v) => v.label === 'review').map((v) => v.layer),
     layers,
     summary,
+    warnings: curve.layers.some((stat) => stat.n < p.minSamples)
+      ? [`fewer than ${p.minSamples} samples: no layer is tested for significance`]
+      : [],
   };
 }

@@ -2,3 +2,4 @@
 export * from './vqaAccuracy.ts';
 export * from './attentionMaps.ts';
 export * from './curves.ts';
+export * from './pairedTests.ts';

@@ -9,7 +9,7 @@ import type { Box } from '../../analysis/imageTokens.ts';
 import type { Rect, RgbImage } from '../../image/index.ts';
 import { prepareOverlay } from '../overlay/prepare.ts';
 import { svgToPng, type PngScale } from '../svgToPng.ts';
-import { panelFigureSvg } from './panels.ts';
+import { imagePanel, panelFigureSvg, type PanelMark } from './panels.ts';
 
 export interface CaTriptychInput {
   image: RgbImage;
@@ -25,7 +25,14 @@ export interface CaTriptychInput {
   boxes?: readonly Box[];
   noiseTokens?: readonly number[];
   title?: string;
+  /** A second, smaller line under the title (the answers each method gave). */
+  subtitle?: string;
   panelWidth?: number;
+  /**
+   * Open with the image untouched, optionally with rectangles outlined on it (the crops the
+   * refinements fed back), so neither the colours nor the crops hide under an overlay.
+   */
+  original?: { label?: string; marks?: readonly PanelMark[] };
 }
 
 function bad(message: string): never {
@@ -52,8 +59,12 @@ export function caTriptychSvg(input: CaTriptychInput): string {
     boxes: input.boxes,
     noiseTokens: input.noiseTokens,
   };
+  const original = input.original
+    ? [imagePanel(input.image, input.original.label ?? 'image', input.original.marks)]
+    : [];
   const attention = {
     panels: [
+      ...original,
       {
         label: `pre-integration (layer ${input.pre.layer})`,
         overlay: prepareOverlay({ ...common, map: pre, colormap, range: attentionRange }),
@@ -74,7 +85,11 @@ export function caTriptychSvg(input: CaTriptychInput): string {
     ],
     colorbar: { colormap: 'coolwarm' as const, range: caRange, caption: 'CA' },
   };
-  return panelFigureSvg([attention, contrast], { title: input.title, panelWidth: input.panelWidth });
+  return panelFigureSvg([attention, contrast], {
+    title: input.title,
+    subtitle: input.subtitle,
+    panelWidth: input.panelWidth,
+  });
 }
 
 export function caTriptychPng(input: CaTriptychInput, options: { scale: PngScale }): Uint8Array {

@@ -98,3 +98,69 @@ describe('caTriptych', () => {
     ).toThrow(/pre.map has 1 values/);
   });
 });
+
+describe('untouched image panel, marks and subtitle', () => {
+  const pre = tokenRects.map((_, i) => (i === 0 ? 0.5 : 0.05));
+  const final = tokenRects.map((_, i) => (i === 6 ? 0.5 : 0.05));
+
+  it('opens a strip with the image untouched, so no colour of it is tinted', () => {
+    const strip = {
+      image,
+      tokenRects,
+      layers: [2, 8].map((layer) => ({ layer, map: mapAt(layer) })),
+      title: 'what color is the square? \u2014 gold: grey',
+      subtitle: 'fusion layers 2 \u00b7 final 8',
+    };
+    const svg = layerStripSvg({ ...strip, original: true });
+    expect(svg).toContain('>image</text>');
+    expect(svg).toContain('>fusion layers 2 \u00b7 final 8</text>');
+    expect(svg.match(/data:image\/png;base64,/g)).toHaveLength(1);
+    expect(svg.match(/<use xlink:href="#fs-image"\/>/g)).toHaveLength(3);
+    // The first panel is the image itself: its pixels are the image's grey, at full opacity 1.
+    const png = decodePng(layerStripPng({ ...strip, original: true, opacity: 1 }, { scale: 1 }));
+    const plain = decodePng(layerStripPng({ ...strip, opacity: 1 }, { scale: 1 }));
+    const top = 14 + 30 + 18;
+    expect(pixel(png, 14 + 90, top + 20)).toEqual([128, 128, 128]);
+    expect(png.width).toBeGreaterThan(plain.width);
+  });
+
+  it('outlines the crops on the triptych’s image panel, each tagged with its method', () => {
+    const svg = caTriptychSvg({
+      image,
+      tokenRects,
+      pre: { layer: 2, map: pre },
+      final: { layer: 31, map: final },
+      original: {
+        label: 'image, crops fed back',
+        marks: [
+          { rect: { x: 10, y: 0, width: 20, height: 20 }, color: '#D55E00', label: 'CA crop' },
+          { rect: { x: 0, y: 10, width: 30, height: 20 }, color: '#0072B2', label: 'ViCrop' },
+        ],
+      },
+      title: 'q',
+      subtitle: 'no refinement: a \u00b7 CA crop: b',
+    });
+    expect(svg).toContain('>image, crops fed back</text>');
+    expect(svg).toContain('>CA crop</text>');
+    expect(svg).toContain('>ViCrop</text>');
+    expect(svg).toMatch(/<rect x="10" y="0" width="20" height="20" fill="none" stroke="#D55E00"/);
+    expect(svg).toMatch(/<rect x="0" y="10" width="30" height="20" fill="none" stroke="#0072B2"/);
+    expect(svg).toContain('>no refinement: a \u00b7 CA crop: b</text>');
+    // pre, final, CA and the image: four panels, the image embedded once
+    expect(svg.match(/<use xlink:href="#fs-image"\/>/g)).toHaveLength(4);
+  });
+
+  it('widens the figure for a title wider than its panels, never cutting it', () => {
+    const title = 'a question long enough to be wider than one small panel and its colour bar';
+    const svg = layerStripSvg({
+      image,
+      tokenRects,
+      layers: [{ layer: 0, map: mapAt(0) }],
+      title,
+      panelWidth: 40,
+    });
+    const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
+    expect(width).toBeGreaterThan(400);
+    expect(svg).toContain(`>${title}</text>`);
+  });
+});

@@ -10,7 +10,7 @@ import type { Box } from '../../analysis/imageTokens.ts';
 import type { Rect, RgbImage } from '../../image/index.ts';
 import { prepareOverlay } from '../overlay/prepare.ts';
 import { svgToPng, type PngScale } from '../svgToPng.ts';
-import { panelFigureSvg } from './panels.ts';
+import { imagePanel, panelFigureSvg } from './panels.ts';
 
 export interface LayerStripInput {
   image: RgbImage;
@@ -27,9 +27,16 @@ export interface LayerStripInput {
   /** Fixed colour range (implies shared normalisation). */
   range?: ValueRange;
   title?: string;
+  /** A second, smaller line under the title. */
+  subtitle?: string;
   panelWidth?: number;
   /** Caption under the colour bar. Default 'attention'. */
   colorbarLabel?: string;
+  /**
+   * Open the strip with the image untouched (labelled so), so the colours an overlay tints can still
+   * be read: a question about colour is answered from this panel, not from a tinted one.
+   */
+  original?: boolean | { label: string };
 }
 
 export function layerStripSvg(input: LayerStripInput): string {
@@ -66,13 +73,21 @@ export function layerStripSvg(input: LayerStripInput): string {
       noiseTokens: input.noiseTokens,
     }),
   }));
+  const original =
+    input.original === undefined || input.original === false
+      ? []
+      : [imagePanel(input.image, input.original === true ? 'image' : input.original.label)];
   const colorbar = {
     colormap,
     range: shared,
     caption: input.colorbarLabel ?? 'attention',
     relative: perMap,
   };
-  return panelFigureSvg([{ panels, colorbar }], { title: input.title, panelWidth: input.panelWidth });
+  return panelFigureSvg([{ panels: [...original, ...panels], colorbar }], {
+    title: input.title,
+    subtitle: input.subtitle,
+    panelWidth: input.panelWidth,
+  });
 }
 
 export function layerStripPng(input: LayerStripInput, options: { scale: PngScale }): Uint8Array {

@@ -3,7 +3,7 @@
  * vertical lines), numbers right-aligned at fixed digits, the best value of a column in bold.
  * Column widths are measured with the figure font.
  */
-import { FONT_FAMILY, TEXT_COLOR } from '../../../common/charts/theme.ts';
+import { FONT_FAMILY, MUTED_TEXT_COLOR, TEXT_COLOR } from '../../../common/charts/theme.ts';
 import { measureFigureText } from '../fonts.ts';
 import { attrs, escapeXml, num, svgDocument } from '../svg.ts';
 import { checkRows, normaliseColumns, type TableCell, type TableColumn, type TableInput } from './types.ts';
@@ -13,6 +13,8 @@ const TITLE_FONT = 14;
 const PAD_X = 10;
 const ROW = 24;
 const MARGIN = 12;
+const NOTE_FONT = 11;
+const NOTE_LINE = 16;
 
 /** Fraction digits of a column: as given; else 0 when all its numbers are integers, else 2. */
 function columnDigits(rows: readonly (readonly TableCell[])[], c: number, column: TableColumn): number {
@@ -66,9 +68,12 @@ export function tableSvg(input: TableInput): string {
   );
   const tableWidth = widths.reduce((a, b) => a + b, 0);
   const titleWidth = input.title ? measureFigureText(input.title, TITLE_FONT, true) : 0;
-  const width = Math.ceil(Math.max(tableWidth, titleWidth) + 2 * MARGIN);
+  const notes = input.notes ?? [];
+  const notesWidth = Math.max(0, ...notes.map((note) => measureFigureText(note, NOTE_FONT)));
+  const width = Math.ceil(Math.max(tableWidth, titleWidth, notesWidth) + 2 * MARGIN);
   const top = MARGIN + (input.title ? TITLE_FONT + 12 : 0);
-  const height = top + ROW * (rows.length + 1) + MARGIN + 2;
+  const bottom = top + ROW * (rows.length + 1);
+  const height = bottom + (notes.length ? 6 + NOTE_LINE * notes.length : 0) + MARGIN + 2;
   const left = (width - tableWidth) / 2;
 
   const cellText = (value: string, c: number, y: number, isBold: boolean) => {
@@ -106,6 +111,18 @@ export function tableSvg(input: TableInput): string {
   );
   body.push('</g>');
   body.push(rule(top + ROW, 0.8));
-  body.push(rule(top + ROW * (rows.length + 1), 1.5));
+  body.push(rule(bottom, 1.5));
+  notes.forEach((note, i) =>
+    body.push(
+      `<text${attrs({
+        x: Math.min(left, (width - notesWidth) / 2),
+        y: bottom + 6 + NOTE_LINE * (i + 0.5),
+        'font-family': FONT_FAMILY,
+        'font-size': NOTE_FONT,
+        'dominant-baseline': 'central',
+        fill: MUTED_TEXT_COLOR,
+      })}>${escapeXml(note)}</text>`,
+    ),
+  );
   return svgDocument(width, height, body.join('\n') + '\n');
 }

@@ -64,3 +64,15 @@ describe('tableSvg', () => {
     expect(darkPixels(png, 0, 0, png.width, png.height)).toBeGreaterThan(500);
   });
 });
+
+describe('tableSvg notes', () => {
+  it('writes notes under the bottom rule and makes room for them', () => {
+    const input = { columns: ['method', 'score'], rows: [['none', 0.5]] };
+    const plain = tableSvg(input);
+    const noted = tableSvg({ ...input, notes: ['not applicable: mask: no review layer <here>'] });
+    expect(noted).toContain('>not applicable: mask: no review layer &lt;here&gt;</text>');
+    const size = (svg: string) => /<svg[^>]* width="(\d+)" height="(\d+)"/.exec(svg)!.slice(1).map(Number);
+    expect(size(noted)[1]).toBeGreaterThan(size(plain)[1]);
+    expect(size(noted)[0]).toBeGreaterThan(size(plain)[0]); // the note is wider than the table
+  });
+});

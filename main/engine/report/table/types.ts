@@ -17,6 +17,8 @@ export interface TableInput {
   columns: readonly (string | TableColumn)[];
   rows: readonly (readonly TableCell[])[];
   title?: string;
+  /** Lines under the table (what n, the interval and p are; methods that could not run, and why). */
+  notes?: readonly string[];
 }
 
 export function normaliseColumns(columns: readonly (string | TableColumn)[]): TableColumn[] {
