@@ -91,6 +91,18 @@ describe('one identity for the app and the CLI', () => {
     expect(sweep.stdout).toContain(`sweep run ${done.runId} (knockout): `);
     expect((await app.ok('listRuns', { kind: 'sweep' })).map((r) => r.id)).toEqual([done.runId]);
 
+    // The same summary for one question family covers only that family's samples.
+    const [first] = (await app.ok('datasetItems', { datasetId, limit: 2 })).items;
+    const inFamily = (await app.ok('datasetItems', { datasetId, limit: 2 })).items.filter(
+      (item) => item.family === first.family,
+    ).length;
+    const scoped = await app.ok('runSummary', { runId: done.runId!, family: first.family });
+    expect(scoped.kind === 'sweep' && scoped.summary.sampleCount).toBe(inFamily);
+    expect(await app.fails('runSummary', { runId: done.runId, family: 'no-such-family' })).toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('"no-such-family"'),
+    });
+
     const evolve = await cli(['evolve', '--limit', '2']);
     expect(evolve.code).toBe(0);
     const [cliRun] = await app.ok('listRuns', { kind: 'evolve' });

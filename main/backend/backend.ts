@@ -187,7 +187,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       state.deleteRunSelection(runId);
       return { deleted };
     },
-    runSummary: async (params) => runSummary(workspace, params),
+    runSummary: (params) => runSummary(workspace, datasets, params),
     compareSweeps: async ({ runIds, metric }) => {
       for (const id of runIds) requireRun(workspace, id);
       return compareSweeps(workspace, runIds, metric);

@@ -8,7 +8,7 @@ import { toCsv } from '../engine/report/table/csv.ts';
 import type { TableCell } from '../engine/report/table/types.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import type { EngineClient } from './engineClient.ts';
-import { requireRun, runSummary } from './reads.ts';
+import { requireRun, summaryView } from './reads.ts';
 import { sanitizeSvg } from './svgSanitize.ts';
 
 function file(fileName: string, mime: string, bytes: Uint8Array | string): ExportedFile {
@@ -45,7 +45,7 @@ function summaryOrReason(
   runId: number,
 ): { summary: RunSummaryView | null; summaryError?: string } {
   try {
-    return { summary: runSummary(workspace, { runId }) };
+    return { summary: summaryView(workspace, requireRun(workspace, runId)) };
   } catch (error) {
     return { summary: null, summaryError: (error as Error).message };
   }

@@ -13,6 +13,8 @@ import type {
 import { FusionError } from '../common/errors.ts';
 import { groupFailures } from '../common/failureReasons.ts';
 import type { RunRow, StoredArray } from '../common/runs.ts';
+import { restrictedToItems } from '../engine/analyses/itemScope.ts';
+import type { ReadOptions } from '../engine/analyses/analysis.ts';
 import { analysisOf } from '../engine/analyses/registry.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import { itemView, type DatasetRegistry, type KnownDataset } from './datasets.ts';
@@ -24,12 +26,47 @@ export function requireRun(workspace: Workspace, runId: number): RunRow {
   return run;
 }
 
-export function runSummary(workspace: Workspace, params: ApiParams<'runSummary'>): RunSummaryView {
-  const run = requireRun(workspace, params.runId);
+/** A run's summary through its analysis, tagged by kind, with the same summary as text. */
+export function summaryView(reads: Workspace, run: RunRow, options: ReadOptions = {}): RunSummaryView {
   const analysis = analysisOf(run.kind, 'NOT_FOUND');
-  const summary = analysis.summarize(workspace, run, { metric: params.metric, labels: params.labels });
+  const summary = analysis.summarize(reads, run, options);
   // The views know the paper's analyses' summaries by kind; any analysis comes with its text.
   return { kind: run.kind, summary, lines: analysis.describe(summary, run) } as RunSummaryView;
+}
+
+export async function runSummary(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  params: ApiParams<'runSummary'>,
+): Promise<RunSummaryView> {
+  const run = requireRun(workspace, params.runId);
+  analysisOf(run.kind, 'NOT_FOUND');
+  const reads =
+    params.family === undefined ? workspace : await familyScope(workspace, datasets, run, params.family);
+  return summaryView(reads, run, { metric: params.metric, labels: params.labels });
+}
+
+/** The run read as if it held only the items of one question family of its dataset. */
+async function familyScope(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  run: RunRow,
+  family: string,
+): Promise<Workspace> {
+  const known = await datasets.forRun(run).catch((error: unknown) => {
+    throw new FusionError(
+      'NOT_FOUND',
+      `the dataset of run ${run.id} cannot be read to find its ${JSON.stringify(family)} items: ${(error as Error).message}`,
+    );
+  });
+  const items = new Set(known.dataset.items.filter((item) => item.family === family).map((item) => item.id));
+  if (items.size === 0) {
+    throw new FusionError(
+      'NOT_FOUND',
+      `the dataset of run ${run.id} has no question family ${JSON.stringify(family)}`,
+    );
+  }
+  return restrictedToItems(workspace, items);
 }
 
 /** The run's dataset, or null when it can no longer be read (samples are still listed). */

@@ -149,6 +149,8 @@ export const API_PARAMS = {
     runId,
     metric: z.enum(['score', 'gold_prob']).optional(),
     labels: labelParamsSchema.optional(),
+    /** Only the items of this question family (the dataset's `family` field). */
+    family: z.string().min(1).max(200).optional(),
   }),
   /** Do two sweeps' drop curves differ? Permutation test on normalised depth. */
   compareSweeps: z.strictObject({

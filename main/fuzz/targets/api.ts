@@ -65,6 +65,7 @@ const VALID: { readonly [M in ApiMethod]: readonly ApiParamsIn<M>[] } = {
   deleteRun: [{ runId: 3 }],
   runSummary: [
     { runId: 1, metric: 'score', labels: { scale: 'relative', plateauLength: { fraction: 0.2 } } },
+    { runId: 2, family: 'color', labels: { criterion: 'marginal', correction: 'holm' } },
   ],
   compareSweeps: [{ runIds: [1, 2] }, { runIds: [3, 4], metric: 'gold_prob' }],
   runSamples: [{ runId: 1, offset: 0, limit: 1 }],
