@@ -34,7 +34,7 @@ type Listener = (event: ApiEvent) => void;
  */
 function checkStart(
   experiment: JobExperiment,
-  model: { layers: number; imageTokensPerImage: number | null },
+  model: { layers: number; heads: number; imageTokensPerImage: number | null },
   runAvailable: (kind: string) => boolean,
 ): JobExperiment {
   const analysis = analysisOf(experiment.kind, 'BAD_REQUEST');

@@ -36,6 +36,8 @@ export interface Intervention {
   readonly scale?: number;
   /** knockout and attention: whose attention to the image is changed (default 'all'). */
   readonly queries?: QuerySet;
+  /** knockout and attention: only these attention heads (0-based; default every head). */
+  readonly heads?: readonly number[];
 }
 
 /** Which query rows' attention to return. */

@@ -23,7 +23,8 @@ Usage:
   fusionscope answer --model DIR --image FILE --question TEXT [--max-new-tokens N]
   fusionscope trace  --model DIR --image FILE (--prompt RAW | --question TEXT) --json OUT
                      [--mask-mode knockout|attention|hidden] [--mask-layers 1,3] [--mask-tokens 0,5,6]
-                     [--mask-scale 0.1] [--attention-rows last|question] [--per-head] [--hidden-states]
+                     [--mask-scale 0.1] [--mask-heads 0,3] [--mask-queries all|last|question]
+                     [--attention-rows last|question] [--per-head] [--hidden-states]
   fusionscope info   --model DIR
   fusionscope cache list|clear [--key PREFIX]   the model cache (built graphs, one folder per model)
 

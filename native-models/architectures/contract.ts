@@ -13,7 +13,7 @@
  *                                                        qformer_cross_attention [C, Hq, Q, 1 + patches])
  *   embed:   input_ids [1, T] (int64)                     → inputs_embeds [1, T, D]
  *   layer l: hidden_states [1, T, D], rope_cos/rope_sin [T, d],
- *            past_key/past_value [1, Hkv, P, d], attention_bias [1, 1, T, P+T],
+ *            past_key/past_value [1, Hkv, P, d], attention_bias [1, 1 or H, T, P+T],
  *            readout_rows [R] (int64)                     → hidden_states_out [1, T, D],
  *                                                           present_key/present_value [1, Hkv, P+T, d],
  *                                                           attention_probs [1, H, R, P+T]

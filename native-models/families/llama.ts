@@ -140,7 +140,8 @@ export function buildLlamaDecoderLayer(
   const sin = g.input(LAYER_IO.ropeSin, F, ['T', d]);
   const pastKey = g.input(LAYER_IO.pastKey, F, [1, Hkv, 'P', d]);
   const pastValue = g.input(LAYER_IO.pastValue, F, [1, Hkv, 'P', d]);
-  const bias = g.input(LAYER_IO.bias, F, [1, 1, 'T', 'S']);
+  // B = 1 (one bias for every head) or H (per head: a knockout of chosen heads only).
+  const bias = g.input(LAYER_IO.bias, F, [1, 'B', 'T', 'S']);
   const rows = g.input(LAYER_IO.readoutRows, TensorDataType.INT64, ['R']);
   const p = `${names.base}.layers.${layer}`;
   const qkvBias = cfg.qkvBias === true;

@@ -52,13 +52,23 @@ export interface DecoderWeights {
 
 /** An edit applied inside one decoder layer. */
 export type LayerEdit =
-  /** Keys hidden (−∞ before softmax, every head) from every query at position in [fromQuery, toQuery). */
-  | { kind: 'knockout'; layer: number; keys: readonly number[]; fromQuery: number; toQuery: number }
+  /**
+   * Keys hidden (−∞ before softmax) from every query at position in [fromQuery, toQuery), in the
+   * listed heads (every head when none are listed).
+   */
+  | {
+      kind: 'knockout';
+      layer: number;
+      keys: readonly number[];
+      fromQuery: number;
+      toQuery: number;
+      heads?: readonly number[];
+    }
   /** Residual-stream rows multiplied by factor at the input of the layer (before input_layernorm). */
   | { kind: 'scale'; layer: number; positions: readonly number[]; factor: number }
   /**
    * Attention weights of `keys` multiplied by factor, then renormalised, for every query at position
-   * in [fromQuery, toQuery) (every head).
+   * in [fromQuery, toQuery), in the listed heads (every head when none are listed).
    */
   | {
       kind: 'weight';
@@ -67,6 +77,7 @@ export type LayerEdit =
       fromQuery: number;
       toQuery: number;
       factor: number;
+      heads?: readonly number[];
     };
 
 export interface DecoderOutput {
@@ -120,31 +131,38 @@ export function embed(weights: DecoderWeights, inputIds: readonly number[]): Vec
 
 const apply = (x: Vector, l: Linear): Vector => linear(x, l.weight, l.bias);
 
-/** Which keys query `i` may see at this layer: causal, sliding window, minus knocked-out keys. */
-function visibility(config: TextConfig, edits: LayerEdit[]): (i: number, j: number) => boolean {
-  const knockouts = edits.flatMap((e) =>
-    e.kind === 'knockout' ? [{ from: e.fromQuery, to: e.toQuery, keys: new Set(e.keys) }] : [],
-  );
-  return (i, j) => {
+/** Whether an edit acts on query `i`, key `j` in head `h`. */
+function touches(
+  e: { fromQuery: number; toQuery: number; keys: readonly number[]; heads?: readonly number[] },
+  i: number,
+  j: number,
+  h: number,
+): boolean {
+  return i >= e.fromQuery && i < e.toQuery && e.keys.includes(j) && (!e.heads || e.heads.includes(h));
+}
+
+/** Which keys query `i` may see in head `h` at this layer: causal, sliding window, minus knocked-out keys. */
+function visibility(config: TextConfig, edits: LayerEdit[]): (i: number, j: number, h: number) => boolean {
+  const knockouts = edits.flatMap((e) => (e.kind === 'knockout' ? [e] : []));
+  return (i, j, h) => {
     if (j > i) return false;
     if (config.slidingWindow !== null && i - j >= config.slidingWindow) return false;
-    return !knockouts.some((e) => i >= e.from && i < e.to && e.keys.has(j));
+    return !knockouts.some((e) => touches(e, i, j, h));
   };
 }
 
-/** The factor query `i`'s weight on key `j` is multiplied by (1 when no edit weights it). */
-function weighting(edits: LayerEdit[]): (i: number, j: number) => number {
+/** The factor query `i`'s weight on key `j` in head `h` is multiplied by (1 when no edit weights it). */
+function weighting(edits: LayerEdit[]): (i: number, j: number, h: number) => number {
   const weights = edits.flatMap((e) => (e.kind === 'weight' ? [e] : []));
-  return (i, j) =>
-    weights.reduce((f, e) => (i >= e.fromQuery && i < e.toQuery && e.keys.includes(j) ? f * e.factor : f), 1);
+  return (i, j, h) => weights.reduce((f, e) => (touches(e, i, j, h) ? f * e.factor : f), 1);
 }
 
 function attention(
   config: TextConfig,
   layer: DecoderLayerWeights,
   x: Vector[],
-  visible: (i: number, j: number) => boolean,
-  weight: (i: number, j: number) => number,
+  visible: (i: number, j: number, h: number) => boolean,
+  weight: (i: number, j: number, h: number) => number,
   readoutRows: readonly number[],
   rotary: Rotary,
 ): { out: Vector[]; probabilities: Vector[][] } {
@@ -164,11 +182,11 @@ function attention(
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / groupSize);
       const scores = Float64Array.from(x, (_, j) =>
-        visible(i, j) ? dot(q[i][h], k[j][g]) / Math.sqrt(headDim) : -Infinity,
+        visible(i, j, h) ? dot(q[i][h], k[j][g]) / Math.sqrt(headDim) : -Infinity,
       );
       const p = softmax(scores);
       let total = 0;
-      for (let j = 0; j < x.length; j++) total += p[j] *= weight(i, j);
+      for (let j = 0; j < x.length; j++) total += p[j] *= weight(i, j, h);
       for (let j = 0; j < x.length; j++) p[j] /= total;
       for (let j = 0; j < x.length; j++) {
         if (p[j] === 0) continue;

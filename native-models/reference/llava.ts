@@ -46,6 +46,8 @@ export interface ReferenceIntervention {
    * position on ('last'), or the positions between the image and the last one ('question').
    */
   queries?: 'all' | 'last' | 'question';
+  /** knockout/attention: only these heads (default every head). */
+  heads?: readonly number[];
 }
 
 export interface ReferenceInput {
@@ -345,11 +347,26 @@ export function resolveInterventions(
         throw new RangeError(`intervention layer ${layer} is outside the decoder (0 … ${layerCount - 1})`);
       }
       if (intervention.mode === 'knockout') {
-        edits.push({ kind: 'knockout', layer, keys: positions, fromQuery, toQuery });
+        edits.push({
+          kind: 'knockout',
+          layer,
+          keys: positions,
+          fromQuery,
+          toQuery,
+          heads: intervention.heads,
+        });
       } else if (intervention.mode === 'attention') {
         const factor = intervention.scale ?? 0;
         if (!(factor >= 0)) throw new RangeError(`intervention scale ${factor} must be ≥ 0`);
-        edits.push({ kind: 'weight', layer, keys: positions, fromQuery, toQuery, factor });
+        edits.push({
+          kind: 'weight',
+          layer,
+          keys: positions,
+          fromQuery,
+          toQuery,
+          factor,
+          heads: intervention.heads,
+        });
       } else if (intervention.mode === 'hidden') {
         const factor = intervention.scale ?? 0;
         if (!Number.isFinite(factor)) throw new RangeError(`intervention scale ${factor} is not finite`);

@@ -20,6 +20,8 @@ import { configFields } from './configFields.ts';
 /** The model facts a config is checked against before any item runs. */
 export interface ExperimentBounds {
   readonly layers: number;
+  /** Attention heads per decoder layer. */
+  readonly heads: number;
   /** null: the count varies per image, so tokens are checked against each sample's span instead. */
   readonly imageTokensPerImage: number | null;
 }

@@ -50,6 +50,17 @@ export const sweepConfig = z.strictObject({
         'knockout: whose attention to the image is blocked — every position after it (all), the answer position only (last: does the answer read the image directly?), or the question rows only (question: the image → question flow)',
       onlyWhen: { field: 'mode', equals: 'knockout' },
     }),
+  heads: z
+    .array(z.number().int().min(0).max(4096))
+    .min(1)
+    .max(4096)
+    .optional()
+    .meta({
+      label: 'Heads',
+      description: 'knockout: only these attention heads lose the image (0-based)',
+      whenOmitted: 'every head',
+      onlyWhen: { field: 'mode', equals: 'knockout' },
+    }),
   window: z
     .number()
     .int()
@@ -158,8 +169,15 @@ export const sweepAnalysis = defineAnalysis({
   description: "what the answer loses when the image's influence is removed at each layer",
   config: sweepConfig,
 
-  check(config, { layers, imageTokensPerImage }) {
+  check(config, { layers, heads, imageTokensPerImage }) {
     sweepWindows(layers, config.window);
+    const badHeads = (config.heads ?? []).filter((h) => h >= heads);
+    if (badHeads.length > 0) {
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        `sweep heads must be attention heads within 0..${heads - 1}, got ${badHeads.slice(0, 5).join(', ')}`,
+      );
+    }
     const limit = imageTokensPerImage ?? Number.MAX_SAFE_INTEGER;
     const outside = (config.tokens ?? []).filter((t) => t >= limit);
     if (outside.length > 0) {

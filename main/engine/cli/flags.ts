@@ -33,6 +33,8 @@ export const OPTIONS = {
   'mask-layers': { type: 'string' },
   'mask-tokens': { type: 'string' },
   'mask-scale': { type: 'string' },
+  'mask-heads': { type: 'string' },
+  'mask-queries': { type: 'string' },
   'attention-rows': { type: 'string' },
   'per-head': { type: 'boolean' },
   'hidden-states': { type: 'boolean' },

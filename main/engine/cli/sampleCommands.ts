@@ -27,7 +27,7 @@ function promptFlag(flags: Flags): PromptSpec {
 export function interventionFlags(flags: Flags): Intervention[] {
   const mode = flags['mask-mode'];
   if (mode === undefined) {
-    for (const f of ['mask-layers', 'mask-tokens', 'mask-scale'] as const) {
+    for (const f of ['mask-layers', 'mask-tokens', 'mask-scale', 'mask-heads', 'mask-queries'] as const) {
       if (flags[f] !== undefined)
         throw new FusionError('BAD_ARGUMENT', `--${f} needs --mask-mode knockout|attention|hidden`);
     }
@@ -39,6 +39,15 @@ export function interventionFlags(flags: Flags): Intervention[] {
   if (mode === 'knockout' && flags['mask-scale'] !== undefined) {
     throw new FusionError('BAD_ARGUMENT', '--mask-scale applies to --mask-mode hidden and attention only');
   }
+  for (const f of ['mask-heads', 'mask-queries'] as const) {
+    if (mode === 'hidden' && flags[f] !== undefined) {
+      throw new FusionError('BAD_ARGUMENT', `--${f} applies to --mask-mode knockout and attention only`);
+    }
+  }
+  const queries = flags['mask-queries'];
+  if (queries !== undefined && queries !== 'all' && queries !== 'last' && queries !== 'question') {
+    throw new FusionError('BAD_ARGUMENT', `--mask-queries: "${queries}" is not one of all, last, question`);
+  }
   return [
     {
       mode,
@@ -46,6 +55,8 @@ export function interventionFlags(flags: Flags): Intervention[] {
       tokens:
         flags['mask-tokens'] !== undefined ? parseIntList(flags['mask-tokens'], 'mask-tokens') : undefined,
       scale: flags['mask-scale'] !== undefined ? parseNumber(flags['mask-scale'], 'mask-scale') : undefined,
+      heads: flags['mask-heads'] !== undefined ? parseIntList(flags['mask-heads'], 'mask-heads') : undefined,
+      queries,
     },
   ];
 }

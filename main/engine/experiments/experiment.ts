@@ -77,7 +77,11 @@ export function selectItems<I extends { readonly id: string }>(
 
 /** The bounds an analysis's settings are checked against, before any item runs. */
 export function boundsOf(model: LoadedModel): ExperimentBounds {
-  return { layers: model.spec.decoder.layers, imageTokensPerImage: model.info().imageTokensPerImage };
+  return {
+    layers: model.spec.decoder.layers,
+    heads: model.spec.decoder.heads,
+    imageTokensPerImage: model.info().imageTokensPerImage,
+  };
 }
 
 /**

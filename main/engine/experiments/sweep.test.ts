@@ -77,6 +77,7 @@ const CONFIGS: [string, SweepConfig][] = (
     ['knockout, window 2, token subset', { mode: 'knockout', window: 2, tokens: [1, 4, 9], maxNewTokens: 3 }],
     ['knockout, window 1, one-token answers', { mode: 'knockout', maxNewTokens: 1 }],
     ['knockout of the answer position only', { mode: 'knockout', queries: 'last', maxNewTokens: 2 }],
+    ['knockout in heads 0 and 1 only', { mode: 'knockout', heads: [0, 1], maxNewTokens: 2 }],
     [
       'knockout of the question rows only, window 2',
       { mode: 'knockout', queries: 'question', window: 2, maxNewTokens: 2 },

@@ -65,6 +65,7 @@ function interventionFor(config: SweepConfig, layers: readonly number[]): Interv
     tokens: config.tokens,
     scale: config.mode === 'hidden' ? config.scale : undefined,
     queries: config.mode === 'knockout' ? config.queries : undefined,
+    heads: config.mode === 'knockout' ? config.heads : undefined,
   };
 }
 

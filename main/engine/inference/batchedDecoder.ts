@@ -13,6 +13,7 @@ import {
   coveringCache,
   gatherKV,
   pastFor,
+  perHeadBias,
   runLayer,
   type BlockKeyBias,
   type DecoderLoopContext,
@@ -80,7 +81,10 @@ export async function runBatchedDecoder(
       hidden: stack(active.map((b) => hidden[b])),
       rope: rope(active.length),
       past: pastFor(input.past[layer], offset, shape),
-      bias: bias(active.map((b) => keyBiasAt(blocks[b].plan, layer))),
+      bias: bias(
+        active.map((b) => keyBiasAt(blocks[b].plan, layer)),
+        blocks[active[0]].plan.keyBiasHeads,
+      ),
       readout: noReadout,
     });
     active.forEach((b, j) => {
@@ -143,12 +147,19 @@ function entryRows(input: BatchedPassInput, layer: number, D: number): Float32Ar
  */
 function biasCache(ctx: DecoderLoopContext, offset: number, rows: number) {
   const plain = new Map<number, Float32Array>();
-  return (blocks: readonly BlockKeyBias[]): Float32Array => {
-    const build = () => blockAttentionBias(offset, rows, ctx.slidingWindow, blocks);
-    if (blocks.some((b) => b.keyBias)) return build();
-    let bias = plain.get(blocks.length);
-    if (!bias) plain.set(blocks.length, (bias = build()));
+  const plainFor = (count: number): Float32Array => {
+    let bias = plain.get(count);
+    if (!bias) {
+      const none = Array.from({ length: count }, () => ({ keyBias: undefined, from: 0 }));
+      plain.set(count, (bias = blockAttentionBias(offset, rows, ctx.slidingWindow, none)));
+    }
     return bias;
+  };
+  /** `heads`: the blocks' plans' head choice (one sweep's windows share it); null: every head. */
+  return (blocks: readonly BlockKeyBias[], heads: readonly number[] | null): Float32Array => {
+    if (!blocks.some((b) => b.keyBias)) return plainFor(blocks.length);
+    const biased = blockAttentionBias(offset, rows, ctx.slidingWindow, blocks);
+    return heads ? perHeadBias(plainFor(blocks.length), biased, heads, ctx.shape.heads) : biased;
   };
 }
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { attentionBias, blockAttentionBias, gatherKV, sliceKV } from './decoder.ts';
+import { attentionBias, blockAttentionBias, gatherKV, perHeadBias, sliceKV } from './decoder.ts';
 import { compileInterventions } from './interventionPlan.ts';
 
 const shape = { layers: 2, hiddenSize: 4, heads: 2, kvHeads: 1, headDim: 2, vocabSize: 10 };
+
+/** A 9-position prompt, image at [3, 6), 2 layers of 2 heads. */
+const SHAPE = { imageSpan: [3, 6] as const, layers: 2, heads: 2, promptLength: 9 };
 
 /** Key biases that knock `keys` out. */
 const knockout = (keys: number[]) => new Map(keys.map((k) => [k, -Infinity]));
@@ -121,9 +124,7 @@ describe('compileInterventions', () => {
         { mode: 'knockout', layers: [1], tokens: [0, 2] },
         { mode: 'hidden', layers: [0, 1], scale: 0.1 },
       ],
-      [3, 6],
-      2,
-      9,
+      SHAPE,
     );
     expect([...(plan.keyBiases.get(1) ?? [])]).toEqual([
       [3, -Infinity],
@@ -140,20 +141,16 @@ describe('compileInterventions', () => {
         { mode: 'attention', layers: [0], tokens: [0, 1], scale: 0.5 },
         { mode: 'attention', layers: [0], tokens: [1], scale: 0.2 },
       ],
-      [3, 6],
-      2,
-      9,
+      SHAPE,
     );
     expect(plan.keyBiases.get(0)?.get(3)).toBeCloseTo(Math.log(0.5), 12);
     expect(plan.keyBiases.get(0)?.get(4)).toBeCloseTo(Math.log(0.1), 12);
-    expect(() => compileInterventions([{ mode: 'attention', layers: [0], scale: -1 }], [3, 6], 2, 9)).toThrow(
-      /≥ 0/,
-    );
+    expect(() => compileInterventions([{ mode: 'attention', layers: [0], scale: -1 }], SHAPE)).toThrow(/≥ 0/);
   });
 
   it('acts on the query set asked for: all after the image, the answer position, or the question rows', () => {
     const knock = (queries: 'all' | 'last' | 'question') =>
-      compileInterventions([{ mode: 'knockout', layers: [0], queries }], [3, 6], 2, 9);
+      compileInterventions([{ mode: 'knockout', layers: [0], queries }], SHAPE);
     expect([knock('all').keyBiasFromQuery, knock('all').keyBiasToQuery]).toEqual([
       6,
       Number.MAX_SAFE_INTEGER,
@@ -169,9 +166,7 @@ describe('compileInterventions', () => {
           { mode: 'knockout', layers: [0], queries: 'last' },
           { mode: 'attention', layers: [1], scale: 0.5 },
         ],
-        [3, 6],
-        2,
-        9,
+        SHAPE,
       ),
     ).toThrow(/same queries/);
     // The bias covers rows [from, to) only: the question rows, not the answer row.
@@ -180,21 +175,41 @@ describe('compileInterventions', () => {
     expect(column4).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, 0, 0, -Infinity, -Infinity, 0]);
   });
 
+  it('knocks out chosen heads only: one bias per head, the plain one for the others', () => {
+    const plan = compileInterventions([{ mode: 'knockout', layers: [0], heads: [1, 1] }], SHAPE);
+    expect(plan.keyBiasHeads).toEqual([1]);
+    // Every head chosen is no choice at all.
+    expect(
+      compileInterventions([{ mode: 'knockout', layers: [0], heads: [0, 1] }], SHAPE).keyBiasHeads,
+    ).toBeNull();
+    expect(() => compileInterventions([{ mode: 'knockout', layers: [0], heads: [2] }], SHAPE)).toThrow(
+      /head 2 .*0\.\.1/,
+    );
+    const plain = Float32Array.from([0, -Infinity]);
+    const biased = Float32Array.from([-Infinity, -Infinity]);
+    expect(Array.from(perHeadBias(plain, biased, [1], 3))).toEqual([
+      0,
+      -Infinity,
+      -Infinity,
+      -Infinity,
+      0,
+      -Infinity,
+    ]);
+  });
+
   it('scales a token listed twice once (it was scaled twice: 0.1 became 0.01)', () => {
     const plan = compileInterventions(
       [{ mode: 'hidden', layers: [0], tokens: [2, 1, 2], scale: 0.1 }],
-      [3, 6],
-      2,
-      9,
+      SHAPE,
     );
     expect(plan.hiddenEdits.get(0)).toEqual([{ positions: [5, 4], scale: 0.1 }]);
   });
 
   it('rejects out-of-range layers and tokens with the valid range in the message', () => {
-    expect(() => compileInterventions([{ mode: 'knockout', layers: [2] }], [3, 6], 2, 9)).toThrow(
+    expect(() => compileInterventions([{ mode: 'knockout', layers: [2] }], SHAPE)).toThrow(
       /layer 2 .*0\.\.1/,
     );
-    expect(() => compileInterventions([{ mode: 'hidden', layers: [0], tokens: [3] }], [3, 6], 2, 9)).toThrow(
+    expect(() => compileInterventions([{ mode: 'hidden', layers: [0], tokens: [3] }], SHAPE)).toThrow(
       /token 3 .*0\.\.2/,
     );
   });

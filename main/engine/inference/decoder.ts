@@ -96,13 +96,15 @@ export async function runDecoder(
     applyHiddenEdits(hidden, input.plan.hiddenEdits.get(layer), input.offset, D);
     if (input.keepLayerInputs) out.layerInputs[layer] = Float32Array.from(hidden);
     const keyBias = input.plan.keyBiases.get(layer);
-    const bias = keyBias
+    const biased = keyBias
       ? attentionBias(input.offset, rows, ctx.slidingWindow, {
           keyBias,
           from: input.plan.keyBiasFromQuery,
           to: input.plan.keyBiasToQuery,
         })
       : plainBias;
+    const heads = input.plan.keyBiasHeads;
+    const bias = keyBias && heads ? perHeadBias(plainBias, biased, heads, shape.heads) : biased;
     const result = await runLayer(ctx, layer, {
       hidden,
       rope,
@@ -130,7 +132,7 @@ export interface LayerCall {
   readonly rope: { readonly cos: Float32Array; readonly sin: Float32Array };
   /** Exactly the positions the rows follow. */
   readonly past: LayerKV;
-  /** Additive attention bias [rows, past.length + rows]. */
+  /** Additive attention bias [rows, past.length + rows], or one per head [heads, rows, …]. */
   readonly bias: Float32Array;
   /** Rows (within this call) whose attention probabilities to return. */
   readonly readout: BigInt64Array;
@@ -161,7 +163,8 @@ export async function runLayer(
     [LAYER_IO.ropeSin]: { data: call.rope.sin, dims: [rows, headDim] },
     [LAYER_IO.pastKey]: { data: call.past.key, dims: [1, kvHeads, cached, headDim] },
     [LAYER_IO.pastValue]: { data: call.past.value, dims: [1, kvHeads, cached, headDim] },
-    [LAYER_IO.bias]: { data: call.bias, dims: [1, 1, rows, total] },
+    // One bias for every head, or one per head (call.bias then holds `heads` of them).
+    [LAYER_IO.bias]: { data: call.bias, dims: [1, call.bias.length / (rows * total), rows, total] },
     [LAYER_IO.readoutRows]: { data: call.readout, dims: [call.readout.length] },
   });
   return {
@@ -205,6 +208,22 @@ export function attentionBias(
   keyBias: BlockKeyBias = NO_KEY_BIAS,
 ): Float32Array {
   return blockAttentionBias(offset, rows, slidingWindow, [keyBias]);
+}
+
+/**
+ * A bias per head, [headCount, rows, width]: `biased` for the chosen heads, `plain` for the others
+ * (a knockout of some heads only).
+ */
+export function perHeadBias(
+  plain: Float32Array,
+  biased: Float32Array,
+  heads: readonly number[],
+  headCount: number,
+): Float32Array {
+  const chosen = new Set(heads);
+  const out = new Float32Array(headCount * plain.length);
+  for (let h = 0; h < headCount; h++) out.set(chosen.has(h) ? biased : plain, h * plain.length);
+  return out;
 }
 
 /** One block's key biases (key position → added logit) for queries in [from, to) (to: default ∞). */

@@ -97,6 +97,11 @@ const INTERVENTIONS: Array<[string, Intervention[]]> = [
     [{ mode: 'knockout', layers: [0, 1], queries: 'question' }],
   ],
   ['knockout of the answer position only at layer 2', [{ mode: 'knockout', layers: [2], queries: 'last' }]],
+  ['knockout in head 1 only at layers 0 and 2', [{ mode: 'knockout', layers: [0, 2], heads: [1] }]],
+  [
+    'attention weights × 0.2 in heads 0 and 2 at layer 1, a token subset',
+    [{ mode: 'attention', layers: [1], heads: [2, 0], tokens: [1, 4], scale: 0.2 }],
+  ],
   [
     'attention weights × 0.1 at layer 1 on a subset, with knockout at layer 2',
     [

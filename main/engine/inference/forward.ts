@@ -217,12 +217,12 @@ export function planFor(
   sample: TokenizedPrompt,
   interventions: readonly Intervention[] = [],
 ): InterventionPlan {
-  return compileInterventions(
-    interventions,
-    sample.imageTokenSpan,
-    model.spec.decoder.layers,
-    sample.expandedIds.length,
-  );
+  return compileInterventions(interventions, {
+    imageSpan: sample.imageTokenSpan,
+    layers: model.spec.decoder.layers,
+    heads: model.spec.decoder.heads,
+    promptLength: sample.expandedIds.length,
+  });
 }
 
 export async function forward(

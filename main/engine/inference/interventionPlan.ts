@@ -20,6 +20,8 @@ export interface InterventionPlan {
   /** Query positions the key biases apply to: [from, to) (by default from the end of the image on). */
   readonly keyBiasFromQuery: number;
   readonly keyBiasToQuery: number;
+  /** The heads the key biases apply to, ascending; null: every head. */
+  readonly keyBiasHeads: readonly number[] | null;
   /** Per layer: edits applied to the residual stream at that layer's input. */
   readonly hiddenEdits: ReadonlyMap<number, readonly HiddenEdit[]>;
   /** Lowest layer any intervention touches (Infinity when none). */
@@ -30,6 +32,7 @@ export const NO_INTERVENTION: InterventionPlan = {
   keyBiases: new Map(),
   keyBiasFromQuery: Number.MAX_SAFE_INTEGER,
   keyBiasToQuery: Number.MAX_SAFE_INTEGER,
+  keyBiasHeads: null,
   hiddenEdits: new Map(),
   firstLayer: Infinity,
 };
@@ -51,14 +54,22 @@ export function queryRange(
   }
 }
 
+/** What interventions are compiled against: the sample's image span and length, the decoder's shape. */
+export interface PlanShape {
+  readonly imageSpan: readonly [number, number];
+  readonly layers: number;
+  readonly heads: number;
+  readonly promptLength: number;
+}
+
 export function compileInterventions(
   interventions: readonly Intervention[],
-  imageSpan: readonly [number, number],
-  layerCount: number,
-  promptLength: number,
+  shape: PlanShape,
 ): InterventionPlan {
+  const { imageSpan, layers: layerCount, heads: headCount, promptLength } = shape;
   const [start, end] = imageSpan;
   let queries: QuerySet | undefined;
+  let heads: string | undefined;
   const keyBiases = new Map<number, Map<number, number>>();
   const hiddenEdits = new Map<number, HiddenEdit[]>();
   let firstLayer = Infinity;
@@ -112,6 +123,24 @@ export function compileInterventions(
         );
       }
       queries = asked;
+      const chosen = iv.heads === undefined ? null : [...new Set(iv.heads)].sort((a, b) => a - b);
+      for (const h of chosen ?? []) {
+        if (!Number.isInteger(h) || h < 0 || h >= headCount) {
+          throw new FusionError(
+            'BAD_ARGUMENT',
+            `${where}: head ${h} is out of range; the model has attention heads 0..${headCount - 1}`,
+          );
+        }
+      }
+      if (chosen?.length === 0) throw new FusionError('BAD_ARGUMENT', `${where}: heads is empty`);
+      const key = JSON.stringify(chosen);
+      if (heads !== undefined && heads !== key) {
+        throw new FusionError(
+          'BAD_ARGUMENT',
+          `${where}: every knockout/attention intervention of one pass must act on the same heads`,
+        );
+      }
+      heads = key;
     }
     for (const layer of iv.layers) {
       firstLayer = Math.min(firstLayer, layer);
@@ -125,5 +154,15 @@ export function compileInterventions(
     }
   });
   const [keyBiasFromQuery, keyBiasToQuery] = queryRange(queries ?? 'all', end, promptLength);
-  return { keyBiases, keyBiasFromQuery, keyBiasToQuery, hiddenEdits, firstLayer };
+  const keyBiasHeads = heads === undefined ? null : (JSON.parse(heads) as number[] | null);
+  // Every head chosen is the same as no choice: one bias for all, as without `heads`.
+  const allHeads = keyBiasHeads !== null && keyBiasHeads.length === headCount;
+  return {
+    keyBiases,
+    keyBiasFromQuery,
+    keyBiasToQuery,
+    keyBiasHeads: allHeads ? null : keyBiasHeads,
+    hiddenEdits,
+    firstLayer,
+  };
 }
