@@ -57,6 +57,25 @@ test('layers: attention share runs on a few items and stacks the four shares per
   await screenshot(app.page, `${info.project.name}-layers-attention-share`);
 });
 
+test('layers: head × layer knockout draws which heads carry the image where', async ({ app }, info) => {
+  const root = await openView(app.page, 'layers');
+  await root.locator('[data-field=layers-kind]').selectOption('head-knockout');
+  await expect(root.locator('[data-field=head-knockout-queries]')).toHaveValue('all');
+  await root.locator('[data-field=head-knockout-max-new-tokens]').fill('1');
+  await root.locator('[data-field=run-limit]').fill('2');
+  await root.locator('[data-action=run-head-knockout]').click();
+  await expect(root.locator('[data-summary-lines]')).toContainText(
+    /^head-knockout run \d+: 2 samples, 8 layers × 4 heads/,
+    {
+      timeout: 120_000,
+    },
+  );
+  const chart = root.locator('[data-chart=head-knockout]');
+  await expect(chart.locator('svg').first()).toBeVisible();
+  await expect(chart).toContainText('attention head');
+  await screenshot(app.page, `${info.project.name}-layers-head-knockout`);
+});
+
 test('the page logged no errors in the Layers view', async ({ app }) => {
   expect(app.pageErrors).toEqual([]);
 });

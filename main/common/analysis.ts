@@ -316,3 +316,17 @@ export interface AttentionShareSummary {
   /** Per layer: the fraction of samples whose image share there is below `threshold`. */
   readonly flaggedFraction: readonly number[];
 }
+
+/** Per decoder layer and attention head, the paired drop when that head alone loses the image. */
+export interface HeadKnockoutSummary {
+  readonly runId: number;
+  readonly metric: 'score' | 'gold_prob';
+  /** Whose attention was blocked (the run's setting). */
+  readonly queries: string;
+  readonly sampleCount: number;
+  readonly baselineMean: number;
+  readonly layers: readonly number[];
+  readonly heads: number;
+  /** [layer][head]: mean drop (baseline − masked), its 95% bootstrap interval, in the metric's units. */
+  readonly drops: readonly (readonly Interval[])[];
+}

@@ -16,6 +16,7 @@ import type {
   LogitLensSummary,
   Rect,
   SweepSummary,
+  HeadKnockoutSummary,
 } from '../analysis.ts';
 import type { FailureGroup } from '../failureReasons.ts';
 import type { LayerMetricValue, RunKind, RunRow, SampleStatus } from '../runs.ts';
@@ -114,6 +115,7 @@ export type RunSummaryView = (
   | { readonly kind: 'eval'; readonly summary: EvalSummary }
   | { readonly kind: 'logit-lens'; readonly summary: LogitLensSummary }
   | { readonly kind: 'attention-share'; readonly summary: AttentionShareSummary }
+  | { readonly kind: 'head-knockout'; readonly summary: HeadKnockoutSummary }
 ) & { readonly lines: readonly string[] };
 
 /**

@@ -45,3 +45,4 @@ export {
   METHOD_SHORT_LABELS,
   evolutionMetricLabel,
 } from './labels.ts';
+export { headKnockoutOption, headKnockoutTable } from './headHeatmap.ts';

@@ -102,7 +102,7 @@ describe('settings from flags', () => {
 
   it('knows only the registry’s analyses, and every flag has one type across them', () => {
     expect(() => analysisOf('nope')).toThrow(
-      /unknown analysis "nope" \(expected sweep, evolve, contrast, eval, logit-lens, attention-share\)/,
+      /unknown analysis "nope" \(expected sweep, evolve, contrast, eval, logit-lens, attention-share, head-knockout\)/,
     );
     expect(ANALYSIS_KINDS).toEqual(ANALYSES.map((a) => a.kind));
     expect(new Set(ANALYSIS_KINDS).size).toBe(ANALYSIS_KINDS.length);

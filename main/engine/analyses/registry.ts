@@ -8,6 +8,7 @@ import { attentionShareAnalysis } from './attentionShare.ts';
 import { contrastAnalysis } from './contrast.ts';
 import { evalAnalysis } from './eval.ts';
 import { evolveAnalysis } from './evolve.ts';
+import { headKnockoutAnalysis } from './headKnockout.ts';
 import { logitLensAnalysis } from './logitLens.ts';
 import { sweepAnalysis } from './sweep.ts';
 
@@ -18,6 +19,7 @@ export const ANALYSES: readonly Analysis[] = [
   evalAnalysis,
   logitLensAnalysis,
   attentionShareAnalysis,
+  headKnockoutAnalysis,
 ];
 
 const BY_KIND = new Map(ANALYSES.map((analysis) => [analysis.kind, analysis]));
