@@ -34,6 +34,13 @@ interface SweepSettings {
 
 const settingsOf = (run: RunRow) => (run.config ?? {}) as SweepSettings;
 const modeOf = (run: RunRow) => settingsOf(run).mode ?? 'hidden';
+/** One curve per mode and window (a windowed knockout beside the single-layer one). */
+const curveKey = (run: RunRow) => `${modeOf(run)}/w${settingsOf(run).window ?? 1}`;
+/** A curve's short name in subtitles: its mode, and its window when it masks several layers. */
+const curveName = (run: RunRow) => {
+  const window = settingsOf(run).window ?? 1;
+  return window > 1 ? `${modeOf(run)} ×${window}` : modeOf(run);
+};
 
 /** What a mode removes, for a legend: the paper's zeroing carries on; knockout stays at its layers. */
 function modeLabel(run: RunRow): string {
@@ -83,7 +90,9 @@ function criterionText(curves: readonly ModeCurve[]): string {
     const criterion = criterionOf(summary) === 'marginal' ? 'marginal drop' : 'drop';
     const correction = (summary.labels.params as { correction?: string } | undefined)?.correction;
     const corrected = correction && correction !== 'none' ? `, ${correction}` : '';
-    return curves.length > 1 ? `${modeOf(run)}'s ${criterion}${corrected}` : `the ${criterion}${corrected}`;
+    return curves.length > 1
+      ? `${curveName(run)}'s ${criterion}${corrected}`
+      : `the ${criterion}${corrected}`;
   });
   return `\u25c6 fusion layer (rule on ${rules.join(', ')})`;
 }
@@ -100,7 +109,7 @@ function chart(
   const n =
     counts.length === 1
       ? `n = ${counts[0]} questions`
-      : `n = ${curves.map((c) => `${c.summary.sampleCount} (${modeOf(c.run)})`).join(', ')}`;
+      : `n = ${curves.map((c) => `${c.summary.sampleCount} (${curveName(c.run)})`).join(', ')}`;
   const band = paired ? 'band: 95% paired bootstrap CI of the drop' : 'band: 95% CI of the masked score';
   // One baseline line when the modes share it (the unmasked run is the same), else one per mode.
   const shared = curves.every(
@@ -118,7 +127,7 @@ function chart(
       ...(i === 0 || !shared
         ? {
             baseline: s.baselineMean,
-            baselineLabel: shared ? 'unmasked baseline' : `baseline (${modeOf(c.run)})`,
+            baselineLabel: shared ? 'unmasked baseline' : `baseline (${curveName(c.run)})`,
           }
         : {}),
       fusionLayers: s.labels.fusionLayers,
@@ -144,6 +153,7 @@ function curveCsv(curves: readonly ModeCurve[]): string {
   return toCsv(
     [
       'mode',
+      'window',
       'layer',
       'masked_mean',
       'masked_ci_lower',
@@ -162,6 +172,7 @@ function curveCsv(curves: readonly ModeCurve[]): string {
         const drop = summary.drops?.[i];
         return [
           modeOf(run),
+          settingsOf(run).window ?? 1,
           v.layer,
           summary.masked[i].mean,
           summary.masked[i].lower,
@@ -206,7 +217,7 @@ export async function sweepReport(
 ): Promise<object> {
   const numLayers = report.model.spec.decoder.layers;
   const runs = report
-    .runsOf('sweep', modeOf)
+    .runsOf('sweep', curveKey)
     .sort((a, b) => MODE_ORDER.indexOf(modeOf(a)) - MODE_ORDER.indexOf(modeOf(b)));
   const metrics = [
     {
@@ -238,6 +249,7 @@ export async function sweepReport(
     for (const { run: r, summary } of curves) {
       modes.push({
         mode: modeOf(r),
+        window: settingsOf(r).window ?? 1,
         metric: summary.metric,
         runId: r.id,
         samples: summary.sampleCount,

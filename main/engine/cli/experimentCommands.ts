@@ -135,15 +135,32 @@ export async function reportCommand(flags: Flags): Promise<void> {
 }
 
 /**
- * The headless main job, in order: the sweep in both masking modes (paper §1; comparing them is part
- * of the analysis, since knocking out early layers can hurt for reasons other than fusion), attention
- * evolution, contrastive attention. Knockout runs first so that the paper's own mode, hidden, is the
- * newest sweep: the one contrast reads its layers off and the report's sweep section leads with.
+ * The knockout window of the main job's windowed sweep: a quarter of the depth, at least 2 ("Cross-modal
+ * Information Flow" knocks out 9 consecutive layers of 32, since a single layer's knockout can be
+ * routed around by its neighbours).
  */
-export function mainJob(flags: Flags): { kind: string; flags: Flags }[] {
-  const sweeps = typeof flags.mode === 'string' ? [flags.mode] : ['knockout', 'hidden'];
+export function knockoutWindow(layers: number): number {
+  return Math.min(layers, Math.max(2, Math.round(layers / 4)));
+}
+
+/**
+ * The headless main job, in order: the sweep in both masking modes (paper §1; comparing them is part
+ * of the analysis, since knocking out early layers can hurt for reasons other than fusion) with a
+ * windowed knockout beside the single-layer one, attention evolution, contrastive attention. Knockout
+ * runs first so that the paper's own mode, hidden, is the newest sweep: the one contrast reads its
+ * layers off and the report's sweep section leads with. `--mode` or `--window` asks for that sweep only.
+ */
+export function mainJob(flags: Flags, layers: number): { kind: string; flags: Flags }[] {
+  const chosen = typeof flags.mode === 'string' || typeof flags.window === 'string';
+  const sweeps: Flags[] = chosen
+    ? [flags]
+    : [
+        { ...flags, mode: 'knockout' },
+        ...(layers > 2 ? [{ ...flags, mode: 'knockout', window: String(knockoutWindow(layers)) }] : []),
+        { ...flags, mode: 'hidden' },
+      ];
   return [
-    ...sweeps.map((mode) => ({ kind: 'sweep', flags: { ...flags, mode } })),
+    ...sweeps.map((sweepFlags) => ({ kind: 'sweep', flags: sweepFlags })),
     { kind: 'evolve', flags },
     { kind: 'contrast', flags },
   ];
@@ -153,7 +170,7 @@ export function mainJob(flags: Flags): { kind: string; flags: Flags }[] {
 export async function analyzeCommand(flags: Flags): Promise<void> {
   await withWorkspace(flags, (workspace) =>
     withModel(flags, async (model) => {
-      for (const step of mainJob(flags)) {
+      for (const step of mainJob(flags, model.spec.decoder.layers)) {
         if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return;
       }
       const out = flags.out ?? DEFAULT_REPORT_DIR;

@@ -251,7 +251,7 @@ describe('runExperiment', () => {
       /P\(gold answer(&#39;|')s first token\)/,
     );
     expect(await readFile(join(out, 'fusion-curve.csv'), 'utf8')).toMatch(
-      /^mode,layer,masked_mean,masked_ci_lower,masked_ci_upper,drop_mean,drop_ci_lower,drop_ci_upper,label,rule,label_drop,p,reason\r\nhidden,0,/,
+      /^mode,window,layer,masked_mean,masked_ci_lower,masked_ci_upper,drop_mean,drop_ci_lower,drop_ci_upper,label,rule,label_drop,p,reason\r\nhidden,1,0,/,
     );
     // Evolution: normalised entropy by name, box mass against its chance level.
     const evolution = await readFile(join(out, 'evolution.svg'), 'utf8');
