@@ -11,14 +11,13 @@ import { headKnockoutOption, headKnockoutTable } from '../../common/charts/headH
 import { FusionError } from '../../common/errors.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import { dropCurve } from '../experiments/metrics/index.ts';
-import { probabilityOf, scoreAnswer } from '../experiments/scoring.ts';
-import { sweepSample } from '../experiments/sweep.ts';
+import { answerOf, sweepSample } from '../experiments/sweep.ts';
 import { renderChartSvg } from '../report/renderChartSvg.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings, type ReadOptions } from './analysis.ts';
 import { metricTable, runOfKind } from './runReads.ts';
-import { BASELINE_PREFIX, goldToken, prepareItem } from './samples.ts';
+import { answerMetrics, BASELINE_PREFIX, goldToken, prepareItem } from './samples.ts';
 import { sweepConfig } from './sweep.ts';
 
 export const headKnockoutConfig = z.strictObject({
@@ -108,21 +107,14 @@ export const headKnockoutAnalysis = defineAnalysis({
         { signal },
       );
       if (head === 0) {
-        const score = scoreAnswer(item, sweep.baseline.answer.text);
-        if (score !== null) metrics.push({ layer: 0, name: `${BASELINE_PREFIX}score`, value: score });
-        if (gold !== undefined) {
-          const value = probabilityOf(sweep.baseline.lastLogits, gold);
-          metrics.push({ layer: 0, name: `${BASELINE_PREFIX}gold_prob`, value });
-        }
+        metrics.push(
+          ...answerMetrics(item, gold, answerOf(sweep.baseline), 0, (m) => `${BASELINE_PREFIX}${m}`),
+        );
       }
       for (const outcome of sweep.masked) {
-        const layer = outcome.layers[0];
-        const score = scoreAnswer(item, outcome.answer.text);
-        if (score !== null) metrics.push({ layer, name: headMetric('score', head), value: score });
-        if (gold !== undefined) {
-          const value = probabilityOf(outcome.lastLogits, gold);
-          metrics.push({ layer, name: headMetric('gold_prob', head), value });
-        }
+        metrics.push(
+          ...answerMetrics(item, gold, answerOf(outcome), outcome.layers[0], (m) => headMetric(m, head)),
+        );
       }
     }
     return { result: { heads: model.spec.decoder.heads }, metrics, arrays: [] };

@@ -2,9 +2,10 @@
  * What the analyses share per sample: the item's question as the model is asked it, the gold answer's
  * first token, and per-layer maps stacked into the arrays the store keeps.
  */
-import type { ArrayOutput } from '../../common/runs.ts';
+import type { ArrayOutput, LayerMetricValue } from '../../common/runs.ts';
 import { toDisplayMap } from '../analysis/imageTokens.ts';
 import type { DatasetItem } from '../datasets/types.ts';
+import { probabilityOf, scoreAnswer } from '../experiments/scoring.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 
@@ -26,6 +27,27 @@ export function goldToken(model: LoadedModel, item: DatasetItem): number | undef
   return item.answers.length
     ? model.tokenizer.encode(item.answers[0], { addSpecialTokens: false })[0]
     : undefined;
+}
+
+/**
+ * One answer's score (when the item can be scored) and the gold token's probability at its first step
+ * (when there is a gold answer), as metrics at `layer` named by `name('score' | 'gold_prob')`.
+ */
+export function answerMetrics(
+  item: DatasetItem,
+  gold: number | undefined,
+  /** The generated answer and the logits its first token was chosen from. */
+  answer: { readonly text: string; readonly lastLogits: Float32Array },
+  layer: number,
+  name: (metric: 'score' | 'gold_prob') => string,
+): LayerMetricValue[] {
+  const metrics: LayerMetricValue[] = [];
+  const score = scoreAnswer(item, answer.text);
+  if (score !== null) metrics.push({ layer, name: name('score'), value: score });
+  if (gold !== undefined) {
+    metrics.push({ layer, name: name('gold_prob'), value: probabilityOf(answer.lastLogits, gold) });
+  }
+  return metrics;
 }
 
 export function stack(rows: readonly ArrayLike<number>[]): Float32Array {

@@ -15,11 +15,11 @@ import {
   marginalDropCurve,
   type CurveComparison,
 } from '../experiments/metrics/index.ts';
-import { probabilityOf, scoreAnswer } from '../experiments/scoring.ts';
-import { sweepSample, sweepWindows } from '../experiments/sweep.ts';
+import { scoreAnswer } from '../experiments/scoring.ts';
+import { answerOf, sweepSample, sweepWindows } from '../experiments/sweep.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings } from './analysis.ts';
 import { metricTable, runOfKind } from './runReads.ts';
-import { BASELINE_PREFIX, displayArray, goldToken, prepareItem } from './samples.ts';
+import { answerMetrics, BASELINE_PREFIX, displayArray, goldToken, prepareItem } from './samples.ts';
 import { sweepReport } from './sweepReport.ts';
 import type { Workspace } from '../store/workspace.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
@@ -192,26 +192,15 @@ export const sweepAnalysis = defineAnalysis({
     const sample = await prepareItem(model, item, config);
     const sweep = await sweepSample(model, sample, config, { signal });
     const gold = goldToken(model, item);
-    const metrics: LayerMetricValue[] = [];
-    const baselineScore = scoreAnswer(item, sweep.baseline.answer.text);
-    if (baselineScore !== null)
-      metrics.push({ layer: 0, name: `${BASELINE_PREFIX}score`, value: baselineScore });
-    if (gold !== undefined)
-      metrics.push({
-        layer: 0,
-        name: `${BASELINE_PREFIX}gold_prob`,
-        value: probabilityOf(sweep.baseline.lastLogits, gold),
-      });
-    for (const outcome of sweep.masked) {
-      const layer = outcome.layers[0];
-      const score = scoreAnswer(item, outcome.answer.text);
-      if (score !== null) metrics.push({ layer, name: 'score', value: score });
-      if (gold !== undefined)
-        metrics.push({ layer, name: 'gold_prob', value: probabilityOf(outcome.lastLogits, gold) });
-    }
+    const metrics: LayerMetricValue[] = [
+      ...answerMetrics(item, gold, answerOf(sweep.baseline), 0, (m) => `${BASELINE_PREFIX}${m}`),
+      ...sweep.masked.flatMap((outcome) =>
+        answerMetrics(item, gold, answerOf(outcome), outcome.layers[0], (m) => m),
+      ),
+    ];
     const result: SweepItemResult = {
       baselineAnswer: sweep.baseline.answer.text,
-      baselineScore,
+      baselineScore: scoreAnswer(item, sweep.baseline.answer.text),
       maskedAnswers: sweep.masked.map((m) => m.answer.text),
     };
     return {

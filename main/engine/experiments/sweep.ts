@@ -46,6 +46,14 @@ export interface SampleSweep {
 
 export type SweepStrategy = 'cached' | 'naive';
 
+/** An outcome's answer text with the logits its first token was chosen from. */
+export function answerOf(outcome: { readonly lastLogits: Float32Array; readonly answer: Generation }): {
+  text: string;
+  lastLogits: Float32Array;
+} {
+  return { text: outcome.answer.text, lastLogits: outcome.lastLogits };
+}
+
 export function sweepWindows(layerCount: number, window: number): number[][] {
   if (!Number.isInteger(window) || window < 1 || window > layerCount) {
     throw new FusionError(

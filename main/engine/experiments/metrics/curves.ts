@@ -222,6 +222,22 @@ function mean(values: ArrayLike<number>): number {
   return sum / values.length;
 }
 
+/** The bootstrapped curve of per-sample `rows` (drops or their marginals) over `baseline`'s samples. */
+function curveOf(
+  baseline: ArrayLike<number>,
+  rows: readonly Float64Array[],
+  options: BootstrapOptions & { layerCount?: number },
+  criterion: LabelCriterion,
+): DropCurve {
+  return {
+    baselineMean: mean(baseline),
+    layers: bootstrapLayers(rows, options),
+    layerCount: options.layerCount ?? rows[0].length,
+    confidence: resolveBootstrap(options).confidence,
+    criterion,
+  };
+}
+
 /**
  * Per-sample paired drops baseline[s] − masked[s][l], then the bootstrap. Positive = masking hurt.
  * `layerCount` (default: the number of curve points) sets the depth scale when the sweep masks windows.
@@ -231,14 +247,7 @@ export function dropCurve(
   masked: readonly ArrayLike<number>[],
   options: BootstrapOptions & { layerCount?: number } = {},
 ): DropCurve {
-  const drops = pairedDrops(baseline, masked);
-  return {
-    baselineMean: mean(baseline),
-    layers: bootstrapLayers(drops, options),
-    layerCount: options.layerCount ?? drops[0].length,
-    confidence: resolveBootstrap(options).confidence,
-    criterion: 'drop',
-  };
+  return curveOf(baseline, pairedDrops(baseline, masked), options, 'drop');
 }
 
 /**
@@ -252,17 +261,10 @@ export function marginalDropCurve(
   masked: readonly ArrayLike<number>[],
   options: BootstrapOptions & { layerCount?: number } = {},
 ): DropCurve {
-  const drops = pairedDrops(baseline, masked);
-  const marginal = drops.map((row) =>
+  const marginal = pairedDrops(baseline, masked).map((row) =>
     Float64Array.from(row, (d, l) => (l + 1 < row.length ? d - row[l + 1] : d)),
   );
-  return {
-    baselineMean: mean(baseline),
-    layers: bootstrapLayers(marginal, options),
-    layerCount: options.layerCount ?? drops[0].length,
-    confidence: resolveBootstrap(options).confidence,
-    criterion: 'marginal',
-  };
+  return curveOf(baseline, marginal, options, 'marginal');
 }
 
 /**
