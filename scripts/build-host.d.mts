@@ -6,4 +6,4 @@ export declare const NATIVE_EXTERNALS: readonly string[];
 export declare function buildHost(options?: {
   outdir?: string;
   sourcemap?: boolean;
-}): Promise<{ main: string; preload: string; engineWorker: string }>;
+}): Promise<{ main: string; preload: string; engineWorker: string; parquetWorker: string }>;

@@ -23,6 +23,7 @@ export const NATIVE_EXTERNALS = [
   'onnxruntime-node',
   '@resvg/resvg-js',
   'pdfkit',
+  'sharp',
 ];
 
 // ESM sources read `import.meta.url` (the demo model's folder, createRequire); in a CommonJS bundle it
@@ -53,6 +54,16 @@ export async function buildHost({ outdir = join(ROOT, 'out', 'host'), sourcemap 
       entryPoints: { main: 'main/host/main.ts', engineWorker: 'main/backend/engineWorker.ts' },
       outdir,
     }),
+    // The Parquet reader's worker thread (main/engine/datasets/parquetReader.ts) is loaded beside the
+    // module that starts it, i.e. beside engineWorker.js: an ESM file with hyparquet inlined.
+    build({
+      ...common,
+      format: 'esm',
+      target: ELECTRON_NODE,
+      entryPoints: { parquetWorker: 'main/engine/datasets/parquetWorker.mjs' },
+      outExtension: { '.js': '.mjs' },
+      outdir,
+    }),
     build({
       ...common,
       target: ELECTRON_CHROME,
@@ -75,6 +86,7 @@ export async function buildHost({ outdir = join(ROOT, 'out', 'host'), sourcemap 
     main: join(outdir, 'main.js'),
     preload: join(outdir, 'preload.js'),
     engineWorker: join(outdir, 'engineWorker.js'),
+    parquetWorker: join(outdir, 'parquetWorker.mjs'),
   };
 }
 

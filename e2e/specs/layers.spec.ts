@@ -76,6 +76,35 @@ test('layers: head × layer knockout draws which heads carry the image where', a
   await screenshot(app.page, `${info.project.name}-layers-head-knockout`);
 });
 
+test('layers: question contrast pairs the questions asked of one image and finds where attention follows them', async ({
+  app,
+}, info) => {
+  const root = await openView(app.page, 'layers');
+  await root.locator('[data-field=layers-kind]').selectOption('question-contrast');
+  // On the one-question-per-image test split there is nothing to pair: the view says which data to use.
+  await expect(root.locator('[data-hint=question-contrast]')).toContainText('synthetic-vqa-multi');
+  const picker = root.locator('[data-field=dataset]');
+  const multi = picker.locator('option', { hasText: 'synthetic-vqa-multi' });
+  await picker.selectOption((await multi.getAttribute('value')) as string);
+  // Seven items: the first images' two or three questions each (ids test-000001-q1...).
+  await root.locator('[data-field=run-limit]').fill('7');
+  await root.locator('[data-action=run-question-contrast]').click();
+  const lines = root.locator('[data-summary-lines]');
+  await expect(lines).toContainText(
+    /^question-contrast run \d+: [23] images, \d+ ordered question pairs, 8 layers/,
+    {
+      timeout: 120_000,
+    },
+  );
+  await expect(lines).toContainText(/attention follows the question most at layer \d/);
+  const chart = root.locator('[data-chart=question-contrast]');
+  await expect(chart.locator('svg').first()).toBeVisible();
+  await expect(chart).toContainText('own − other');
+  await screenshot(app.page, `${info.project.name}-layers-question-contrast`);
+  // Back to the test split for the specs that follow.
+  await picker.selectOption({ index: 0 });
+});
+
 test('the page logged no errors in the Layers view', async ({ app }) => {
   expect(app.pageErrors).toEqual([]);
 });

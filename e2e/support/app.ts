@@ -55,7 +55,7 @@ function watchErrors(page: Page): string[] {
   return errors;
 }
 
-function startServer(workspace: string): Promise<{ child: ChildProcess; url: string }> {
+export function startServer(workspace: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'main/web/serve.ts', '--port', '0', '--workspace', workspace],

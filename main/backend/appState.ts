@@ -28,7 +28,8 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-function writeJson(file: string, value: unknown): void {
+/** Replaces `file` atomically (a temporary file renamed over it): a crash leaves the old or the new. */
+export function writeJson(file: string, value: unknown): void {
   const temp = `${file}.tmp-${process.pid}`;
   writeFileSync(temp, `${JSON.stringify(value)}\n`);
   renameSync(temp, file);
@@ -50,6 +51,15 @@ export class AppState {
   saveDataset(dataset: SavedDataset): void {
     const others = this.datasets().filter((d) => d.path !== dataset.path);
     writeJson(join(this.dir, 'datasets.json'), [...others, dataset]);
+  }
+
+  /** Drops an imported dataset from the list read at start; true when it was there. */
+  forgetDataset(path: string): boolean {
+    const saved = this.datasets();
+    const kept = saved.filter((d) => d.path !== path);
+    if (kept.length === saved.length) return false;
+    writeJson(join(this.dir, 'datasets.json'), kept);
+    return true;
   }
 
   runSelection(runId: number): RunSelection | undefined {

@@ -75,7 +75,12 @@ describe('start with a broken preloaded model', () => {
       const info = await s.ok('appInfo', {});
       expect(info.startupProblems).toHaveLength(1);
       expect(info.startupProblems[0]).toMatch(/^the demo model did not load: .*config\.json/);
-      expect((await s.ok('listDatasets', {})).map((d) => d.isDemo)).toEqual([true]);
+      // The demo's test split (selected) and its several-questions-per-image split.
+      const listed = await s.ok('listDatasets', {});
+      expect(listed.map((d) => [d.name, d.isDemo])).toEqual([
+        ['synthetic-vqa-test', true],
+        ['synthetic-vqa-multi', false],
+      ]);
     } finally {
       await s.backend.close();
       await rm(scratch, { recursive: true, force: true });

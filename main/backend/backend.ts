@@ -3,12 +3,12 @@
  * stream; the file gate. The main thread only reads (SQLite, dataset files) and routes; every model pass
  * and every rendering runs in the engine worker.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { validateCall, type ApiEvent, type ApiHandlers } from '../common/api/index.ts';
 import { FusionError, errorToResult } from '../common/errors.ts';
-import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from '../engine/demo.ts';
+import { DEMO_DATASET_DIR, DEMO_MODEL_DIR, DEMO_MULTI_DATASET_DIR } from '../engine/demo.ts';
 import { ANALYSES, analysisOf } from '../engine/analyses/registry.ts';
 import { compareSweeps } from '../engine/analyses/sweep.ts';
 import { selectItems } from '../engine/experiments/experiment.ts';
@@ -20,7 +20,10 @@ import { exportFigure, exportReport, exportRunData } from './exports.ts';
 import { JobQueue } from './jobs.ts';
 import { jsonSafe } from './jsonSafe.ts';
 import { ModelRegistry } from './models.ts';
-import { requireRun, runSamples, runSummary, sampleDetail } from './reads.ts';
+import { inspectPath } from './pathKind.ts';
+import { askImage } from './playground.ts';
+import { imageLensLayer, requireRun, runSamples, runSummary, sampleDetail } from './reads.ts';
+import { RecentItems } from './recentItems.ts';
 import { resolveServedFile } from './servedFiles.ts';
 import type { Backend, BackendOptions } from './types.ts';
 import type { JobExperiment } from './workerProtocol.ts';
@@ -85,6 +88,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     precision: options.precision ?? 'auto',
   });
   const datasets = new DatasetRegistry(state, workspace);
+  const recent = await RecentItems.open(join(workspace.dir, 'app', 'recent.json'));
+  const remember = (...args: Parameters<RecentItems['touch']>) =>
+    emit({ type: 'recent', recent: recent.touch(...args) });
   const runAvailable = (modelId: string, kind: string) =>
     queue.pending(modelId, kind) ||
     workspace.listRuns({ kind, status: 'done' }).some((run) => run.model.folder === modelId);
@@ -102,7 +108,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     }),
 
     listModels: () => models.list(),
-    openModel: ({ folder, provider, precision }) => models.open(folder, { provider, precision }),
+    openModel: async ({ folder, provider, precision, revision }) => {
+      const model = await models.open(folder, { provider, precision, revision });
+      // The demo is always open: remembering it would only push a real model off the list.
+      if (!model.isDemo) remember('model', { path: model.id, name: model.name });
+      return model;
+    },
     closeModel: async ({ modelId }) => {
       if (queue.usesModel(modelId)) {
         throw new FusionError('BUSY', `model ${JSON.stringify(modelId)} is used by a queued or running job`);
@@ -111,7 +122,17 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
 
     listDatasets: () => datasets.list(),
-    importDataset: (params) => datasets.import(params),
+    importDataset: async (params) => {
+      const view = await datasets.import(params);
+      if (!view.isDemo) {
+        const { format, answers, images } = datasets.optionsOf(view.id);
+        const options = Object.fromEntries(
+          Object.entries({ format, answers, images }).filter(([, value]) => value !== undefined),
+        );
+        remember('dataset', { path: view.id, name: view.name, options });
+      }
+      return view;
+    },
     datasetItems: ({ datasetId, offset, limit, family }) => datasets.items(datasetId, offset, limit, family),
 
     listAnalyses: async () =>
@@ -194,10 +215,27 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
     runSamples: (params) => runSamples(workspace, datasets, params),
     sampleDetail: (params) => sampleDetail(workspace, datasets, engine, params),
+    imageLensLayer: (params) => imageLensLayer(workspace, datasets, engine, params),
 
     exportFigure: (params) => exportFigure(engine, params),
     exportRunData: async (params) => exportRunData(workspace, params),
     exportReport: (params) => exportReport(workspace, engine, params),
+
+    askImage: (params) => askImage(engine, models, params),
+
+    listRecent: async () => recent.view(),
+    forgetRecent: async ({ kind, path }) => {
+      if (kind === 'dataset') {
+        if (path === resolve(DEMO_DATASET_DIR))
+          throw new FusionError('BAD_ARGUMENT', 'the demo dataset is always available; it cannot be removed');
+        datasets.forget(path);
+      }
+      recent.forget(kind, path);
+      const view = recent.view();
+      emit({ type: 'recent', recent: view });
+      return view;
+    },
+    inspectPath: ({ path }) => inspectPath(path),
   };
 
   // Every handler's value is made JSON-safe, whether reached through call() or directly.
@@ -217,6 +255,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       console.error(`FusionScope: ${problem}`);
     });
     await datasets.import({ path: DEMO_DATASET_DIR });
+    // Several questions per image, for question contrast; the test split stays the one selected.
+    await datasets.import({ path: DEMO_MULTI_DATASET_DIR });
   }
 
   let closed = false;

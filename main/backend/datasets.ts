@@ -109,6 +109,19 @@ export class DatasetRegistry {
     return known.view;
   }
 
+  /**
+   * Leaves the imported list (the user removed it from the recent datasets). A dataset runs refer to
+   * stays readable for them, and listed because of them.
+   */
+  forget(id: string): void {
+    this.imported.delete(id);
+    this.state.forgetDataset(id);
+    if (!this.referencedByRun(id)) {
+      this.options.delete(id);
+      this.opened.delete(id);
+    }
+  }
+
   /** Imported datasets, then those only runs refer to (one that can no longer be read shows why). */
   async list(): Promise<DatasetView[]> {
     const ids = [...this.imported];

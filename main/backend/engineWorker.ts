@@ -16,6 +16,7 @@ import { displayCells, imageTokenLayout } from '../engine/analysis/imageTokens.t
 import { runExperiment } from '../engine/experiments/experiment.ts';
 import { loadImage, preprocessImage } from '../engine/image/index.ts';
 import { openModel, type LoadedModel } from '../engine/model/openModel.ts';
+import { askImage } from '../engine/playground/askImage.ts';
 import { svgToPng } from '../engine/report/svgToPng.ts';
 import { writeReport } from '../engine/report/writeReport.ts';
 import { Workspace } from '../engine/store/workspace.ts';
@@ -47,6 +48,8 @@ const workspace = Workspace.open(init.workspace);
 const models = new Map<string, Promise<LoadedModel>>();
 const described = new Map<string, Promise<DescribedModel>>();
 const running = new Map<number, { controller: AbortController; folder: string }>();
+/** Playground questions in flight, per model folder (closing a model under one would free its sessions). */
+const asking = new Map<string, number>();
 
 function post(message: FromWorker): void {
   port.postMessage(message);
@@ -58,13 +61,14 @@ function emit(event: WorkerEvent): void {
 
 function loadedModel(
   folder: string,
-  { provider, precision }: Pick<RequestOf<'openModel'>, 'provider' | 'precision'>,
+  { provider, precision, revision }: Pick<RequestOf<'openModel'>, 'provider' | 'precision' | 'revision'>,
 ): Promise<LoadedModel> {
   let pending = models.get(folder);
   if (!pending) {
     pending = openModel(folder, {
       provider,
       precision,
+      revision,
       threads: ENGINE_THREADS,
       onProgress: (done, total, label) => emit({ type: 'model-loading', folder, done, total, label }),
     });
@@ -88,8 +92,8 @@ function modelDescription(folder: string, info: unknown): Promise<DescribedModel
 type Handlers = { [T in RequestType]: (request: RequestOf<T>) => Promise<WorkerResults[T]> };
 
 const handlers: Handlers = {
-  async openModel({ folder, provider, precision }) {
-    const model = await loadedModel(folder, { provider, precision });
+  async openModel({ folder, provider, precision, revision }) {
+    const model = await loadedModel(folder, { provider, precision, revision });
     const { layers, heads, hiddenSize } = model.spec.decoder;
     return { info: model.info(), layers, heads, hiddenSize };
   },
@@ -99,6 +103,9 @@ const handlers: Handlers = {
     if (!pending) return { closed: false };
     if ([...running.values()].some((job) => job.folder === folder)) {
       throw new FusionError('BUSY', `model ${JSON.stringify(folder)} is used by a running job`);
+    }
+    if (asking.has(folder)) {
+      throw new FusionError('BUSY', `model ${JSON.stringify(folder)} is answering a Playground question`);
     }
     models.delete(folder);
     await (await pending).close();
@@ -146,6 +153,18 @@ const handlers: Handlers = {
       tokenRects: [...layout.rects],
       grid: grid ? { rows: grid.rows, cols: grid.cols } : null,
     };
+  },
+
+  async askImage({ folder, provider, precision, revision, image, name, question, maxNewTokens, mask }) {
+    asking.set(folder, (asking.get(folder) ?? 0) + 1);
+    try {
+      const model = await loadedModel(folder, { provider, precision, revision });
+      return await askImage(model, { image, name, question, maxNewTokens, mask });
+    } finally {
+      const left = (asking.get(folder) ?? 1) - 1;
+      if (left > 0) asking.set(folder, left);
+      else asking.delete(folder);
+    }
   },
 
   async renderFigure({ svg, format, scale, size }) {

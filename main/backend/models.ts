@@ -1,13 +1,14 @@
 /**
- * The models the app has opened: views by id (the absolute checkpoint folder), loads in flight, and
- * how each was asked to load (a worker restarted after a crash reloads a model on its next job).
+ * The models the app has opened: views by id (the absolute checkpoint folder; a Hugging Face cache
+ * snapshot for a hub id), loads in flight, and how each was asked to load (a worker restarted after a
+ * crash reloads a model on its next job).
  */
 import { basename, resolve } from 'node:path';
 
 import type { ModelView } from '../common/api/index.ts';
 import { FusionError } from '../common/errors.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
-import { checkpointFolder } from '../engine/model/checkpointFolder.ts';
+import { resolveModelFolder } from '../engine/model/resolveModelFolder.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
 import type { Precision } from '../engine/model/precision.ts';
 import type { EngineClient } from './engineClient.ts';
@@ -18,10 +19,15 @@ const DEMO_ID = resolve(DEMO_MODEL_DIR);
 export function modelView(id: string, facts: ModelFacts): ModelView {
   const { info } = facts;
   const isDemo = id === DEMO_ID;
+  // Runs recorded before hub snapshots were told apart carry no `hub`.
+  const hub = info.hub ?? null;
+  const folderName = basename(id) === 'model' ? basename(resolve(id, '..')) : basename(id);
   return {
     id,
     folder: id,
-    name: isDemo ? 'demo' : basename(id) === 'model' ? basename(resolve(id, '..')) : basename(id),
+    hub,
+    // A snapshot's folder is named by its commit; the repo id is what the user knows it by.
+    name: isDemo ? 'demo' : hub ? hub.repoId : folderName,
     isDemo,
     modelType: info.modelType,
     weightsDtype: info.weightsDtype,
@@ -40,10 +46,12 @@ export function modelView(id: string, facts: ModelFacts): ModelView {
   };
 }
 
-/** How a model is loaded: where it runs and how its weights are stored. */
+/** How a model is loaded: where it runs, how its weights are stored, which hub revision it is. */
 export interface ModelLoad {
   readonly provider: ProviderRequest;
   readonly precision: Precision;
+  /** The hub revision a cache snapshot was resolved from (recorded with the model's runs). */
+  readonly revision?: string;
 }
 
 interface Entry {
@@ -61,14 +69,18 @@ export class ModelRegistry {
     private readonly defaults: ModelLoad,
   ) {}
 
-  /** Opens (or returns the open) model at `folder`; a project folder with the checkpoint in model/ works too. */
+  /**
+   * Opens (or returns the open) model `folder` names: a model folder (or a project folder with the
+   * checkpoint in model/), a Hugging Face cache folder or a hub id, at `requested.revision`.
+   */
   async open(folder: string, requested: Partial<ModelLoad> = {}): Promise<ModelView> {
-    const id = await checkpointFolder(resolve(folder));
+    const { folder: id, hub } = await resolveModelFolder(folder, { revision: requested.revision });
     const existing = this.entries.get(id);
     if (existing) return existing.ready;
     const load: ModelLoad = {
       provider: requested.provider ?? this.defaults.provider,
       precision: requested.precision ?? this.defaults.precision,
+      revision: hub?.revision,
     };
     const entry: Entry = {
       load,

@@ -1,9 +1,11 @@
 /**
  * Reads of recorded runs for the views: summaries (tagged by kind), sample pages joined with their
- * dataset items, and one sample with everything needed to draw it on its image.
+ * dataset items, one sample with everything needed to draw it on its image, and one layer of an
+ * image-lens sample with its tokens placed on the image.
  */
 import type {
   ApiParams,
+  ImageLensLayerView,
   NestedNumbers,
   RunSummaryView,
   SampleDetail,
@@ -13,12 +15,16 @@ import type {
 import { FusionError } from '../common/errors.ts';
 import { groupFailures } from '../common/failureReasons.ts';
 import type { RunRow, StoredArray } from '../common/runs.ts';
+import { storedLensLayer } from '../engine/analyses/imageLensReads.ts';
 import { restrictedToItems } from '../engine/analyses/itemScope.ts';
 import type { ReadOptions } from '../engine/analyses/analysis.ts';
 import { analysisOf } from '../engine/analyses/registry.ts';
+import { runOfKind } from '../engine/analyses/runReads.ts';
+import type { DatasetItem } from '../engine/datasets/types.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import { itemView, type DatasetRegistry, type KnownDataset } from './datasets.ts';
 import type { EngineClient } from './engineClient.ts';
+import type { ImageGeometryReply } from './workerProtocol.ts';
 
 export function requireRun(workspace: Workspace, runId: number): RunRow {
   const run = workspace.findRun(runId);
@@ -110,18 +116,13 @@ export function nestedArray(array: StoredArray): NestedNumbers {
   return shape.length === 0 ? Array.from(data) : build(0, 0);
 }
 
-export async function sampleDetail(
-  workspace: Workspace,
+/** A run's dataset item and its image's geometry as the run's model lays it out. */
+async function itemOnImage(
   datasets: DatasetRegistry,
   engine: EngineClient,
-  params: ApiParams<'sampleDetail'>,
-): Promise<SampleDetail> {
-  const run = requireRun(workspace, params.runId);
-  const { itemId } = params;
-  const sample = workspace.readSamples(run.id).find((s) => s.itemId === itemId);
-  if (!sample) {
-    throw new FusionError('NOT_FOUND', `run ${run.id} has no sample for item ${JSON.stringify(itemId)}`);
-  }
+  run: RunRow,
+  itemId: string,
+): Promise<{ item: DatasetItem; geometry: ImageGeometryReply }> {
   const known = await datasets.forRun(run).catch((error: unknown) => {
     throw new FusionError(
       'NOT_FOUND',
@@ -141,6 +142,22 @@ export async function sampleDetail(
     imagePath: item.imagePath,
     info: run.model.info,
   });
+  return { item, geometry };
+}
+
+export async function sampleDetail(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  engine: EngineClient,
+  params: ApiParams<'sampleDetail'>,
+): Promise<SampleDetail> {
+  const run = requireRun(workspace, params.runId);
+  const { itemId } = params;
+  const sample = workspace.readSamples(run.id).find((s) => s.itemId === itemId);
+  if (!sample) {
+    throw new FusionError('NOT_FOUND', `run ${run.id} has no sample for item ${JSON.stringify(itemId)}`);
+  }
+  const { item, geometry } = await itemOnImage(datasets, engine, run, itemId);
   const arrays: Record<string, NestedNumbers> = {};
   for (const name of workspace.arrayNames(run.id, itemId)) {
     const stored = workspace.readArray(run.id, itemId, name);
@@ -156,5 +173,46 @@ export async function sampleDetail(
     result: sample.result,
     metrics: workspace.sampleMetrics(run.id, itemId),
     arrays,
+  };
+}
+
+/** One recorded layer of an image-lens sample: each image token with a rectangle, labelled with its top-1 token. */
+export async function imageLensLayer(
+  workspace: Workspace,
+  datasets: DatasetRegistry,
+  engine: EngineClient,
+  params: ApiParams<'imageLensLayer'>,
+): Promise<ImageLensLayerView> {
+  requireRun(workspace, params.runId);
+  const run = runOfKind(workspace, params.runId, 'image-lens');
+  const { itemId, layer } = params;
+  const { result, tokens, probs } = storedLensLayer(workspace, run.id, itemId, layer);
+  const { item, geometry } = await itemOnImage(datasets, engine, run, itemId);
+  // Display cells are the image tokens themselves, except for learned queries (not drawn here).
+  if (result.onImage && geometry.tokenRects.length !== result.tokens) {
+    throw new FusionError(
+      'NOT_FOUND',
+      `the model now lays this image out as ${geometry.tokenRects.length} tokens; run ${run.id} recorded ${result.tokens}`,
+    );
+  }
+  const rects = result.onImage ? geometry.tokenRects : [];
+  const cells = rects.flatMap((rect, index) => {
+    if (!rect) return [];
+    const token = tokens[index];
+    return [{ index, rect, token, text: result.texts[String(token)] ?? '', prob: probs[index] }];
+  });
+  const metrics = workspace.sampleMetrics(run.id, itemId).filter((m) => m.layer === layer);
+  return {
+    runId: run.id,
+    item: itemView(item),
+    image: { width: geometry.width, height: geometry.height },
+    layer,
+    layers: result.layers,
+    cells,
+    tokens: result.tokens,
+    onImage: result.onImage,
+    goldToken: result.goldToken,
+    goldText: result.goldText,
+    metrics: Object.fromEntries(metrics.map((m) => [m.name, m.value])),
   };
 }

@@ -8,7 +8,7 @@
  *   worker ──{kind:'event', event}─▶ main   (model loading, per-sample progress)
  */
 import type { Rect } from '../common/analysis.ts';
-import type { ApiEvent, FigureFormat } from '../common/api/index.ts';
+import type { ApiEvent, FigureFormat, PlaygroundMask, PlaygroundResult } from '../common/api/index.ts';
 import type { Result } from '../common/errors.ts';
 import type { RunProgress } from '../common/runs.ts';
 import type { OpenDatasetOptions } from '../engine/datasets/index.ts';
@@ -34,6 +34,7 @@ export interface JobTarget {
   readonly folder: string;
   readonly provider: ProviderRequest;
   readonly precision: Precision;
+  readonly revision?: string;
   readonly dataset: string;
   readonly datasetOptions: OpenDatasetOptions;
   readonly limit?: number;
@@ -62,6 +63,8 @@ export type WorkerRequest =
       readonly folder: string;
       readonly provider: ProviderRequest;
       readonly precision: Precision;
+      /** The hub revision the folder (a cache snapshot) was resolved from, recorded with the model. */
+      readonly revision?: string;
     }
   | { readonly type: 'closeModel'; readonly folder: string }
   | {
@@ -85,7 +88,21 @@ export type WorkerRequest =
       readonly scale: 1 | 2 | 4;
       readonly size: { readonly width: number; readonly height: number };
     }
-  | { readonly type: 'report'; readonly runId: number };
+  | { readonly type: 'report'; readonly runId: number }
+  | {
+      readonly type: 'askImage';
+      /** The model, loaded as the backend opened it (a restarted worker reloads it so). */
+      readonly folder: string;
+      readonly provider: ProviderRequest;
+      readonly precision: Precision;
+      readonly revision?: string;
+      /** The image file's bytes, checked to start like an image (the engine decodes them). */
+      readonly image: Uint8Array;
+      readonly name: string;
+      readonly question: string;
+      readonly maxNewTokens: number;
+      readonly mask?: PlaygroundMask;
+    };
 
 export interface WorkerResults {
   openModel: ModelFacts;
@@ -95,6 +112,7 @@ export interface WorkerResults {
   renderFigure: Uint8Array;
   /** The report's files, zipped (store-only). */
   report: { readonly files: readonly string[]; readonly zip: Uint8Array };
+  askImage: Omit<PlaygroundResult, 'modelId'>;
 }
 
 export type RequestType = WorkerRequest['type'];

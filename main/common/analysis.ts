@@ -4,8 +4,11 @@
  * types and constants only; each analysis's settings are its schema's (main/engine/analyses).
  */
 
-/** Refinements contrastive attention compares (paper §3), besides no refinement. */
-export const REFINEMENTS = ['mask', 'crop', 'vicrop'] as const;
+/**
+ * Refinements contrastive attention compares (paper §3), besides no refinement: its own (mask, crop)
+ * and the baselines ViCrop and VAR (visual attention redistribution away from sink tokens).
+ */
+export const REFINEMENTS = ['mask', 'crop', 'vicrop', 'var'] as const;
 export type Refinement = (typeof REFINEMENTS)[number];
 
 /** An axis-aligned rectangle in continuous pixel coordinates (pixel (i, j) covers [i, i+1) x [j, j+1)). */
@@ -22,15 +25,36 @@ export type Box = readonly [number, number, number, number];
 /**
  * Which accuracy applies: `vqa` = VQA soft accuracy over `annotatorAnswers`, `exact` = normalised exact
  * match against `answers`, `pope` = yes/no with POPE's precision/recall/F1, `anls` = DocVQA's
- * average normalised Levenshtein similarity, `none` = no gold answer (attention-only analyses).
+ * average normalised Levenshtein similarity, `choice` = the option read from the answer (VLMEvalKit's
+ * exact-matching rule) is the gold option `answers[0]`, `none` = no gold answer (attention-only
+ * analyses).
  */
-export type Metric = 'vqa' | 'exact' | 'pope' | 'anls' | 'none';
+export type Metric = 'vqa' | 'exact' | 'pope' | 'anls' | 'choice' | 'none';
+
+/** One option of a multiple-choice question: its label (`A`, `B`, ...) and text. */
+export interface Choice {
+  readonly label: string;
+  readonly text: string;
+}
+
+/**
+ * VLMEvalKit's circular evaluation: each question is asked once per rotation of its options, and
+ * counts as right only if every rotation is. `group` names the question (VLMEvalKit's `g_index`),
+ * `rotation` is 0 for the options as written, `rotations` how many items the group has.
+ */
+export interface CircularSlot {
+  readonly group: string;
+  readonly rotation: number;
+  readonly rotations: number;
+}
 
 export interface SweepItemResult {
   readonly baselineAnswer: string;
   readonly baselineScore: number | null;
   /** Per window start layer. */
   readonly maskedAnswers: readonly string[];
+  /** Fill resample or mean: the items whose image states replaced this item's, in dataset order. */
+  readonly donors?: readonly string[];
 }
 
 export interface EvolveItemResult {
@@ -47,6 +71,29 @@ export interface ContrastItemResult {
   readonly refined: Partial<Record<Refinement, { readonly answer: string; readonly score: number | null }>>;
   /** Wall time per method (ms): the plain answer, and each refinement's passes; absent in older runs. */
   readonly latencyMs?: Partial<Record<'none' | Refinement, number>>;
+  /** What VAR found and changed on this sample, when it ran. */
+  readonly var?: VarFacts;
+  /** Why VAR could not apply to this sample (then `refined.var` is absent). */
+  readonly varNotApplicable?: string;
+}
+
+/** VAR over a run: the samples it ran on, those where it moved any attention, (layer, head) pairs per sample. */
+export interface VarActivity {
+  readonly samples: number;
+  readonly acted: number;
+  readonly meanHeads: number;
+}
+
+/** One sample's VAR pass at the answer position (engine/analysis/visualSinks.ts). */
+export interface VarFacts {
+  /** Sink dimensions used at any layer, ascending. */
+  readonly sinkDims: readonly number[];
+  /** Layers where at least one head's attention was redistributed. */
+  readonly layers: number;
+  /** (layer, head) pairs whose attention was redistributed; 0: VAR found nothing to move. */
+  readonly heads: number;
+  /** The most image sink tokens at one layer. */
+  readonly imageSinks: number;
 }
 
 export interface EvalItemResult {
@@ -55,6 +102,18 @@ export interface EvalItemResult {
   readonly family: string;
   readonly metric: Metric;
   readonly score: number | null;
+  /** The item's circular-evaluation slot, when its dataset has one (VLMEvalKit MMBench and kin). */
+  readonly circular?: CircularSlot;
+}
+
+/** Circular accuracy (experiments/metrics/multipleChoice.ts `circularAccuracy`). */
+export interface CircularSummary {
+  /** Share of complete groups whose every rotation was answered right. */
+  readonly overall: number;
+  readonly byFamily: Readonly<Record<string, { readonly mean: number; readonly n: number }>>;
+  /** Groups scored, and groups left out because a rotation has no score (failed or not run). */
+  readonly groups: number;
+  readonly incomplete: number;
 }
 
 export interface SweepSummary {
@@ -65,6 +124,8 @@ export interface SweepSummary {
   readonly baselineMean: number;
   /** How the image was removed (the run's mode: 'hidden' carries into later layers, 'knockout' does not). */
   readonly mode: string;
+  /** hidden mode: what replaced the image tokens' states ('zero', 'resample', 'mean'). */
+  readonly fill?: string;
   /** Masked score per window start, mean and 95% interval over samples (unpaired). */
   readonly masked: readonly LayerStat[];
   /**
@@ -116,6 +177,8 @@ export interface ContrastSummary {
   readonly methods: readonly MethodScore[];
   /** Refinements asked for that could not apply to this run, and why (e.g. mask with no review layer). */
   readonly notApplicable: readonly { readonly method: Refinement; readonly reason: string }[];
+  /** How much VAR did, over the samples it ran on (absent when it ran on none). */
+  readonly varActivity?: VarActivity;
   readonly rows: ReadonlyArray<{ itemId: string } & ContrastItemResult>;
 }
 
@@ -127,6 +190,8 @@ export interface EvalSummary {
   readonly byFamily: Readonly<Record<string, { readonly mean: number; readonly n: number }>>;
   /** POPE's accuracy/precision/recall/F1/yes-ratio over the POPE items, when there are any. */
   readonly pope: PopeMetrics | null;
+  /** Circular accuracy, when the items carry circular slots; `overall` above is per rotation. */
+  readonly circular?: CircularSummary | null;
 }
 
 export interface Interval {
@@ -329,4 +394,81 @@ export interface HeadKnockoutSummary {
   readonly heads: number;
   /** [layer][head]: mean drop (baseline − masked), its 95% bootstrap interval, in the metric's units. */
   readonly drops: readonly (readonly Interval[])[];
+}
+
+/**
+ * Question contrast: curves over the ordered pairs of questions asked of one image (each about its own
+ * region). own: a question's attention on its own region; other: the other question's attention on
+ * that region; contrast: the map relu(A_q − A_other), renormalised, on it; specificity: own − other.
+ */
+export const QUESTION_CONTRAST_CURVES = [
+  'own_box_mass',
+  'other_box_mass',
+  'contrast_box_mass',
+  'specificity',
+] as const;
+export type QuestionContrastCurve = (typeof QUESTION_CONTRAST_CURVES)[number];
+
+export interface QuestionContrastItemResult {
+  /** Equal for the questions asked of one image file (a hash of its path). */
+  readonly imageKey: string;
+}
+
+export interface QuestionContrastSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  /** Images with at least two questions that have a region: the units the intervals resample. */
+  readonly images: number;
+  /** Ordered pairs of questions on one image. */
+  readonly pairs: number;
+  readonly layerCount: number;
+  /** Mean box mass under uniform attention over the images' questions (null without pairs). */
+  readonly chance: number | null;
+  /** Per layer, averaged over each image's pairs first, intervals over images. */
+  readonly curves: Readonly<Partial<Record<QuestionContrastCurve, readonly LayerStat[]>>>;
+  /** The layer where specificity peaks (null without pairs). */
+  readonly peakLayer: number | null;
+}
+
+/**
+ * The image-token lens's per-layer metrics (engine/analyses/imageLens.ts), each over the first
+ * image's tokens read through the final norm and LM head: the mean top-1 probability, and with a gold
+ * answer the share of tokens ranking its first token first, the share ranking it within the run's top
+ * k (ties count for the gold token, as the logit lens ranks), and the largest probability any token
+ * gives it.
+ */
+export const IMAGE_LENS_METRICS = [
+  'patch_top1_prob',
+  'patch_gold_top1',
+  'patch_gold_topk',
+  'patch_gold_prob_max',
+] as const;
+export type ImageLensMetric = (typeof IMAGE_LENS_METRICS)[number];
+
+export interface ImageLensItemResult {
+  /** The gold answer's first token; null when the item has no gold answer. */
+  readonly goldToken: number | null;
+  readonly goldText: string | null;
+  /** The decoder layers the stored arrays' rows are, ascending. */
+  readonly layers: readonly number[];
+  /** Decoder layers of the model (depth = layer / (modelLayers − 1)). */
+  readonly modelLayers: number;
+  /** Image tokens of the first image: the stored arrays' columns, in the sample's token order. */
+  readonly tokens: number;
+  /**
+   * Whether the tokens have a place in the image. Learned queries (InstructBLIP) do not: their maps
+   * are projected onto patches elsewhere, but a token read-out cannot be, so it is not drawn.
+   */
+  readonly onImage: boolean;
+  /** Decoded text of every vocabulary token that is some image token's top-1 at a stored layer. */
+  readonly texts: Readonly<Record<string, string>>;
+}
+
+export interface ImageLensSummary {
+  readonly runId: number;
+  readonly sampleCount: number;
+  /** The run's `topK`: what patch_gold_topk counts within. */
+  readonly topK: number;
+  /** Per metric (gold ones only when items have a gold answer): per recorded layer, mean and 95% interval. */
+  readonly curves: Readonly<Partial<Record<ImageLensMetric, readonly LayerStat[]>>>;
 }

@@ -38,6 +38,13 @@ export interface Intervention {
   readonly queries?: QuerySet;
   /** knockout and attention: only these attention heads (0-based; default every head). */
   readonly heads?: readonly number[];
+  /**
+   * `hidden` only, instead of `scale`: at each listed layer's input the chosen tokens' residual stream
+   * is replaced by rows of another image's states (resample and mean ablations, which stay on the
+   * distribution where zeroing leaves it). Per layer, one row of the model's hidden size for every
+   * token of the image span, [imageTokens, D] in span order; the chosen tokens' rows are used.
+   */
+  readonly replacement?: ReadonlyMap<number, Float32Array>;
 }
 
 /** Which query rows' attention to return. */

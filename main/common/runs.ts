@@ -62,6 +62,12 @@ export interface Provenance {
   readonly modelRevision: string | null;
   /** sha256 over the items used: ids, questions, answers, boxes and image file sizes, in order. */
   readonly datasetHash: string;
+  /**
+   * How many items each image decoder reads, by the files' magic bytes, e.g. `{"fusionscope-jpeg":
+   * 120, "sharp-webp/libvips 8.18.8": 3}` (`none`: not an image the engine decodes). Absent in runs
+   * recorded before decoders were.
+   */
+  readonly imageDecoders?: Readonly<Record<string, number>>;
   /** The analysis's settings, every default filled in (the run's identity). */
   readonly settings: unknown;
   /** The prompt every item was asked in: the chat template applied to {question}, suffix included. */

@@ -7,12 +7,14 @@ import { parseArgs } from 'node:util';
 import { FusionError } from '../common/errors.ts';
 import { OPTIONS, type Flags } from './cli/flags.ts';
 import { ANALYSES } from './analyses/registry.ts';
+import { FORMAT_NAMES } from './datasets/registry.ts';
 import { analysisOptions, analysisUsage } from './cli/analysisFlags.ts';
 import { analysisCommand, analyzeCommand, reportCommand, runsCommand } from './cli/experimentCommands.ts';
 import { answerCommand, demoCommand, infoCommand, traceCommand } from './cli/sampleCommands.ts';
 import { PROVIDERS } from './runtime/providers.ts';
 import { PRECISIONS } from '../../native-models/onnx/storage.ts';
 import { cacheCommand } from './cli/cacheCommands.ts';
+import { exportCommand } from './cli/exportCommand.ts';
 import { terminalLine, terminalLines } from './cli/terminalText.ts';
 import { defaultModelCacheDir } from './model/modelCache.ts';
 
@@ -25,19 +27,26 @@ Usage:
                      [--mask-mode knockout|attention|hidden] [--mask-layers 1,3] [--mask-tokens 0,5,6]
                      [--mask-scale 0.1] [--mask-heads 0,3] [--mask-queries all|last|question]
                      [--attention-rows last|question] [--per-head] [--hidden-states]
+                     [--per-generated-token [--max-new-tokens N]]   each answer token's maps
   fusionscope info   --model DIR
   fusionscope cache list|clear [--key PREFIX]   the model cache (built graphs, one folder per model)
 
 Analyses over a dataset (recorded in --workspace DIR, default ./fusionscope-workspace; resumable;
-each also takes --model DIR --dataset PATH [--limit N] [--resume auto|ID]; defaults: the demo model
-and its test split):
+each also takes --model DIR --dataset PATH [--dataset-format NAME] [--limit N] [--resume auto|ID];
+defaults: the demo model and its test split; the format is detected from the files unless named:
+${FORMAT_NAMES.join(', ')}):
 ${analysisUsage()}  fusionscope runs
   fusionscope report   [--out DIR]     figures (SVG, PNG) and CSV/JSON for the newest runs of the model
   fusionscope analyze  [--out DIR]     sweep (knockout, then hidden; or --mode) + evolve + contrast +
                                        report (the headless main job)
+  fusionscope export   --run N --out DIR [--format csv|parquet|npz] [--force]   a run's samples, metrics
+                                       and arrays for Python (default csv; layout in docs/SCHEMA.md)
 
 Common options:
-  --model DIR                          a Hugging Face model folder (default: the embedded demo model)
+  --model DIR|ORG/NAME                 a Hugging Face model folder, a hub cache folder (models--org--name)
+                                       or a hub id found in the local cache (HF_HUB_CACHE, HF_HOME;
+                                       nothing is downloaded) (default: the embedded demo model)
+  --revision REV                       with a hub id or cache folder: branch, tag or commit (default main)
   --provider ${PROVIDERS.join('|')}   execution provider (default auto: GPU if usable, else CPU)
   --precision ${PRECISIONS.join('|')}     weights in memory (default auto: as the checkpoint stores them)
   --model-cache DIR                    where built models are kept (default ${defaultModelCacheDir()})
@@ -53,6 +62,7 @@ const COMMANDS: Record<string, (flags: Flags) => Promise<void>> = {
   runs: runsCommand,
   report: reportCommand,
   analyze: analyzeCommand,
+  export: exportCommand,
 };
 
 /** Every command's flags: the common ones and the analyses' (one type per flag name). */

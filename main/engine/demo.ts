@@ -15,6 +15,10 @@ import type { LoadedModel } from './model/openModel.ts';
 
 export const DEMO_MODEL_DIR = fileURLToPath(new URL('../../native-models/demo/model', import.meta.url));
 export const DEMO_DATASET_DIR = fileURLToPath(new URL('../../native-models/demo/data/test', import.meta.url));
+/** Test-split images asked two or three questions each, about disjoint regions (question contrast). */
+export const DEMO_MULTI_DATASET_DIR = fileURLToPath(
+  new URL('../../native-models/demo/data/multi', import.meta.url),
+);
 
 /** One item per question family first, then in file order. */
 export function pickDiverse(items: readonly VqaItem[], count: number): VqaItem[] {

@@ -21,6 +21,7 @@ const CASES: Readonly<Record<string, number>> = {
   safetensors: 400,
   png: 1500,
   jpeg: 1500,
+  bmp: 1000,
   tokenizer: 600,
   datasets: 300,
   api: 1500,

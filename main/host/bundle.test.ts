@@ -7,9 +7,10 @@
 import { builtinModules } from 'node:module';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -52,12 +53,37 @@ describe('bundles', () => {
   });
 });
 
+describe('Parquet worker bundle', () => {
+  it('sits beside the engine worker, which starts it, and reads a Parquet file alone', async () => {
+    expect(dirname(built.parquetWorker)).toBe(dirname(built.engineWorker));
+    expect([...requiredModules(await readFile(built.parquetWorker, 'utf8'))]).toEqual([]);
+    const file = await readFile(
+      join(ROOT, 'main/engine/datasets/fixtures/parquet/vqav2/validation-00000-of-00001.parquet'),
+    );
+    const worker = new Worker(built.parquetWorker);
+    try {
+      const reply = new Promise<{ kind: string; metadata?: { num_rows: bigint } }>((done) =>
+        worker.once('message', done),
+      );
+      const buffer = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength);
+      worker.postMessage({ kind: 'open', buffer }, [buffer]);
+      const message = await reply;
+      expect(message.kind).toBe('metadata');
+      expect(Number(message.metadata!.num_rows)).toBeGreaterThan(0);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
 describe('preload bundle (vm, stand-in electron module)', () => {
   async function loadPreload() {
     const exposed = new Map<string, unknown>();
     const invoked: unknown[][] = [];
     const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
     const electron = {
+      // Electron answers "" for a File that is not on disk.
+      webUtils: { getPathForFile: (file: { name: string }) => (file.name ? `/dropped/${file.name}` : '') },
       contextBridge: { exposeInMainWorld: (key: string, api: unknown) => exposed.set(key, api) },
       ipcRenderer: {
         invoke: async (...args: unknown[]) => {
@@ -97,6 +123,7 @@ describe('preload bundle (vm, stand-in electron module)', () => {
       onEvent: true,
       saveFile: true,
       chooseFolder: true,
+      pathForFile: true,
       fileScheme: true,
     } satisfies Record<keyof PreloadBridge, true>;
     const bridge = exposed.get('fusionscope') as PreloadBridge;
@@ -116,6 +143,14 @@ describe('preload bundle (vm, stand-in electron module)', () => {
       [CHANNELS.saveFile, file],
       [CHANNELS.chooseFolder, 'Open model folder'],
     ]);
+  });
+
+  it('asks webUtils where a dropped file lives, in the preload (a File cannot cross IPC)', async () => {
+    const { exposed, invoked } = await loadPreload();
+    const bridge = exposed.get('fusionscope') as PreloadBridge;
+    expect(bridge.pathForFile({ name: 'cat.png' } as File)).toBe('/dropped/cat.png');
+    expect(bridge.pathForFile({ name: '' } as File)).toBe('');
+    expect(invoked).toEqual([]);
   });
 
   it('hands listeners the event payload only, and unsubscribes', async () => {

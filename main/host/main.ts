@@ -3,11 +3,24 @@
  * engine runs in a worker thread, so this thread only routes messages), IPC, menus and dialogs.
  * Bundled by scripts/build-host.mjs into out/host/main.js; `__dirname` below is out/host.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { app, BrowserWindow, dialog, Menu, protocol, session, shell, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  Menu,
+  nativeTheme,
+  protocol,
+  screen,
+  session,
+  shell,
+  type WebContents,
+} from 'electron';
 
+import { writeJson } from '../backend/appState.ts';
 import { createBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
 import { CONTENT_SECURITY_POLICY } from '../backend/csp.ts';
@@ -22,27 +35,65 @@ import {
   PRIVILEGED_SCHEMES,
   WINDOW_SECURITY,
 } from './security.ts';
+import {
+  MIN_SIZE,
+  parseWindowState,
+  placeWindow,
+  trackWindowState,
+  type WindowState,
+} from './windowState.ts';
 
 const RENDERER_DIR = join(__dirname, '..', '..', 'renderer', 'dist');
 const PRELOAD = join(__dirname, 'preload.js');
 const ENGINE_WORKER = pathToFileURL(join(__dirname, 'engineWorker.js'));
+/** Packed beside out/host (electron-builder.yml `files`); Linux shows it in the title bar and task switcher. */
+const WINDOW_ICON = join(__dirname, '..', '..', 'build', 'icons', 'png', '512x512.png');
 
 /** FUSIONSCOPE_WORKSPACE (tests, power users) or a folder in the app's data directory. */
 const workspace = process.env.FUSIONSCOPE_WORKSPACE || join(app.getPath('userData'), 'workspace');
 
 let mainWindow: BrowserWindow | null = null;
 
+function windowStateFile(): string {
+  return join(app.getPath('userData'), 'window-state.json');
+}
+
+function readWindowState(): WindowState | null {
+  try {
+    return parseWindowState(readFileSync(windowStateFile(), 'utf8'));
+  } catch {
+    return null; // no file yet, or unreadable: the window opens as new
+  }
+}
+
+function saveWindowState(state: WindowState): void {
+  try {
+    writeJson(windowStateFile(), state);
+  } catch (error) {
+    console.error(`FusionScope: the window's size and position were not saved: ${(error as Error).message}`);
+  }
+}
+
 function createWindow(): BrowserWindow {
+  const placement = placeWindow(
+    readWindowState(),
+    screen.getAllDisplays().map((display) => display.workArea),
+    screen.getPrimaryDisplay().workArea,
+  );
   const window = new BrowserWindow({
-    width: 1440,
-    height: 900,
-    minWidth: 960,
-    minHeight: 600,
+    ...placement.bounds,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
     show: false,
-    backgroundColor: '#ffffff',
+    // The page's own background in either colour scheme, so opening never flashes the other one.
+    backgroundColor: nativeTheme.shouldUseDarkColors ? '#15181e' : '#f5f6f8',
     title: 'FusionScope',
+    ...(process.platform === 'linux' && existsSync(WINDOW_ICON) ? { icon: WINDOW_ICON } : {}),
     webPreferences: { ...WINDOW_SECURITY, preload: PRELOAD },
   });
+  if (placement.maximized) window.maximize();
+  if (placement.fullScreen) window.setFullScreen(true);
+  trackWindowState(window, saveWindowState);
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => (mainWindow = null));
   void window.loadURL(APP_ENTRY_URL);

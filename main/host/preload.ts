@@ -4,7 +4,7 @@
  * and passes the renderer only event payloads (not IpcRendererEvent, whose `sender` would leak).
  * Runs sandboxed: bundled to one CommonJS file whose only require is `electron`.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 
 // bridge.ts, not the api index: the index pulls zod in, which the preload does not need.
 import { FILE_SCHEME, type PreloadBridge } from '../common/api/bridge.ts';
@@ -24,6 +24,9 @@ const bridge: PreloadBridge = {
   },
   saveFile: (file: ExportedFile) => ipcRenderer.invoke(CHANNELS.saveFile, file) as Promise<string | null>,
   chooseFolder: (title: string) => ipcRenderer.invoke(CHANNELS.chooseFolder, title) as Promise<string | null>,
+  // Runs here, not in the main process: only the renderer's File object knows its path, and it
+  // cannot cross IPC. The path is a hint; the backend judges what is there (inspectPath).
+  pathForFile: (file: File) => webUtils.getPathForFile(file),
   fileScheme: FILE_SCHEME,
 };
 

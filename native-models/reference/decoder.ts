@@ -2,7 +2,7 @@
  * LLaMA / Mistral decoder (transformers' LlamaModel + lm_head), with the interventions FusionScope
  * studies applied inside it.
  *
- *   for each layer l:  h ← edit_l(h)                                   (hidden: scale image rows)
+ *   for each layer l:  h ← edit_l(h)              (hidden: scale image rows, or replace them by given rows)
  *                      h ← h + o_proj(attn(rope(q), rope(k), v, mask_l)) on rms_norm(h)
  *                      h ← h + down(silu(gate(x)) · up(x)),  x = rms_norm(h)
  *   logits = lm_head(rms_norm(h))
@@ -28,6 +28,7 @@ import {
   type Vector,
 } from './math.ts';
 import type { Linear } from './vision.ts';
+import { redistribute, sinkPositions, type RedistributeEdit } from './visualSinks.ts';
 
 export interface DecoderLayerWeights {
   q: Linear;
@@ -66,6 +67,8 @@ export type LayerEdit =
     }
   /** Residual-stream rows multiplied by factor at the input of the layer (before input_layernorm). */
   | { kind: 'scale'; layer: number; positions: readonly number[]; factor: number }
+  /** Residual-stream rows replaced by `rows` (one per position, in order) at the input of the layer. */
+  | { kind: 'replace'; layer: number; positions: readonly number[]; rows: readonly Vector[] }
   /**
    * Attention weights of `keys` multiplied by factor, then renormalised, for every query at position
    * in [fromQuery, toQuery), in the listed heads (every head when none are listed).
@@ -78,7 +81,12 @@ export type LayerEdit =
       toQuery: number;
       factor: number;
       heads?: readonly number[];
-    };
+    }
+  /**
+   * VAR: sink tokens read off the layer's input, then the query's probabilities redistributed after
+   * softmax in its image-centric heads (visualSinks.ts).
+   */
+  | RedistributeEdit;
 
 export interface DecoderOutput {
   logits: Vector[];
@@ -165,6 +173,7 @@ function attention(
   weight: (i: number, j: number, h: number) => number,
   readoutRows: readonly number[],
   rotary: Rotary,
+  reweight: (i: number, p: Vector) => void = () => {},
 ): { out: Vector[]; probabilities: Vector[][] } {
   const { heads, kvHeads, headDim } = config;
   const headSlice = (t: Vector, h: number) => t.subarray(h * headDim, (h + 1) * headDim);
@@ -188,6 +197,7 @@ function attention(
       let total = 0;
       for (let j = 0; j < x.length; j++) total += p[j] *= weight(i, j, h);
       for (let j = 0; j < x.length; j++) p[j] /= total;
+      reweight(i, p);
       for (let j = 0; j < x.length; j++) {
         if (p[j] === 0) continue;
         const vj = headSlice(v[j], g);
@@ -199,6 +209,16 @@ function attention(
   });
   const probabilities = Array.from({ length: heads }, (_, h) => readoutRows.map((r) => byRow.get(r)![h]));
   return { out, probabilities };
+}
+
+/** VAR's post-softmax redistribution of the query rows its edits name, with the sinks of this layer's input `h`. */
+function redistribution(edits: LayerEdit[], h: readonly Vector[]): (i: number, p: Vector) => void {
+  const withSinks = edits.flatMap((e) =>
+    e.kind === 'redistribute' ? [{ e, sinks: sinkPositions(e, h) }] : [],
+  );
+  return (i, p) => {
+    for (const { e, sinks } of withSinks) if (e.query === i) redistribute(e, sinks, p);
+  };
 }
 
 function mlp(config: TextConfig, layer: DecoderLayerWeights, x: Vector): Vector {
@@ -228,9 +248,15 @@ export function decoderForward(
   weights.layers.forEach((layer, l) => {
     const layerEdits = edits.filter((e) => e.layer === l);
     for (const edit of layerEdits) {
-      if (edit.kind !== 'scale') continue;
-      // A new array: the previous layer's hidden states were handed out as they are.
-      h = h.map((t, i) => (edit.positions.includes(i) ? scale(t, edit.factor) : t));
+      // New arrays: the previous layer's hidden states were handed out as they are.
+      if (edit.kind === 'scale') {
+        h = h.map((t, i) => (edit.positions.includes(i) ? scale(t, edit.factor) : t));
+      } else if (edit.kind === 'replace') {
+        h = h.map((t, i) => {
+          const k = edit.positions.indexOf(i);
+          return k < 0 ? t : Float64Array.from(edit.rows[k]);
+        });
+      }
     }
     const normed = h.map((t) => rmsNorm(t, layer.inputLayerNorm, eps));
     const attended = attention(
@@ -241,6 +267,7 @@ export function decoderForward(
       weighting(layerEdits),
       readoutRows,
       rotate,
+      redistribution(layerEdits, h),
     );
     attentionOut.push(attended.probabilities);
     h = h.map((t, i) => add(t, attended.out[i]));

@@ -6,7 +6,8 @@
  *   knockout (layer l): every query at or after the image span's end gets −∞ on the chosen image key
  *                       positions before softmax, in every head.
  *   hidden   (layer l): the residual stream at the chosen image positions is multiplied by `scale`
- *                       (default 0) at the input of layer l; the edit carries into later layers.
+ *                       (default 0) at the input of layer l, or replaced by the given `replacement`
+ *                       rows (another image's states); the edit carries into later layers.
  */
 import { ModelFormatError } from '../errors.ts';
 import { WeightStore } from '../safetensors/read.ts';
@@ -32,6 +33,7 @@ import {
   type VisionWeights,
 } from './vision.ts';
 import { LLAVA_KEY_LAYOUTS } from '../testing/llavaKeyLayouts.ts';
+import { varEdits, type ReferenceVar } from './visualSinks.ts';
 
 export interface ReferenceIntervention {
   mode: 'knockout' | 'attention' | 'hidden';
@@ -48,6 +50,11 @@ export interface ReferenceIntervention {
   queries?: 'all' | 'last' | 'question';
   /** knockout/attention: only these heads (default every head). */
   heads?: readonly number[];
+  /**
+   * hidden, instead of scale: per layer, the rows that replace the chosen tokens' residual stream,
+   * flattened [span tokens, hidden size] for the whole image span (the chosen tokens' rows are used).
+   */
+  replacement?: ReadonlyMap<number, Float32Array>;
 }
 
 export interface ReferenceInput {
@@ -58,6 +65,8 @@ export interface ReferenceInput {
   interventions?: readonly ReferenceIntervention[];
   /** Query positions whose attention rows are read out; default the last position. */
   readoutRows?: readonly number[];
+  /** VAR at the last position (visualSinks.ts); generate keeps it at the prompt's last position. */
+  var?: ReferenceVar;
   /**
    * LLaVA-NeXT: the base image and tiles ([channels, S, S] each, base first, tiles row by row) and the
    * original (height, width); `pixelValues` is then ignored.
@@ -274,8 +283,9 @@ export class ReferenceLlava {
   generate(input: ReferenceInput, options: { maxNewTokens: number; eosTokenId?: number }): number[] {
     const features = this.featuresFor(input);
     const eos = options.eosTokenId !== undefined ? [options.eosTokenId] : this.config.text.eosTokenIds;
+    const promptVar = input.var && { ...input.var, query: input.var.query ?? input.inputIds.length - 1 };
     return greedyDecode(input.inputIds, options.maxNewTokens, eos, (ids) => {
-      const { logits } = this.run({ ...input, inputIds: ids, readoutRows: [] }, features);
+      const { logits } = this.run({ ...input, inputIds: ids, readoutRows: [], var: promptVar }, features);
       return logits[logits.length - 1];
     });
   }
@@ -296,7 +306,10 @@ export class ReferenceLlava {
         throw new RangeError(`readout row ${r} is outside the sequence (0 … ${inputIds.length - 1})`);
       }
     }
-    const edits = resolveInterventions(input.interventions ?? [], span, text.layers, inputIds.length);
+    const edits = [
+      ...resolveInterventions(input.interventions ?? [], span, text.layers, inputIds.length),
+      ...(input.var ? varEdits(input.var, span, text.layers, inputIds.length) : []),
+    ];
     const out = decoderForward(text, this.weights.decoder, embeddings, edits, readoutRows);
     return { ...out, imageFeatures: features, imageTokenSpan: span };
   }
@@ -367,6 +380,14 @@ export function resolveInterventions(
           factor,
           heads: intervention.heads,
         });
+      } else if (intervention.mode === 'hidden' && intervention.replacement) {
+        const rows = intervention.replacement.get(layer);
+        const width = rows ? rows.length / spanLength : 0;
+        if (!rows || !Number.isInteger(width) || width === 0) {
+          throw new RangeError(`intervention replacement for layer ${layer} is not one row per image token`);
+        }
+        const rowOf = (t: number) => Float64Array.from({ length: width }, (_, d) => rows[t * width + d]);
+        edits.push({ kind: 'replace', layer, positions, rows: tokens.map(rowOf) });
       } else if (intervention.mode === 'hidden') {
         const factor = intervention.scale ?? 0;
         if (!Number.isFinite(factor)) throw new RangeError(`intervention scale ${factor} is not finite`);

@@ -13,6 +13,7 @@ import DatasetsView from './views/DatasetsView.vue';
 import FusionView from './views/FusionView.vue';
 import LayersView from './views/LayersView.vue';
 import ModelsView from './views/ModelsView.vue';
+import PlaygroundView from './views/PlaygroundView.vue';
 import RunsView from './views/RunsView.vue';
 
 const COMPONENTS: Record<AppViewName, Component> = {
@@ -24,6 +25,7 @@ const COMPONENTS: Record<AppViewName, Component> = {
   compare: CompareView,
   layers: LayersView,
   runs: RunsView,
+  playground: PlaygroundView,
 };
 
 export const VIEWS = APP_VIEWS.map((view) => ({ ...view, path: `/${view.name}` }));

@@ -16,6 +16,11 @@ export interface Transport {
   saveFile(file: ExportedFile): Promise<string | null>;
   /** Native folder picker (desktop only); browser mode types the path instead. */
   readonly chooseFolder?: (title: string) => Promise<string | null>;
+  /**
+   * Where a dropped file or folder lives (desktop only; null for one that is not on disk). A browser
+   * never tells a page where a dropped file lives, so browser mode has no such function.
+   */
+  readonly pathForFile?: (file: File) => string | null;
 }
 
 /** What the Electron preload exposes on `window.fusionscope` (contextBridge: plain functions and data). */
@@ -24,6 +29,8 @@ export interface PreloadBridge {
   onEvent(listener: (event: ApiEvent) => void): () => void;
   saveFile(file: ExportedFile): Promise<string | null>;
   chooseFolder(title: string): Promise<string | null>;
+  /** Electron's webUtils.getPathForFile: a dropped file's path, "" when it has none. */
+  pathForFile(file: File): string;
   /** The custom protocol images are served through, e.g. "fusionscope-file". */
   readonly fileScheme: string;
 }

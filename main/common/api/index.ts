@@ -2,5 +2,6 @@
 export * from './methods.ts';
 export * from './protocol.ts';
 export type * from './types.ts';
+export * from './playground.ts';
 export * from './bridge.ts';
 export * from './shell.ts';

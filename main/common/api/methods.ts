@@ -8,14 +8,24 @@ import { z } from 'zod';
 
 import type { SweepComparison } from '../analysis.ts';
 import { RUN_KIND_PATTERN, type RunRow } from '../runs.ts';
+import {
+  DEFAULT_PLAYGROUND_NEW_TOKENS,
+  MAX_PLAYGROUND_IMAGE_BASE64,
+  MAX_PLAYGROUND_NEW_TOKENS,
+  MAX_PLAYGROUND_QUESTION_CHARS,
+  type PlaygroundResult,
+} from './playground.ts';
 import type {
   AnalysisView,
   AppInfo,
   DatasetView,
   ExportedFile,
+  ImageLensLayerView,
   ItemPage,
   JobView,
   ModelView,
+  PathKind,
+  RecentView,
   RunSummaryView,
   SampleDetail,
   SamplePage,
@@ -109,13 +119,47 @@ const fileBase = z
   .max(200)
   .regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only');
 
+/** The Playground's image: base64 bytes (checked to be an image by the backend, decoded by the engine). */
+const playgroundImage = z.strictObject({
+  base64: z
+    .string()
+    .min(1)
+    .max(MAX_PLAYGROUND_IMAGE_BASE64, 'the image is larger than the Playground accepts (32 MiB)')
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64 (A–Z, a–z, 0–9, "+", "/", "=" padding)'),
+  /** The file's name, for messages only. */
+  name: z.string().min(1).max(255).default('image'),
+});
+
+const playgroundMask = z
+  .strictObject({
+    mode: z.enum(['knockout', 'attention', 'hidden']),
+    layers: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(MAX_LAYERS - 1),
+      )
+      .min(1)
+      .max(MAX_LAYERS),
+    scale: z.number().min(0).max(1000).optional(),
+  })
+  .refine((mask) => mask.mode !== 'knockout' || mask.scale === undefined, {
+    message: 'knockout takes no scale (it is attention × 0)',
+    path: ['scale'],
+  });
+
 /** Parameter schemas, one per method. */
 export const API_PARAMS = {
   appInfo: z.strictObject({}),
 
   listModels: z.strictObject({}),
   openModel: z.strictObject({
+    /** A model folder, a Hugging Face cache folder (models--org--name) or a hub id (org/name). */
     folder: path,
+    /** For a hub id or cache folder: a branch, tag or full commit hash (default main). */
+    revision: z.string().min(1).max(256).optional(),
     provider: z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml']).optional(),
     precision: z.enum(['auto', 'fp32', 'fp16', 'bf16']).optional(),
   }),
@@ -159,6 +203,16 @@ export const API_PARAMS = {
   }),
   runSamples: z.strictObject({ runId, ...page }),
   sampleDetail: z.strictObject({ runId, itemId: z.string().min(1).max(1000) }),
+  /** One recorded layer of an image-lens sample: each image token's top-1 token, placed on its image. */
+  imageLensLayer: z.strictObject({
+    runId,
+    itemId: z.string().min(1).max(1000),
+    layer: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_LAYERS - 1),
+  }),
 
   /** Converts an SVG drawn by the renderer (chart or panel) into the chosen format. */
   exportFigure: z.strictObject({
@@ -170,6 +224,28 @@ export const API_PARAMS = {
   exportRunData: z.strictObject({ runId, format: z.enum(['csv', 'json']) }),
   /** The report of a run's model (its newest sweep, evolve and contrast runs) as a zip archive. */
   exportReport: z.strictObject({ runId }),
+
+  /** Model folders and datasets used before (kept in the workspace), newest first. */
+  listRecent: z.strictObject({}),
+  /** Forgets one: a dataset also leaves the imported list (runs that used it still show it). */
+  forgetRecent: z.strictObject({ kind: z.enum(['model', 'dataset']), path }),
+  /** What a dropped path is (model folder, dataset, image), judged by the files themselves. */
+  inspectPath: z.strictObject({ path }),
+
+  /** One question about one image on an open model: the answer and each generated token's maps. */
+  askImage: z.strictObject({
+    modelId: id,
+    image: playgroundImage,
+    question: z.string().trim().min(1).max(MAX_PLAYGROUND_QUESTION_CHARS),
+    maxNewTokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PLAYGROUND_NEW_TOKENS)
+      .default(DEFAULT_PLAYGROUND_NEW_TOKENS),
+    /** Also answer with the image masked at these layers. */
+    mask: playgroundMask.optional(),
+  }),
 } as const;
 
 export type ApiMethod = keyof typeof API_PARAMS;
@@ -197,9 +273,14 @@ export interface ApiResults {
   compareSweeps: SweepComparison;
   runSamples: SamplePage;
   sampleDetail: SampleDetail;
+  imageLensLayer: ImageLensLayerView;
   exportFigure: ExportedFile;
   exportRunData: ExportedFile;
   exportReport: ExportedFile;
+  listRecent: RecentView;
+  forgetRecent: RecentView;
+  inspectPath: PathKind;
+  askImage: PlaygroundResult;
 }
 
 /** What the backend implements (validated parameters in)... */

@@ -9,7 +9,7 @@ import { FusionError, type Result } from '../errors.ts';
 import type { RunProgress } from '../runs.ts';
 import { API_PARAMS, isApiMethod, type ApiMethod, type ApiParams } from './methods.ts';
 import type { AppCommand, AppViewName } from './shell.ts';
-import type { JobView } from './types.ts';
+import type { JobView, RecentView } from './types.ts';
 
 export type ApiEvent =
   | { readonly type: 'job'; readonly job: JobView }
@@ -21,6 +21,8 @@ export type ApiEvent =
       readonly total: number;
       readonly label: string;
     }
+  // The remembered model folders and datasets changed (an open, an import, a removal).
+  | { readonly type: 'recent'; readonly recent: RecentView }
   // From the desktop shell's menus (shell.ts); browser mode never sends these.
   | { readonly type: 'navigate'; readonly view: AppViewName }
   | { readonly type: 'command'; readonly command: AppCommand };

@@ -14,6 +14,7 @@ export const APP_VIEWS = [
   { name: 'compare', title: 'Compare' },
   { name: 'layers', title: 'Layers' },
   { name: 'runs', title: 'Runs' },
+  { name: 'playground', title: 'Playground' },
 ] as const;
 export type AppViewName = (typeof APP_VIEWS)[number]['name'];
 

@@ -17,6 +17,8 @@ import type {
   Rect,
   SweepSummary,
   HeadKnockoutSummary,
+  ImageLensSummary,
+  QuestionContrastSummary,
 } from '../analysis.ts';
 import type { FailureGroup } from '../failureReasons.ts';
 import type { LayerMetricValue, RunKind, RunRow, SampleStatus } from '../runs.ts';
@@ -33,10 +35,22 @@ export interface AppInfo {
   readonly startupProblems: readonly string[];
 }
 
+/** Where a model folder came from when it is a snapshot of the local Hugging Face hub cache. */
+export interface HubSnapshot {
+  /** `org/name` on the hub. */
+  readonly repoId: string;
+  /** As asked (a branch, a tag or a commit), or the ref naming the snapshot when it was opened directly. */
+  readonly revision: string;
+  /** The commit the snapshot holds (its folder's name). */
+  readonly commit: string;
+}
+
 export interface ModelView {
   /** Stable id: the model's absolute checkpoint folder. */
   readonly id: string;
   readonly folder: string;
+  /** The hub repo and revision when the folder is a Hugging Face cache snapshot. */
+  readonly hub: HubSnapshot | null;
   /** Short display name (the folder's name, or "demo"). */
   readonly name: string;
   readonly isDemo: boolean;
@@ -115,7 +129,9 @@ export type RunSummaryView = (
   | { readonly kind: 'eval'; readonly summary: EvalSummary }
   | { readonly kind: 'logit-lens'; readonly summary: LogitLensSummary }
   | { readonly kind: 'attention-share'; readonly summary: AttentionShareSummary }
+  | { readonly kind: 'image-lens'; readonly summary: ImageLensSummary }
   | { readonly kind: 'head-knockout'; readonly summary: HeadKnockoutSummary }
+  | { readonly kind: 'question-contrast'; readonly summary: QuestionContrastSummary }
 ) & { readonly lines: readonly string[] };
 
 /**
@@ -194,6 +210,41 @@ export interface SampleDetail {
 
 export type NestedNumbers = number[] | NestedNumbers[];
 
+/** One image token of an image-lens layer, placed on the image: what it reads as at that layer. */
+export interface ImageLensCell {
+  /** The token's index within the image's tokens (the stored arrays' column). */
+  readonly index: number;
+  /** Original-image pixels it covers. */
+  readonly rect: Rect;
+  /** Its top-1 vocabulary token read through the final norm and LM head, decoded, and its probability. */
+  readonly token: number;
+  readonly text: string;
+  readonly prob: number;
+}
+
+/** One recorded layer of an image-lens sample (imageLensLayer), ready to draw over the item's image. */
+export interface ImageLensLayerView {
+  readonly runId: number;
+  readonly item: ItemView;
+  readonly image: { readonly width: number; readonly height: number };
+  readonly layer: number;
+  /** Every layer the run recorded, ascending (the stops of a layer slider). */
+  readonly layers: readonly number[];
+  /** Image tokens that have a rectangle, in token order. */
+  readonly cells: readonly ImageLensCell[];
+  /** Image tokens of the image in all. */
+  readonly tokens: number;
+  /**
+   * Why some tokens are not drawn: tokens without a rectangle (a kept CLS, image_newline) are simply
+   * left out; learned queries (InstructBLIP) have no place in the image at all, and `cells` is empty.
+   */
+  readonly onImage: boolean;
+  readonly goldToken: number | null;
+  readonly goldText: string | null;
+  /** The sample's image-lens metrics at this layer, by name (patch_top1_prob, …). */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
 export interface JobView {
   readonly jobId: number;
   readonly kind: RunKind;
@@ -208,6 +259,37 @@ export interface JobView {
   /** Final run status once finished ('done', 'cancelled', 'failed'). */
   readonly outcome: RunRow['status'] | null;
   readonly error: string | null;
+}
+
+/** The two lists the app remembers across restarts (main/backend/recentItems.ts). */
+export type RecentKind = 'model' | 'dataset';
+
+/** A model folder opened or a dataset imported before, newest first in its list. */
+export interface RecentItem {
+  /** Absolute path: the model id, or the dataset id as imported. */
+  readonly path: string;
+  readonly name: string;
+  /** ISO 8601 time it was last opened or imported. */
+  readonly usedAt: string;
+  /** Datasets: the import options it needs to be read again. */
+  readonly options?: { readonly format?: string; readonly answers?: string; readonly images?: string };
+}
+
+export interface RecentView {
+  readonly models: readonly RecentItem[];
+  readonly datasets: readonly RecentItem[];
+  /** Why the remembered lists could not be read or saved (a damaged file set aside), else null. */
+  readonly notice: string | null;
+}
+
+/** What a dropped (or typed) path holds, as the backend found it; the open or import still checks it all. */
+export interface PathKind {
+  readonly kind: 'model' | 'dataset' | 'image';
+  /** Absolute path to open with (a model's checkpoint folder, a dropped config.json's folder). */
+  readonly path: string;
+  readonly name: string;
+  /** What gave it away, for the notice: "config.json", "PNG image", "file name items.jsonl"… */
+  readonly why: string;
 }
 
 /** An exported file: bytes as base64 so every transport carries it as JSON. */

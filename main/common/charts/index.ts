@@ -15,6 +15,11 @@ export {
 } from './layerReadouts.ts';
 export type { LayerMarks, LayerTable } from './layerReadouts.ts';
 export {
+  QUESTION_CONTRAST_LABELS,
+  questionContrastOption,
+  questionContrastTable,
+} from './questionContrast.ts';
+export {
   COLORMAP_NAMES,
   assertColormap,
   checkRange,

@@ -1,11 +1,12 @@
 /** Display names shared by the report, the CLI and the app, so a figure and a screen say the same. */
-import type { Refinement } from '../analysis.ts';
+import type { Refinement, VarActivity } from '../analysis.ts';
 
 export const METHOD_LABELS: Readonly<Record<'none' | Refinement, string>> = {
   none: 'no refinement',
   mask: 'contrastive attention (mask)',
   crop: 'contrastive attention (crop)',
   vicrop: 'ViCrop (relative attention)',
+  var: 'VAR (visual-sink redistribution)',
 };
 
 /** Stored per-layer evolution metrics (engine/analyses/evolve.ts) → their names on a chart. */
@@ -29,4 +30,13 @@ export const METHOD_SHORT_LABELS: Readonly<Record<'none' | Refinement, string>> 
   mask: 'CA mask',
   crop: 'CA crop',
   vicrop: 'ViCrop',
+  var: 'VAR',
 };
+
+/**
+ * How much VAR did, in one sentence: a sample on which no head qualified kept its attention (and its
+ * answer), which the score alone would not tell apart from a change that did not matter.
+ */
+export function varActivityText(a: VarActivity): string {
+  return `VAR moved attention on ${a.acted} of ${a.samples} samples (mean ${a.meanHeads.toFixed(1)} heads × layers per sample)`;
+}

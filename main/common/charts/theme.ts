@@ -31,6 +31,8 @@ export const FONT_FAMILY = "'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif";
 
 export const FONT_SIZE = { title: 16, subtitle: 12, axisName: 13, axisLabel: 12, legend: 12, note: 11 };
 
+/** Lower case: colorScheme.ts looks theme colours up by these strings. */
+export const BACKGROUND_COLOR = '#ffffff';
 export const TEXT_COLOR = '#222222';
 export const MUTED_TEXT_COLOR = '#555555';
 export const AXIS_COLOR = '#444444';
@@ -59,7 +61,7 @@ export function axisStyle(): Record<string, unknown> {
 export function baseOption(): Record<string, unknown> {
   return {
     animation: false,
-    backgroundColor: '#ffffff',
+    backgroundColor: BACKGROUND_COLOR,
     color: [...PALETTE],
     textStyle: { fontFamily: FONT_FAMILY, color: TEXT_COLOR, fontSize: FONT_SIZE.axisLabel },
   };

@@ -16,6 +16,7 @@ import type { LoadedModel } from '../model/openModel.ts';
 import type { ReportContext } from '../report/reportContext.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { configFields } from './configFields.ts';
+import { checkHiddenRequest, hiddenRequestOf, hiddenStatesFor, storeHiddenSettings } from './storeHidden.ts';
 
 /** The model facts a config is checked against before any item runs. */
 export interface ExperimentBounds {
@@ -24,12 +25,22 @@ export interface ExperimentBounds {
   readonly heads: number;
   /** null: the count varies per image, so tokens are checked against each sample's span instead. */
   readonly imageTokensPerImage: number | null;
+  /** The residual stream's width, when known (sizes stored hidden states before a run). */
+  readonly hiddenSize?: number;
 }
 
 /** What an analysis may read to fill the settings a caller left out (contrast: layers off a sweep). */
 export interface ResolveContext {
   readonly workspace: Workspace;
   readonly model: Pick<LoadedModel, 'folder' | 'spec'>;
+}
+
+/**
+ * What a sample may read beyond its own item: the dataset's items, in file order (a sweep's resample
+ * ablation takes another item's image from them).
+ */
+export interface SampleContext {
+  readonly items: readonly DatasetItem[];
 }
 
 /** How a summary is read, chosen by the reader (no new run needed): the API's runSummary options. */
@@ -62,6 +73,7 @@ export interface AnalysisDefinition<Config, Result, Summary> {
     item: DatasetItem,
     config: Config,
     signal: AbortSignal,
+    context: SampleContext,
   ) => Promise<SampleOutput<Result>>;
   readonly summarize: (workspace: Workspace, run: RunRow, options: ReadOptions) => Summary;
   /** The summary as lines of text (the CLI prints them; the app shows them for any analysis). */
@@ -91,6 +103,8 @@ export interface Analysis {
     item: DatasetItem,
     config: ParsedConfig,
     signal: AbortSignal,
+    /** Default: a dataset of this one item. */
+    context?: SampleContext,
   ): Promise<SampleOutput<unknown>>;
   summarize(workspace: Workspace, run: RunRow, options?: ReadOptions): unknown;
   describe(summary: unknown, run: RunRow): readonly string[];
@@ -135,8 +149,17 @@ export function defineAnalysis<Config, Result, Summary>(
     readsFrom: (config) => (definition.readsFrom?.when(typed(config)) ? definition.readsFrom.kind : null),
     resolve: (config, context) =>
       definition.resolve ? parsed(definition.resolve(typed(config), context)) : config,
-    check: (config, bounds) => definition.check?.(typed(config), bounds),
-    perSample: (model, item, config, signal) => definition.perSample(model, item, typed(config), signal),
+    check: (config, bounds) => {
+      definition.check?.(typed(config), bounds);
+      const hidden = hiddenRequestOf(config);
+      if (hidden) checkHiddenRequest(hidden, bounds);
+    },
+    async perSample(model, item, config, signal, context = { items: [item] }) {
+      const output = await definition.perSample(model, item, typed(config), signal, context);
+      // Any analysis may keep hidden states (storeHidden.ts): added here, after its own work.
+      const hidden = await hiddenStatesFor(model, item, config, signal);
+      return hidden.length ? { ...output, arrays: [...(output.arrays ?? []), ...hidden] } : output;
+    },
     summarize: (workspace, run, options = {}) => definition.summarize(workspace, run, options),
     describe: (summary, run) => definition.describe(summary as Summary, run),
     ...(definition.report
@@ -148,13 +171,17 @@ export function defineAnalysis<Config, Result, Summary>(
   };
 }
 
-/** The settings every analysis that asks a question shares. */
+/**
+ * The settings every analysis that asks a question shares (every analysis spreads them, so the
+ * hidden-state setting, which any analysis may take, is among them).
+ */
 export const promptSettings = {
   promptSuffix: z.string().max(1000).optional().meta({
     label: 'Prompt suffix',
     description: 'Appended to every question, e.g. "Answer the question using a single word or phrase."',
     whenOmitted: 'the question alone',
   }),
+  ...storeHiddenSettings,
 };
 
 /** Tokens generated for an answer. */

@@ -20,7 +20,6 @@ import { attentionShareOption, attentionShareTable } from '../../common/charts/l
 import type { LayerMetricValue } from '../../common/runs.ts';
 import { layerBootstrap } from '../experiments/metrics/index.ts';
 import { forward } from '../inference/forward.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, promptSettings } from './analysis.ts';
@@ -159,8 +158,7 @@ export const attentionShareAnalysis = defineAnalysis({
   async report(report, run, summary) {
     const sweep = report.summaryOf<SweepSummary>('sweep');
     const option = attentionShareOption(summary, { fusionLayers: sweep?.labels.fusionLayers });
-    if (option)
-      report.addFigure('answer-attention-share', renderChartSvg(option, { width: 720, height: 420 }), run);
+    if (option) await report.addChart('answer-attention-share', option, { width: 720, height: 420 }, run);
     const table = attentionShareTable(summary);
     report.addFile('answer-attention-share.csv', toCsv(table.columns, table.rows));
     return {

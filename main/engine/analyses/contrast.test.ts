@@ -1,7 +1,7 @@
 /**
  * The contrast summary on a constructed table: every refinement carries n, the paired difference with
- * its interval and the exact McNemar p (hand-computed here), and `mask` without a review layer is
- * reported as not applicable instead of a result.
+ * its interval and the exact McNemar p (hand-computed here), and `mask` without a review layer, or VAR
+ * without sink tokens, is reported as not applicable instead of a result.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -32,9 +32,8 @@ function table(): ContrastItemResult[] {
   });
 }
 
-function contrastRun(config: object): { ws: Workspace; runId: number } {
+function contrastRun(config: object, rows = table()): { ws: Workspace; runId: number } {
   const ws = Workspace.open(temp.make());
-  const rows = table();
   const run = ws.createRun(
     newRun(
       { kind: 'contrast', config },
@@ -61,6 +60,76 @@ describe('summarizeContrast', () => {
       expect(crop.delta!.upper).toBeLessThan(0);
       expect(crop.delta!.lower).toBeGreaterThanOrEqual(-1);
       expect(summary.notApplicable).toEqual([]);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('scores VAR beside the others and says on how many samples it moved attention', () => {
+    const rows = table().map((r, i): ContrastItemResult => ({
+      ...r,
+      // VAR fixes questions 0 and 1 (baseline 1 there already: unchanged) and 10..12; it moved
+      // attention on every third sample, 2 (layer, head) pairs each.
+      refined: { ...r.refined, var: { answer: 'v', score: i >= 10 && i <= 12 ? 1 : r.baselineScore } },
+      latencyMs: { none: 10, var: 14 + (i % 2) * 2 },
+      var: { sinkDims: [1415, 2533], layers: i % 3 === 0 ? 1 : 0, heads: i % 3 === 0 ? 2 : 0, imageSinks: 3 },
+    }));
+    const { ws, runId } = contrastRun(
+      { candidateLayers: [1], reviewLayer: 2, methods: ['crop', 'var'] },
+      rows,
+    );
+    try {
+      const summary = summarizeContrast(ws, runId);
+      const v = summary.methods.find((m) => m.method === 'var')!;
+      expect(v).toMatchObject({ n: 20, mean: 0.65, improved: 3, worsened: 0, latencyMs: 15 });
+      expect(v.p).toBeCloseTo(2 / 8, 12); // two-sided sign test, 3 vs 0: 2 · 2⁻³
+      expect(v.delta!.mean).toBeCloseTo(0.15, 12);
+      // i % 3 === 0 for i in 0..19: 7 samples.
+      expect(summary.varActivity).toEqual({ samples: 20, acted: 7, meanHeads: 14 / 20 });
+      expect(summary.notApplicable).toEqual([]);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('reports VAR as not applicable, with the samples’ reason, when no sample could run it', () => {
+    const reason = 'no token can exceed τ = 20 after RMS normalisation in a 160-wide decoder';
+    const rows = table().map((r) => ({ ...r, varNotApplicable: reason }));
+    const { ws, runId } = contrastRun(
+      { candidateLayers: [1], reviewLayer: 2, methods: ['crop', 'var'] },
+      rows,
+    );
+    try {
+      const summary = summarizeContrast(ws, runId);
+      expect(summary.notApplicable).toEqual([{ method: 'var', reason }]);
+      expect(summary.methods.map((m) => m.method)).toEqual(['none', 'mask', 'crop']);
+      expect(summary.varActivity).toBeUndefined();
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('names the samples VAR skipped when it ran on the others, which every comparison then leaves out', () => {
+    const rows = table().map((r, i): ContrastItemResult =>
+      i < 15
+        ? {
+            ...r,
+            refined: { ...r.refined, var: { answer: 'a', score: r.baselineScore } },
+            var: { sinkDims: [7], layers: 0, heads: 0, imageSinks: 0 },
+          }
+        : { ...r, varNotApplicable: 'no sink dimensions' },
+    );
+    const { ws, runId } = contrastRun(
+      { candidateLayers: [1], reviewLayer: 2, methods: ['crop', 'var'] },
+      rows,
+    );
+    try {
+      const summary = summarizeContrast(ws, runId);
+      expect(summary.notApplicable).toEqual([
+        { method: 'var', reason: 'on 5 of 20 samples, left out of every comparison: no sink dimensions' },
+      ]);
+      expect(summary.methods.every((m) => m.n === 15)).toBe(true);
+      expect(summary.varActivity).toEqual({ samples: 15, acted: 0, meanHeads: 0 });
     } finally {
       ws.close();
     }

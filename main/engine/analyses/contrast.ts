@@ -1,7 +1,7 @@
 /**
  * Contrastive attention (paper §3): CA = A^(final) − A^(i*) with i* among the fusion layers, and the
- * training-free refinements it drives (mask at the review layer, crop) beside ViCrop, each scored
- * against the unrefined answer on the same samples.
+ * training-free refinements it drives (mask at the review layer, crop) beside the ViCrop and VAR
+ * baselines, each scored against the unrefined answer on the same samples.
  */
 import { z } from 'zod';
 
@@ -13,11 +13,12 @@ import {
   type MethodScore,
   type Refinement,
 } from '../../common/analysis.ts';
-import { METHOD_LABELS } from '../../common/charts/labels.ts';
+import { METHOD_LABELS, varActivityText } from '../../common/charts/labels.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import { layersFromSweep } from '../../common/sweepLayers.ts';
 import { toDisplayMap } from '../analysis/imageTokens.ts';
+import { VAR_DEFAULTS } from '../analysis/visualSinks.ts';
 import { checkContrastLayers, contrastSample, defaultVicropLayer } from '../experiments/contrast.ts';
 import { exactMcNemar, pairedDifference } from '../experiments/metrics/index.ts';
 import { scoreAnswer } from '../experiments/scoring.ts';
@@ -29,6 +30,8 @@ import { BASELINE_PREFIX, prepareItem } from './samples.ts';
 import { summarizeSweep, sweepConfig } from './sweep.ts';
 
 const layer = z.number().int().min(0).max(MAX_LAYERS);
+/** Above any decoder's hidden size; a sample checks the dimensions against its model's. */
+const MAX_HIDDEN_DIM = 65535;
 const fromSweep = 'read off the newest finished sweep of the model';
 
 export const contrastConfig = z.strictObject({
@@ -76,6 +79,35 @@ export const contrastConfig = z.strictObject({
     label: 'ViCrop layer',
     description: "ViCrop's attention layer",
     whenOmitted: 'the same relative depth as its layer 14 of 32 on LLaVA-1.5',
+  }),
+  // VAR's settings; their meaning and sources are in analysis/visualSinks.ts.
+  varTau: z.number().positive().max(1e6).default(VAR_DEFAULTS.tau).meta({
+    label: 'VAR τ',
+    description:
+      "A token is a visual sink where its RMS-normalised state exceeds τ in a sink dimension (the paper's 20; no entry exceeds √(hidden size))",
+  }),
+  varRho: z.number().min(0).max(1).default(VAR_DEFAULTS.rho).meta({
+    label: 'VAR ρ',
+    description:
+      'A head is image-centric when at least this share of its image attention is on non-sink tokens',
+  }),
+  varMinImage: z.number().min(0).max(1).default(VAR_DEFAULTS.minImageAttention).meta({
+    label: 'VAR image floor',
+    description: 'An image-centric head gives the image at least this much attention in total',
+  }),
+  varP: z.number().min(0).max(1).default(VAR_DEFAULTS.p).meta({
+    label: 'VAR p',
+    description: 'Share of its attention a sink token keeps; the rest goes to the non-sink image tokens',
+  }),
+  varSinkDims: z.array(z.number().int().min(0).max(MAX_HIDDEN_DIM)).min(1).max(64).optional().meta({
+    label: 'VAR sink dimensions',
+    description: 'Hidden dimensions of massive activation (LLaMA-2-7B: 1415, 2533)',
+    whenOmitted: "per layer, those where the first text token's state exceeds τ",
+  }),
+  varLayers: z.array(layer).min(1).max(MAX_LAYERS).optional().meta({
+    label: 'VAR layers',
+    description: 'Layers where VAR redistributes the answer position’s attention',
+    whenOmitted: "every layer but the first two and the last (the authors' code)",
   }),
   ...promptSettings,
 });
@@ -146,8 +178,39 @@ export function summarizeContrast(workspace: Workspace, runId: number): Contrast
       latencyMs: meanLatency(rows, method),
     };
   });
-  const notApplicable = notMasked ? [{ method: 'mask' as const, reason: notMasked }] : [];
-  return { runId, sampleCount: rows.length, methods, notApplicable, rows };
+  const notApplicable: ContrastSummary['notApplicable'][number][] = notMasked
+    ? [{ method: 'mask', reason: notMasked }]
+    : [];
+  const withVar = rows.filter((r) => r.var && r.refined.var);
+  // VAR decides per sample (its sink dimensions are read off the sample's own first token): not
+  // applicable when no sample could run it, with the samples' reason; when only some could, the others
+  // are named, since every method is compared on the samples they all scored.
+  const skipped = rows.filter((r) => r.varNotApplicable);
+  if (skipped.length) {
+    const reason = skipped[0].varNotApplicable!;
+    notApplicable.push({
+      method: 'var',
+      reason: withVar.length
+        ? `on ${skipped.length} of ${rows.length} samples, left out of every comparison: ${reason}`
+        : reason,
+    });
+  }
+  return {
+    runId,
+    sampleCount: rows.length,
+    methods,
+    notApplicable,
+    rows,
+    ...(withVar.length
+      ? {
+          varActivity: {
+            samples: withVar.length,
+            acted: withVar.filter((r) => r.var!.heads > 0).length,
+            meanHeads: withVar.reduce((a, r) => a + r.var!.heads, 0) / withVar.length,
+          },
+        }
+      : {}),
+  };
 }
 
 export const contrastAnalysis = defineAnalysis({
@@ -213,6 +276,8 @@ export const contrastAnalysis = defineAnalysis({
       baselineScore,
       refined,
       latencyMs: c.latencyMs,
+      ...(c.var ? { var: c.var } : {}),
+      ...(c.varNotApplicable ? { varNotApplicable: c.varNotApplicable } : {}),
     };
     return {
       result,
@@ -247,6 +312,7 @@ export const contrastAnalysis = defineAnalysis({
         return `  ${METHOD_LABELS[m.method].padEnd(32)} ${m.mean.toFixed(3)} (n=${m.n})${diff}${time}`;
       }),
       ...summary.notApplicable.map((na) => `  ${METHOD_LABELS[na.method]}: not applicable (${na.reason})`),
+      ...(summary.varActivity ? [`  ${varActivityText(summary.varActivity)}`] : []),
     ];
   },
 

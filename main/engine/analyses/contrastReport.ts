@@ -1,12 +1,13 @@
 /**
  * The contrast run's report section: the refinements against no refinement on the same samples (n,
- * mean score, the paired difference with its bootstrap interval, McNemar's p, improved / worsened;
- * refinements that could not apply named under the table), the per-sample answers as CSV, and for a
+ * mean score, the paired difference with its bootstrap interval, McNemar's p, improved / worsened,
+ * wall time per sample; refinements that could not apply named under the table, and how often VAR
+ * moved any attention), the per-sample answers as CSV, and for a
  * few samples across the question families the maps A^(i*), A^(final) and CA beside the untouched
  * image with the crops the refinements fed back, titled with every method's answer.
  */
 import type { ContrastSummary, Interval, MethodScore, Refinement } from '../../common/analysis.ts';
-import { METHOD_LABELS, METHOD_SHORT_LABELS } from '../../common/charts/labels.ts';
+import { METHOD_LABELS, METHOD_SHORT_LABELS, varActivityText } from '../../common/charts/labels.ts';
 import { PALETTE } from '../../common/charts/theme.ts';
 import type { RunRow } from '../../common/runs.ts';
 import { caTriptychSvg } from '../report/figures/caTriptych.ts';
@@ -50,6 +51,7 @@ function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): v
         { label: 'p (McNemar)', align: 'right' },
         { label: 'improved', digits: 0 },
         { label: 'worsened', digits: 0 },
+        { label: 'ms / sample', digits: 0 },
       ],
       rows: methods.map((m) => [
         METHOD_LABELS[m.method],
@@ -59,9 +61,12 @@ function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): v
         pText(m.p),
         m.method === 'none' ? null : m.improved,
         m.method === 'none' ? null : m.worsened,
+        m.latencyMs ?? null,
       ]),
       notes: [
         '\u0394: mean paired difference to no refinement, 95% paired bootstrap CI; p: exact two-sided McNemar (sign) test on improved vs worsened',
+        'ms / sample: wall time of each method on one sample, every pass it needs (the two-pass methods include reading the maps)',
+        ...(c.varActivity ? [varActivityText(c.varActivity)] : []),
         ...notApplicable.map((na) => `not applicable: ${METHOD_LABELS[na.method]}: ${na.reason}`),
       ],
     },
@@ -81,6 +86,7 @@ function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): v
         'p_mcnemar',
         'improved',
         'worsened',
+        'latency_ms',
       ],
       [
         ...methods.map((m) => [
@@ -93,8 +99,9 @@ function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): v
           m.p ?? null,
           m.improved,
           m.worsened,
+          m.latencyMs ?? null,
         ]),
-        ...notApplicable.map((na) => [na.method, null, null, null, null, null, null, null, null]),
+        ...notApplicable.map((na) => [na.method, null, null, null, null, null, null, null, null, null]),
       ],
     ),
   );
@@ -110,6 +117,8 @@ function samplesCsv(report: ReportContext, c: ContrastSummary, ran: readonly Ref
         'baseline_answer',
         'baseline_score',
         ...ran.flatMap((m) => [`${m}_answer`, `${m}_score`]),
+        // How much VAR moved on each sample: (layer, head) pairs, and the most image sinks at a layer.
+        ...(ran.includes('var') ? ['var_heads', 'var_image_sinks'] : []),
       ],
       c.rows.map((r) => [
         r.itemId,
@@ -117,6 +126,7 @@ function samplesCsv(report: ReportContext, c: ContrastSummary, ran: readonly Ref
         r.baselineAnswer,
         r.baselineScore,
         ...ran.flatMap((m) => [r.refined[m]?.answer ?? null, r.refined[m]?.score ?? null]),
+        ...(ran.includes('var') ? [r.var?.heads ?? null, r.var?.imageSinks ?? null] : []),
       ]),
     ),
   );

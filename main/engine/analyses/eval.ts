@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 
-import type { EvalItemResult, EvalSummary } from '../../common/analysis.ts';
-import { evaluatePope, popeAnswer } from '../experiments/metrics/index.ts';
+import type { CircularSlot, EvalItemResult, EvalSummary } from '../../common/analysis.ts';
+import { circularAccuracy, evaluatePope, popeAnswer } from '../experiments/metrics/index.ts';
 import { scoreAnswer } from '../experiments/scoring.ts';
 import { generate } from '../inference/generate.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -27,6 +27,9 @@ export function summarizeEval(workspace: Workspace, runId: number): EvalSummary 
     f.mean += ((r.score as number) - f.mean) / ++f.n;
   }
   const pope = rows.filter((r) => r.metric === 'pope');
+  const slotted = rows.filter(
+    (r): r is EvalItemResult & { circular: CircularSlot } => r.circular !== undefined,
+  );
   return {
     runId,
     sampleCount: rows.length,
@@ -39,6 +42,8 @@ export function summarizeEval(workspace: Workspace, runId: number): EvalSummary 
           pope.map((r) => popeAnswer(r.gold[0])),
         )
       : null,
+    // VLMEvalKit's circular evaluation (MMBench and kin): a question counts only if every rotation is right.
+    circular: slotted.length ? circularAccuracy(slotted) : null,
   };
 }
 
@@ -58,6 +63,7 @@ export const evalAnalysis = defineAnalysis({
       family: item.family,
       metric: item.metric,
       score,
+      ...(item.circular ? { circular: item.circular } : {}),
     };
     return {
       result,
@@ -79,6 +85,11 @@ export const evalAnalysis = defineAnalysis({
         `  POPE: accuracy ${p.accuracy.toFixed(3)}, precision ${p.precision.toFixed(3)}, recall ${p.recall.toFixed(3)}, F1 ${p.f1.toFixed(3)}`,
       );
     }
+    if (s.circular) {
+      const c = s.circular;
+      const left = c.incomplete ? `, ${c.incomplete} left out (a rotation missing or failed)` : '';
+      lines.push(`  circular (VLMEvalKit): ${c.overall.toFixed(3)} over ${c.groups} questions${left}`);
+    }
     return lines;
   },
 
@@ -91,10 +102,18 @@ export const evalAnalysis = defineAnalysis({
         rows: [
           ...Object.entries(s.byFamily).map(([family, f]) => [family, f.mean, f.n]),
           ['all', s.overall, Object.values(s.byFamily).reduce((n, f) => n + f.n, 0)],
+          ...(s.circular ? [['circular (all rotations right)', s.circular.overall, s.circular.groups]] : []),
         ],
       },
       run,
     );
-    return { runId: s.runId, samples: s.sampleCount, overall: s.overall, byFamily: s.byFamily, pope: s.pope };
+    return {
+      runId: s.runId,
+      samples: s.sampleCount,
+      overall: s.overall,
+      byFamily: s.byFamily,
+      pope: s.pope,
+      circular: s.circular ?? null,
+    };
   },
 });

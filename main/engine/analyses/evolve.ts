@@ -15,7 +15,6 @@ import type { DatasetItem } from '../datasets/types.ts';
 import { evolveSample } from '../experiments/evolution.ts';
 import { layerBootstrap } from '../experiments/metrics/index.ts';
 import { layerStripSvg } from '../report/figures/layerStrip.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
 import type { ReportContext } from '../report/reportContext.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -202,7 +201,7 @@ export const evolveAnalysis = defineAnalysis({
       reviewLayers: sweep?.labels.reviewLayers,
       fusionLayers: sweep?.labels.fusionLayers,
     });
-    report.addFigure('evolution', renderChartSvg(option, { width: 720, height: 600 }), run);
+    await report.addChart('evolution', option, { width: 720, height: 600 }, run);
     report.addFile(
       'evolution.csv',
       toCsv(

@@ -12,7 +12,6 @@ import { FusionError } from '../../common/errors.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import { dropCurve } from '../experiments/metrics/index.ts';
 import { answerOf, sweepSample } from '../experiments/sweep.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings, type ReadOptions } from './analysis.ts';
@@ -139,11 +138,7 @@ export const headKnockoutAnalysis = defineAnalysis({
 
   async report(report, run, summary) {
     const height = Math.min(900, 160 + 22 * summary.layers.length);
-    report.addFigure(
-      'head-knockout',
-      renderChartSvg(headKnockoutOption(summary), { width: 720, height }),
-      run,
-    );
+    await report.addChart('head-knockout', headKnockoutOption(summary), { width: 720, height }, run);
     const table = headKnockoutTable(summary);
     report.addFile('head-knockout.csv', toCsv(table.columns, table.rows));
     return {

@@ -19,14 +19,13 @@ import {
 import { logitLensOption, logitLensTable } from '../../common/charts/layerReadouts.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import { layerBootstrap } from '../experiments/metrics/index.ts';
-import { forward, logitsFor } from '../inference/forward.ts';
-import type { LoadedModel } from '../model/openModel.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
+import { forward } from '../inference/forward.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { defineAnalysis, promptSettings } from './analysis.ts';
+import { lensRows } from './lens.ts';
 import { completeLayerRows, runOfKind } from './runReads.ts';
-import { goldToken, prepareItem } from './samples.ts';
+import { goldToken, prepareItem, stack } from './samples.ts';
 
 export const logitLensConfig = z.strictObject({
   topK: z.number().int().min(1).max(50).default(5).meta({
@@ -38,51 +37,7 @@ export const logitLensConfig = z.strictObject({
 
 export type LogitLensConfig = z.output<typeof logitLensConfig>;
 
-/** One layer's read-out: softmax over the vocabulary (in float64), the gold token's place in it. */
-export interface LensRow {
-  readonly top: readonly { readonly token: number; readonly prob: number }[];
-  readonly top1Prob: number;
-  /** Absent without a gold token. */
-  readonly goldProb?: number;
-  /** 1 + the tokens with a strictly larger logit (ties rank the gold token first). */
-  readonly goldRank?: number;
-}
-
-export function lensRow(logits: ArrayLike<number>, k: number, gold?: number): LensRow {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  const prob = (i: number) => Math.exp(logits[i] - max) / sum;
-  // The k largest, largest first, ties by lower index: one pass with a short sorted list.
-  const top: number[] = [];
-  for (let i = 0; i < logits.length; i++) {
-    if (top.length === k && logits[i] <= logits[top[k - 1]]) continue;
-    let at = top.length;
-    while (at > 0 && logits[top[at - 1]] < logits[i]) at--;
-    top.splice(at, 0, i);
-    if (top.length > k) top.pop();
-  }
-  const row = { top: top.map((token) => ({ token, prob: prob(token) })), top1Prob: prob(top[0]) };
-  if (gold === undefined) return row;
-  let above = 0;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > logits[gold]) above++;
-  return { ...row, goldProb: prob(gold), goldRank: above + 1 };
-}
-
-/** Every layer's last-position residual stream through the head, in one call: logits [layers, vocab]. */
-async function lensLogits(
-  model: LoadedModel,
-  hiddenStates: readonly Float32Array[],
-): Promise<Float32Array[]> {
-  const D = model.spec.decoder.hiddenSize;
-  const stacked = new Float32Array(hiddenStates.length * D);
-  hiddenStates.forEach((h, l) => stacked.set(h, l * D));
-  const rows = hiddenStates.map((_, l) => l);
-  const logits = await logitsFor(model, stacked, rows);
-  const vocab = logits.length / rows.length;
-  return rows.map((l) => logits.subarray(l * vocab, (l + 1) * vocab));
-}
+export { lensRow, type LensRow } from './lens.ts';
 
 export function summarizeLogitLens(workspace: Workspace, runId: number): LogitLensSummary {
   runOfKind(workspace, runId, 'logit-lens');
@@ -126,8 +81,12 @@ export const logitLensAnalysis = defineAnalysis({
     const sample = await prepareItem(model, item, config);
     const gold = goldToken(model, item);
     const pass = await forward(model, sample, { signal });
-    const lens = (await lensLogits(model, pass.hiddenStates)).map((logits) =>
-      lensRow(logits, config.topK, gold),
+    const lens = await lensRows(
+      model,
+      stack(pass.hiddenStates),
+      pass.hiddenStates.map((_, l) => l),
+      config.topK,
+      gold,
     );
     const metrics: LayerMetricValue[] = lens.flatMap((row, layer) => [
       { layer, name: 'top1_prob', value: row.top1Prob },
@@ -178,7 +137,7 @@ export const logitLensAnalysis = defineAnalysis({
       fusionLayers: sweep?.labels.fusionLayers,
       reviewLayers: sweep?.labels.reviewLayers,
     });
-    if (option) report.addFigure('logit-lens', renderChartSvg(option, { width: 720, height: 600 }), run);
+    if (option) await report.addChart('logit-lens', option, { width: 720, height: 600 }, run);
     const table = logitLensTable(summary);
     report.addFile('logit-lens.csv', toCsv(table.columns, table.rows));
     return {

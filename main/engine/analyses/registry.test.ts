@@ -56,6 +56,8 @@ describe('settings from flags', () => {
     expect(configFromFlags(sweep, { mode: 'knockout', window: '2', tokens: '3,1' })).toEqual({
       mode: 'knockout',
       scale: 0,
+      fill: 'zero',
+      donors: 4,
       queries: 'all',
       window: 2,
       tokens: [3, 1],
@@ -102,7 +104,7 @@ describe('settings from flags', () => {
 
   it('knows only the registry’s analyses, and every flag has one type across them', () => {
     expect(() => analysisOf('nope')).toThrow(
-      /unknown analysis "nope" \(expected sweep, evolve, contrast, eval, logit-lens, attention-share, head-knockout\)/,
+      /unknown analysis "nope" \(expected sweep, evolve, contrast, eval, logit-lens, image-lens, attention-share, head-knockout, question-contrast\)/,
     );
     expect(ANALYSIS_KINDS).toEqual(ANALYSES.map((a) => a.kind));
     expect(new Set(ANALYSIS_KINDS).size).toBe(ANALYSIS_KINDS.length);

@@ -9,7 +9,9 @@ import { contrastAnalysis } from './contrast.ts';
 import { evalAnalysis } from './eval.ts';
 import { evolveAnalysis } from './evolve.ts';
 import { headKnockoutAnalysis } from './headKnockout.ts';
+import { imageLensAnalysis } from './imageLens.ts';
 import { logitLensAnalysis } from './logitLens.ts';
+import { questionContrastAnalysis } from './questionContrast.ts';
 import { sweepAnalysis } from './sweep.ts';
 
 export const ANALYSES: readonly Analysis[] = [
@@ -18,8 +20,10 @@ export const ANALYSES: readonly Analysis[] = [
   contrastAnalysis,
   evalAnalysis,
   logitLensAnalysis,
+  imageLensAnalysis,
   attentionShareAnalysis,
   headKnockoutAnalysis,
+  questionContrastAnalysis,
 ];
 
 const BY_KIND = new Map(ANALYSES.map((analysis) => [analysis.kind, analysis]));

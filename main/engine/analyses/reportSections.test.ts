@@ -1,8 +1,12 @@
-/** The report sections' pure parts: which samples are drawn, how they are titled, the sweep's band. */
+/**
+ * The report sections' pure parts: which samples are drawn, how they are titled, the sweep's band,
+ * the layers the image lens draws its grids at.
+ */
 import { describe, expect, it } from 'vitest';
 
 import type { LayerStat, SweepSummary } from '../../common/analysis.ts';
 import type { DatasetItem } from '../datasets/types.ts';
+import { gridLayers } from './imageLensReport.ts';
 import { acrossFamilies, answerText, sampleTitle } from './reportSamples.ts';
 import { sweepCurve } from './sweepReport.ts';
 
@@ -81,5 +85,15 @@ describe('sweepCurve', () => {
     const curve = sweepCurve(old);
     expect(curve.paired).toBe(false);
     expect(curve.upper).toEqual(summary.masked.map((s) => s.upper));
+  });
+});
+
+describe('gridLayers', () => {
+  it('draws the first, last and evenly spread recorded layers, and the fusion layers among them', () => {
+    expect(gridLayers([0, 1, 2, 3, 4, 5, 6, 7, 8])).toEqual([0, 3, 5, 8]);
+    expect(gridLayers([0, 1, 2, 3, 4, 5, 6, 7, 8], [1, 12])).toEqual([0, 1, 3, 5, 8]);
+    // A subset run: only layers it recorded, however few.
+    expect(gridLayers([2, 5, 9], [5, 6])).toEqual([2, 5, 9]);
+    expect(gridLayers([])).toEqual([]);
   });
 });

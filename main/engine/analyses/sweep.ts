@@ -16,7 +16,8 @@ import {
   type CurveComparison,
 } from '../experiments/metrics/index.ts';
 import { scoreAnswer } from '../experiments/scoring.ts';
-import { answerOf, sweepSample, sweepWindows } from '../experiments/sweep.ts';
+import { chooseDonors, prepareDonor } from '../experiments/donors.ts';
+import { answerOf, donorCount, sweepSample, sweepWindows } from '../experiments/sweep.ts';
 import { defineAnalysis, maxNewTokensSetting, promptSettings } from './analysis.ts';
 import { metricTable, runOfKind } from './runReads.ts';
 import { answerMetrics, BASELINE_PREFIX, displayArray, goldToken, prepareItem } from './samples.ts';
@@ -25,57 +26,97 @@ import type { Workspace } from '../store/workspace.ts';
 import type { LayerMetricValue } from '../../common/runs.ts';
 import type { ReadOptions } from './analysis.ts';
 
-export const sweepConfig = z.strictObject({
-  mode: z.enum(['hidden', 'knockout']).default('hidden').meta({
-    label: 'Mode',
-    description:
-      "hidden: the image tokens' residual stream is multiplied by the scale at the layer's input (the paper's zeroing); knockout: text after the image may not attend to them",
-  }),
-  scale: z
-    .number()
-    .min(0)
-    .max(10)
-    .default(0)
-    .meta({
-      label: 'Scale',
-      description: 'hidden mode: the multiplier (0 zeroes the tokens, 0.1 suppresses them softly)',
-      onlyWhen: { field: 'mode', equals: 'hidden' },
-    }),
-  queries: z
-    .enum(['all', 'last', 'question'])
-    .default('all')
-    .meta({
-      label: 'Queries',
+export const sweepConfig = z
+  .strictObject({
+    mode: z.enum(['hidden', 'knockout']).default('hidden').meta({
+      label: 'Mode',
       description:
-        'knockout: whose attention to the image is blocked — every position after it (all), the answer position only (last: does the answer read the image directly?), or the question rows only (question: the image → question flow)',
-      onlyWhen: { field: 'mode', equals: 'knockout' },
+        "hidden: the image tokens' residual stream is replaced at the layer's input (by zeros, the paper's masking, or as the fill says); knockout: text after the image may not attend to them",
     }),
-  heads: z
-    .array(z.number().int().min(0).max(4096))
-    .min(1)
-    .max(4096)
-    .optional()
-    .meta({
-      label: 'Heads',
-      description: 'knockout: only these attention heads lose the image (0-based)',
-      whenOmitted: 'every head',
-      onlyWhen: { field: 'mode', equals: 'knockout' },
+    scale: z
+      .number()
+      .min(0)
+      .max(10)
+      .default(0)
+      .meta({
+        label: 'Scale',
+        description:
+          'hidden mode, fill zero: the multiplier (0 zeroes the tokens, 0.1 suppresses them softly)',
+        onlyWhen: { field: 'mode', equals: 'hidden' },
+      }),
+    fill: z
+      .enum(['zero', 'resample', 'mean'])
+      .default('zero')
+      .meta({
+        label: 'Fill',
+        description:
+          "hidden mode: what takes the image tokens' states — zero (scaled by the scale: the paper's), resample (another image's states at that layer and positions: the next item with a different image, run with this item's prompt) or mean (the position-wise mean of several other images' states); resample and mean keep the states on the model's distribution",
+        onlyWhen: { field: 'mode', equals: 'hidden' },
+      }),
+    donors: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .meta({
+        label: 'Donors',
+        description:
+          "fill mean: how many other images' states are averaged (the next items with different images)",
+        onlyWhen: { field: 'fill', equals: 'mean' },
+      }),
+    queries: z
+      .enum(['all', 'last', 'question'])
+      .default('all')
+      .meta({
+        label: 'Queries',
+        description:
+          'knockout: whose attention to the image is blocked — every position after it (all), the answer position only (last: does the answer read the image directly?), or the question rows only (question: the image → question flow)',
+        onlyWhen: { field: 'mode', equals: 'knockout' },
+      }),
+    heads: z
+      .array(z.number().int().min(0).max(4096))
+      .min(1)
+      .max(4096)
+      .optional()
+      .meta({
+        label: 'Heads',
+        description: 'knockout: only these attention heads lose the image (0-based)',
+        whenOmitted: 'every head',
+        onlyWhen: { field: 'mode', equals: 'knockout' },
+      }),
+    window: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LAYERS)
+      .default(1)
+      .meta({ label: 'Window', description: 'Consecutive layers masked together' }),
+    tokens: z.array(z.number().int().min(0).max(1_000_000)).max(1_000_000).optional().meta({
+      label: 'Image tokens',
+      description: 'Indexes inside the image-token span to mask',
+      whenOmitted: 'every image token',
     }),
-  window: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_LAYERS)
-    .default(1)
-    .meta({ label: 'Window', description: 'Consecutive layers masked together' }),
-  tokens: z.array(z.number().int().min(0).max(1_000_000)).max(1_000_000).optional().meta({
-    label: 'Image tokens',
-    description: 'Indexes inside the image-token span to mask',
-    whenOmitted: 'every image token',
-  }),
-  maxNewTokens: maxNewTokensSetting,
-  ...promptSettings,
-});
+    maxNewTokens: maxNewTokensSetting,
+    ...promptSettings,
+  })
+  // Settings that would be silently ignored are refused by name instead.
+  .superRefine((config, context) => {
+    if (config.fill !== 'zero' && config.mode !== 'hidden') {
+      context.addIssue({
+        code: 'custom',
+        path: ['fill'],
+        message: `fill ${config.fill} replaces the image tokens' states, so it needs mode hidden, not ${config.mode}`,
+      });
+    }
+    if (config.fill !== 'zero' && config.scale !== 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['scale'],
+        message: `scale ${config.scale} multiplies the states fill zero leaves; fill ${config.fill} replaces them`,
+      });
+    }
+  });
 
 export type SweepConfig = z.output<typeof sweepConfig>;
 
@@ -121,6 +162,7 @@ export function summarizeSweep(workspace: Workspace, runId: number, options: Rea
   // Runs recorded before settings were parsed by the schema still parse (defaults filled).
   const parsed = sweepConfig.safeParse(run.config);
   const mode = parsed.success ? parsed.data.mode : 'hidden';
+  const fill = parsed.success ? parsed.data.fill : 'zero';
   const cumulative = CUMULATIVE_MODES.has(mode);
   const criterion = options.labels?.criterion ?? (cumulative ? 'marginal' : 'drop');
   const metric = options.metric ?? 'score';
@@ -157,6 +199,7 @@ export function summarizeSweep(workspace: Workspace, runId: number, options: Rea
     layerCount: layers.length,
     baselineMean: drops.baselineMean,
     mode,
+    ...(mode === 'hidden' ? { fill } : {}),
     masked: layerBootstrap(masked),
     drops: drops.layers.map(({ p: _p, ...stat }) => stat),
     labels: { ...labels, warnings: [...warnings, ...labels.warnings] },
@@ -188,9 +231,13 @@ export const sweepAnalysis = defineAnalysis({
     }
   },
 
-  async perSample(model, item, config, signal) {
+  async perSample(model, item, config, signal, { items }) {
     const sample = await prepareItem(model, item, config);
-    const sweep = await sweepSample(model, sample, config, { signal });
+    const donorItems = chooseDonors(items, item, donorCount(config));
+    const donors = await Promise.all(
+      donorItems.map((d) => prepareDonor(model, sample, { id: d.id, image: d.imagePath })),
+    );
+    const sweep = await sweepSample(model, sample, config, { signal, donors });
     const gold = goldToken(model, item);
     const metrics: LayerMetricValue[] = [
       ...answerMetrics(item, gold, answerOf(sweep.baseline), 0, (m) => `${BASELINE_PREFIX}${m}`),
@@ -202,6 +249,7 @@ export const sweepAnalysis = defineAnalysis({
       baselineAnswer: sweep.baseline.answer.text,
       baselineScore: scoreAnswer(item, sweep.baseline.answer.text),
       maskedAnswers: sweep.masked.map((m) => m.answer.text),
+      ...(donorItems.length > 0 ? { donors: donorItems.map((d) => d.id) } : {}),
     };
     return {
       result,
@@ -213,7 +261,7 @@ export const sweepAnalysis = defineAnalysis({
   summarize: (workspace, run, options) => summarizeSweep(workspace, run.id, options),
 
   describe: (summary) => [
-    `sweep run ${summary.runId} (${summary.mode}): baseline ${summary.metric} ${summary.baselineMean.toFixed(3)} over ${summary.sampleCount} samples`,
+    `sweep run ${summary.runId} (${summary.fill ? `${summary.mode}, fill ${summary.fill}` : summary.mode}): baseline ${summary.metric} ${summary.baselineMean.toFixed(3)} over ${summary.sampleCount} samples`,
     `  fusion layers: ${summary.labels.fusionLayers.join(', ') || 'none'}; review layers: ${summary.labels.reviewLayers.join(', ') || 'none'}`,
     ...summary.labels.summary.map((line) => `  ${line}`),
     ...summary.labels.warnings.map((line) => `  warning: ${line}`),

@@ -1,6 +1,7 @@
 /**
  * The sweep's report section: the masking curve of every masking mode the model was swept in (the
- * report's run and the newest finished run of each other mode on the same items), one chart per
+ * report's run and the newest finished run of each other mode, window and hidden fill on the same
+ * items, so zeroing and resampling the image's states draw side by side), one chart per
  * metric (the answer's score, then the gold answer's probability). Each chart says its metric, the
  * samples behind it and what its band is: the paired bootstrap interval of the drop, the statistic the
  * fusion/review labels test, drawn as baseline − drop so a layer's band clears the baseline exactly
@@ -10,7 +11,6 @@ import type { Metric, SweepSummary } from '../../common/analysis.ts';
 import { fusionCurveOption, type FusionCurveSeries } from '../../common/charts/fusionCurve.ts';
 import { FIGURE_SIZE } from '../../common/charts/theme.ts';
 import type { RunRow } from '../../common/runs.ts';
-import { renderChartSvg } from '../report/renderChartSvg.ts';
 import type { ReportContext } from '../report/reportContext.ts';
 import { toCsv } from '../report/table/csv.ts';
 import type { ReadOptions } from './analysis.ts';
@@ -23,32 +23,49 @@ const METRIC_NAMES: Readonly<Record<Metric, string>> = {
   exact: 'exact-match accuracy',
   pope: 'POPE accuracy',
   anls: 'ANLS',
+  choice: 'multiple-choice accuracy',
   none: 'score',
 };
 
 interface SweepSettings {
   readonly mode?: string;
   readonly scale?: number;
+  readonly fill?: string;
+  readonly donors?: number;
   readonly window?: number;
 }
 
 const settingsOf = (run: RunRow) => (run.config ?? {}) as SweepSettings;
 const modeOf = (run: RunRow) => settingsOf(run).mode ?? 'hidden';
-/** One curve per mode and window (a windowed knockout beside the single-layer one). */
-const curveKey = (run: RunRow) => `${modeOf(run)}/w${settingsOf(run).window ?? 1}`;
-/** A curve's short name in subtitles: its mode, and its window when it masks several layers. */
+/** What took the image's states in hidden mode (runs from before the setting zeroed them); null otherwise. */
+const fillOf = (run: RunRow) => (modeOf(run) === 'hidden' ? (settingsOf(run).fill ?? 'zero') : null);
+/** A run's mode with its fill: "hidden (resample)", "knockout". */
+const methodOf = (run: RunRow) => {
+  const fill = fillOf(run);
+  return fill === null ? modeOf(run) : `${modeOf(run)} (${fill})`;
+};
+/** One curve per mode, fill and window (a windowed knockout beside the single-layer one). */
+const curveKey = (run: RunRow) => `${methodOf(run)}/w${settingsOf(run).window ?? 1}`;
+/** A curve's short name in subtitles: its mode and fill, and its window when it masks several layers. */
 const curveName = (run: RunRow) => {
   const window = settingsOf(run).window ?? 1;
-  return window > 1 ? `${modeOf(run)} ×${window}` : modeOf(run);
+  return window > 1 ? `${methodOf(run)} ×${window}` : methodOf(run);
 };
 
-/** What a mode removes, for a legend: the paper's zeroing carries on; knockout stays at its layers. */
+/**
+ * What a mode removes, for a legend: the paper's zeroing (or another image's states in place of the
+ * image's) carries on; knockout stays at its layers.
+ */
 function modeLabel(run: RunRow): string {
-  const { mode = 'hidden', scale = 0, window = 1 } = settingsOf(run);
+  const { mode = 'hidden', scale = 0, donors = 4, window = 1 } = settingsOf(run);
   const span = window > 1 ? `layers l..l+${window - 1}` : 'layer l';
-  return mode === 'knockout'
-    ? `knockout: no attention to image at ${span}`
-    : `hidden: image states \u00d7${scale} from ${span} on`;
+  if (mode === 'knockout') return `knockout: no attention to image at ${span}`;
+  const states = {
+    zero: `image states \u00d7${scale}`,
+    resample: "another image's states",
+    mean: `the mean of ${donors} other images' states`,
+  }[fillOf(run) as string];
+  return `${methodOf(run)}: ${states ?? 'image states replaced'} from ${span} on`;
 }
 
 /** One mode's curve: band and line from the paired drop, or, for summaries without it, the masked score. */
@@ -86,23 +103,28 @@ const criterionOf = (s: SweepSummary) =>
   (s.labels.params as { criterion?: string } | undefined)?.criterion ?? 'drop';
 
 function criterionText(curves: readonly ModeCurve[]): string {
-  const rules = curves.map(({ run, summary }) => {
+  const ruleOf = ({ summary }: ModeCurve) => {
     const criterion = criterionOf(summary) === 'marginal' ? 'marginal drop' : 'drop';
     const correction = (summary.labels.params as { correction?: string } | undefined)?.correction;
-    const corrected = correction && correction !== 'none' ? `, ${correction}` : '';
-    return curves.length > 1
-      ? `${curveName(run)}'s ${criterion}${corrected}`
-      : `the ${criterion}${corrected}`;
+    return correction && correction !== 'none' ? `${criterion}, ${correction}` : criterion;
+  };
+  const rules = [...new Set(curves.map(ruleOf))];
+  if (rules.length === 1) return `\u25c6 fusion layer (rule on the ${rules[0]})`;
+  // Several rules (the criterion follows the mode): name each by its modes, kept short enough for one line.
+  const byRule = rules.map((rule) => {
+    const modes = [...new Set(curves.filter((c) => ruleOf(c) === rule).map((c) => modeOf(c.run)))];
+    return `${rule} for ${modes.join(', ')}`;
   });
-  return `\u25c6 fusion layer (rule on ${rules.join(', ')})`;
+  return `\u25c6 fusion layer (rule on the ${byRule.join(', the ')})`;
 }
 
-function chart(
+async function chart(
+  report: ReportContext,
   curves: readonly ModeCurve[],
   numLayers: number,
   title: string,
   metricText: string,
-): { svg: string; paired: boolean } {
+): Promise<{ svg: string; paired: boolean }> {
   const shapes = curves.map((c) => sweepCurve(c.summary));
   const paired = shapes.every((s) => s.paired);
   const counts = [...new Set(curves.map((c) => c.summary.sampleCount))];
@@ -146,13 +168,14 @@ function chart(
     series,
     fusionLabels: true,
   });
-  return { svg: renderChartSvg(option, { width: FIGURE_SIZE.curve.width, height: 460 }), paired };
+  return { svg: await report.chartSvg(option, { width: FIGURE_SIZE.curve.width, height: 460 }), paired };
 }
 
 function curveCsv(curves: readonly ModeCurve[]): string {
   return toCsv(
     [
       'mode',
+      'fill',
       'window',
       'layer',
       'masked_mean',
@@ -172,6 +195,7 @@ function curveCsv(curves: readonly ModeCurve[]): string {
         const drop = summary.drops?.[i];
         return [
           modeOf(run),
+          fillOf(run),
           settingsOf(run).window ?? 1,
           v.layer,
           summary.masked[i].mean,
@@ -208,6 +232,10 @@ function tryRead(read: ReadSweep, runId: number, options: ReadOptions): SweepSum
 }
 
 const MODE_ORDER = ['hidden', 'knockout'];
+const FILL_ORDER = ['zero', 'resample', 'mean'];
+/** Hidden before knockout (the paper's mode leads), zeroing before its controls. */
+const order = (run: RunRow) =>
+  MODE_ORDER.indexOf(modeOf(run)) * FILL_ORDER.length + FILL_ORDER.indexOf(fillOf(run) ?? 'zero');
 
 export async function sweepReport(
   report: ReportContext,
@@ -216,9 +244,7 @@ export async function sweepReport(
   read: ReadSweep,
 ): Promise<object> {
   const numLayers = report.model.spec.decoder.layers;
-  const runs = report
-    .runsOf('sweep', curveKey)
-    .sort((a, b) => MODE_ORDER.indexOf(modeOf(a)) - MODE_ORDER.indexOf(modeOf(b)));
+  const runs = report.runsOf('sweep', curveKey).sort((a, b) => order(a) - order(b));
   const metrics = [
     {
       metric: 'score' as const,
@@ -241,7 +267,7 @@ export async function sweepReport(
       return summary ? [{ run: r, label: modeLabel(r), summary }] : [];
     });
     if (curves.length === 0) continue;
-    const { svg, paired } = chart(curves, numLayers, title, text);
+    const { svg, paired } = await chart(report, curves, numLayers, title, text);
     const shown = curves.map((c) => c.run);
     report.addFigure(name, svg, shown);
     report.addFile(`${name}.csv`, curveCsv(curves));
@@ -249,6 +275,7 @@ export async function sweepReport(
     for (const { run: r, summary } of curves) {
       modes.push({
         mode: modeOf(r),
+        fill: fillOf(r),
         window: settingsOf(r).window ?? 1,
         metric: summary.metric,
         runId: r.id,
@@ -267,6 +294,7 @@ export async function sweepReport(
   return {
     runId: sweep.runId,
     mode: sweep.mode ?? modeOf(run),
+    fill: fillOf(run),
     metric: sweep.metric,
     baseline: sweep.baselineMean,
     samples: sweep.sampleCount,

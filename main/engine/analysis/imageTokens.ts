@@ -26,23 +26,36 @@ function overlapArea(rect: Rect, box: Box): number {
 }
 
 /**
+ * Per token, the fraction of its rectangle the union of `boxes` covers (boxes assumed disjoint, as a
+ * dataset's objects are); 0 for tokens without a place in the image.
+ */
+export function boxCoverage(rects: readonly (Rect | null)[], boxes: readonly Box[]): Float64Array {
+  return Float64Array.from(rects, (rect) => {
+    if (!rect) return 0;
+    const covered = boxes.reduce((sum, box) => sum + overlapArea(rect, box), 0);
+    return Math.min(1, covered / (rect.width * rect.height));
+  });
+}
+
+/** Σ attentionᵢ · coverageᵢ over attention renormalised to sum 1 (0 for an all-zero map). */
+export function massUnderCoverage(attention: ArrayLike<number>, coverage: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < attention.length; i++) total += attention[i];
+  if (total <= 0) return 0;
+  let inside = 0;
+  for (let i = 0; i < coverage.length; i++) inside += (attention[i] / total) * coverage[i];
+  return inside;
+}
+
+/**
  * Attention mass inside the union of `boxes`: each token contributes its attention times the fraction
- * of its rectangle the boxes cover (boxes assumed disjoint, as a dataset's objects are). Attention is
- * renormalised over the image tokens first, as the paper's A^(l) is.
+ * of its rectangle the boxes cover. Attention is renormalised over the image tokens first, as the
+ * paper's A^(l) is.
  */
 export function attentionMassInBoxes(
   attention: ArrayLike<number>,
   rects: readonly (Rect | null)[],
   boxes: readonly Box[],
 ): number {
-  let total = 0;
-  for (let i = 0; i < attention.length; i++) total += attention[i];
-  if (total <= 0) return 0;
-  let inside = 0;
-  rects.forEach((rect, i) => {
-    if (!rect) return;
-    const covered = boxes.reduce((sum, box) => sum + overlapArea(rect, box), 0);
-    inside += (attention[i] / total) * Math.min(1, covered / (rect.width * rect.height));
-  });
-  return inside;
+  return massUnderCoverage(attention, boxCoverage(rects, boxes));
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { FusionError } from '../../common/errors.ts';
 import type { Analysis } from '../analyses/analysis.ts';
 import { analysisOf } from '../analyses/registry.ts';
-import { DEMO_DATASET_DIR } from '../demo.ts';
+import { FORMAT_NAMES, isFormatName, type OpenDatasetOptions } from '../datasets/index.ts';
+import { DEMO_DATASET_DIR, DEMO_MULTI_DATASET_DIR } from '../demo.ts';
 import { runExperiment, type ExperimentConfig } from '../experiments/experiment.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
@@ -37,6 +38,19 @@ function oneInt(flags: Flags, name: string, fallback: number): number {
   return typeof value === 'string' ? parseIntList(value, name)[0] : fallback;
 }
 
+/** `--dataset-format NAME`: an importer by name instead of detection from the files. */
+function datasetFormatFlag(flags: Flags): { datasetOptions?: OpenDatasetOptions } {
+  const format = flags['dataset-format'];
+  if (format === undefined || format === 'auto') return {};
+  if (!isFormatName(format)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `--dataset-format ${JSON.stringify(format)} is not a dataset format; known: auto, ${FORMAT_NAMES.join(', ')}`,
+    );
+  }
+  return { datasetOptions: { format } };
+}
+
 /** Runs one experiment with a progress bar; Ctrl-C cancels cleanly (the run stays resumable). */
 export async function runWithProgress(
   model: LoadedModel,
@@ -53,6 +67,7 @@ export async function runWithProgress(
         model,
         workspace,
         dataset: flags.dataset ?? DEMO_DATASET_DIR,
+        ...datasetFormatFlag(flags),
         limit: flags.limit !== undefined ? oneInt(flags, 'limit', 0) : undefined,
       },
       experiment,
@@ -148,21 +163,27 @@ export function knockoutWindow(layers: number): number {
  * of the analysis, since knocking out early layers can hurt for reasons other than fusion) with a
  * windowed knockout beside the single-layer one, attention evolution, contrastive attention. Knockout
  * runs first so that the paper's own mode, hidden, is the newest sweep: the one contrast reads its
- * layers off and the report's sweep section leads with. `--mode` or `--window` asks for that sweep only.
+ * layers off and the report's sweep section leads with. `--mode`, `--window` or `--fill` asks for that
+ * sweep only (a fill other than zero would be refused by the knockout sweeps).
  */
 export function mainJob(flags: Flags, layers: number): { kind: string; flags: Flags }[] {
-  const chosen = typeof flags.mode === 'string' || typeof flags.window === 'string';
+  const chosen = ['mode', 'window', 'fill'].some((name) => typeof flags[name] === 'string');
   const sweeps: Flags[] = chosen
     ? [flags]
     : [
         { ...flags, mode: 'knockout' },
         ...(layers > 2 ? [{ ...flags, mode: 'knockout', window: String(knockoutWindow(layers)) }] : []),
+        // Zeroing's control: another image's states, so a drop is not just off-distribution input.
+        // Before the zeroing sweep, which stays the newest (contrast reads its layers off it).
+        { ...flags, mode: 'hidden', fill: 'resample' },
         { ...flags, mode: 'hidden' },
       ];
   return [
     ...sweeps.map((sweepFlags) => ({ kind: 'sweep', flags: sweepFlags })),
     { kind: 'evolve', flags },
     { kind: 'contrast', flags },
+    // On the demo, question contrast needs the split that asks several questions per image.
+    { kind: 'question-contrast', flags: { ...flags, dataset: flags.dataset ?? DEMO_MULTI_DATASET_DIR } },
   ];
 }
 

@@ -18,7 +18,9 @@ import { isProviderRequest, PROVIDERS, type ProviderRequest } from '../runtime/p
 /** The flags of the commands other than the analyses (whose flags come from their settings). */
 export const OPTIONS = {
   model: { type: 'string' },
+  revision: { type: 'string' },
   dataset: { type: 'string' },
+  'dataset-format': { type: 'string' },
   count: { type: 'string' },
   image: { type: 'string' },
   question: { type: 'string' },
@@ -38,12 +40,15 @@ export const OPTIONS = {
   'attention-rows': { type: 'string' },
   'per-head': { type: 'boolean' },
   'hidden-states': { type: 'boolean' },
+  'per-generated-token': { type: 'boolean' },
   'pad-to-square': { type: 'boolean' },
   workspace: { type: 'string' },
   limit: { type: 'string' },
   resume: { type: 'string' },
   run: { type: 'string' },
   out: { type: 'string' },
+  format: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -87,7 +92,7 @@ export function providerFlag(flags: Flags): ProviderRequest {
   return value;
 }
 
-/** How --provider, --precision and --model-cache ask for a model to be opened. */
+/** How --revision, --provider, --precision and --model-cache ask for a model to be opened. */
 export function modelOptions(flags: Flags): OpenModelOptions {
   const precision = flags.precision ?? 'auto';
   if (!isPrecision(precision)) {
@@ -96,7 +101,12 @@ export function modelOptions(flags: Flags): OpenModelOptions {
       `--precision: "${precision}" is not one of ${PRECISIONS.join(', ')}`,
     );
   }
-  return { provider: providerFlag(flags), precision, cacheDir: modelCacheFlag(flags) };
+  return {
+    revision: flags.revision,
+    provider: providerFlag(flags),
+    precision,
+    cacheDir: modelCacheFlag(flags),
+  };
 }
 
 export function modelCacheFlag(flags: Flags): string {

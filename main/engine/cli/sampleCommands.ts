@@ -2,8 +2,8 @@
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
 import { DEMO_DATASET_DIR, runDemo } from '../demo.ts';
-import { forward, prepareSample } from '../inference/forward.ts';
-import { generate } from '../inference/generate.ts';
+import { forward, headMean, prepareSample, type PreparedSample } from '../inference/forward.ts';
+import { generate, tokenPieces, type Generation } from '../inference/generate.ts';
 import type { PromptSpec } from '../inference/prompt.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import {
@@ -64,8 +64,7 @@ export function interventionFlags(flags: Flags): Intervention[] {
 export async function answerCommand(flags: Flags): Promise<void> {
   const question = required(flags, 'question');
   const image = required(flags, 'image');
-  const maxNewTokens =
-    flags['max-new-tokens'] !== undefined ? parseIntList(flags['max-new-tokens'], 'max-new-tokens')[0] : 32;
+  const maxNewTokens = maxNewTokensFlag(flags);
   await withModel(flags, async (model) => {
     const sample = await prepareSample(model, {
       image,
@@ -80,6 +79,16 @@ export async function answerCommand(flags: Flags): Promise<void> {
   });
 }
 
+/** Checked before the model opens, so a typo costs no model load. */
+function maxNewTokensFlag(flags: Flags): number {
+  const text = flags['max-new-tokens'];
+  if (text === undefined) return 32;
+  const [count] = parseIntList(text, 'max-new-tokens');
+  if (count < 1)
+    throw new FusionError('BAD_ARGUMENT', `--max-new-tokens: "${text}" is not a positive integer`);
+  return count;
+}
+
 export async function traceCommand(flags: Flags): Promise<void> {
   const out = required(flags, 'json');
   const image = required(flags, 'image');
@@ -89,6 +98,11 @@ export async function traceCommand(flags: Flags): Promise<void> {
   if (rowsFlag !== 'last' && rowsFlag !== 'question') {
     throw new FusionError('BAD_ARGUMENT', `--attention-rows: "${rowsFlag}" is not one of last, question`);
   }
+  const perToken = flags['per-generated-token'] === true;
+  if (!perToken && flags['max-new-tokens'] !== undefined) {
+    throw new FusionError('BAD_ARGUMENT', '--max-new-tokens applies to trace --per-generated-token only');
+  }
+  const maxNewTokens = maxNewTokensFlag(flags);
   await checkOutputFile(out, 'json');
   await withModel(flags, async (model) => {
     const sample = await prepareSample(model, {
@@ -98,6 +112,10 @@ export async function traceCommand(flags: Flags): Promise<void> {
     });
     const result = await forward(model, sample, { interventions, attentionRows: rowsFlag });
     const top = topTokens(model, result.lastLogits, 5);
+    // The same interventions hold at every generated step.
+    const generated = perToken
+      ? await generate(model, sample, { maxNewTokens, interventions, tokenAttention: true })
+      : undefined;
     await writeJsonAtomically(out, {
       model: model.folder,
       executionProvider: result.executionProvider,
@@ -127,11 +145,68 @@ export async function traceCommand(flags: Flags): Promise<void> {
           }
         : {}),
       ...(flags['hidden-states'] ? { hiddenStates: result.hiddenStates.map((h) => Array.from(h)) } : {}),
+      ...(generated
+        ? { generated: generatedFields(model, sample, generated, flags['per-head'] === true) }
+        : {}),
     });
+    if (generated)
+      for (const line of generatedLines(model, sample, generated)) process.stdout.write(`${line}\n`);
     process.stderr.write(
       `trace written to ${out} [${result.executionProvider}]; next token: ${JSON.stringify(top[0].token)}\n`,
     );
   });
+}
+
+/** The row that chose generated token i: the last prompt position, then each generated token's. */
+const chooserPosition = (sample: PreparedSample, i: number) => sample.expandedIds.length - 1 + i;
+
+/** `trace --per-generated-token`'s JSON: per generated token, its choosing row's attention to the image. */
+function generatedFields(
+  model: LoadedModel,
+  sample: PreparedSample,
+  generation: Generation,
+  perHead: boolean,
+) {
+  const { heads } = model.spec.decoder;
+  const maps = generation.tokenAttention ?? [];
+  const pieces = tokenPieces(model, generation.tokenIds);
+  return {
+    text: generation.text,
+    stoppedBy: generation.stoppedBy,
+    tokens: generation.tokenIds.map((id, i) => ({
+      id,
+      text: pieces[i],
+      chosenAt: chooserPosition(sample, i),
+    })),
+    imageAttention: maps.map((layers) => layers.map((a) => Array.from(headMean(a, heads, 1, 0)))),
+    imageAttentionLayout:
+      '[token][layer][imageToken]: head mean of the attention from the position that chose the token',
+    ...(perHead
+      ? {
+          attention: maps.map((layers) => layers.map((a) => Array.from(a))),
+          attentionLayout: '[token][layer][head][imageToken] flattened per layer',
+        }
+      : {}),
+  };
+}
+
+/** One line per generated token: where its choosing row looked at the last layer (top 3 image tokens). */
+function generatedLines(model: LoadedModel, sample: PreparedSample, generation: Generation): string[] {
+  const { heads, layers } = model.spec.decoder;
+  const pieces = tokenPieces(model, generation.tokenIds);
+  const lines = [`answer: ${JSON.stringify(generation.text)} (stopped by ${generation.stoppedBy})`];
+  (generation.tokenAttention ?? []).forEach((perLayer, i) => {
+    const mean = headMean(perLayer[layers - 1], heads, 1, 0);
+    const top = Array.from(mean.keys())
+      .sort((a, b) => mean[b] - mean[a])
+      .slice(0, 3)
+      .map((t) => `${t} (${mean[t].toFixed(3)})`);
+    lines.push(
+      `token ${i} ${JSON.stringify(pieces[i])} chosen at position ${chooserPosition(sample, i)}: ` +
+        `layer ${layers - 1} looks most at image tokens ${top.join(', ')}`,
+    );
+  });
+  return lines;
 }
 
 function topTokens(model: LoadedModel, logits: Float32Array, k: number) {

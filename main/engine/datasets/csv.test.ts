@@ -15,6 +15,17 @@ describe('parseCsv', () => {
     ]);
   });
 
+  it('reads tab-separated values the way pandas writes them (quotes only where needed)', () => {
+    const text = 'index\tquestion\timage\n1\t"a ""b""\tc"\tiVBOR==\n2\tsay "hi"\t1\n';
+    expect(parseCsv(text, '\t')).toEqual([
+      { line: 1, fields: ['index', 'question', 'image'] },
+      { line: 2, fields: ['1', 'a "b"\tc', 'iVBOR=='] },
+      { line: 3, fields: ['2', 'say "hi"', '1'] },
+    ]);
+    // Commas are plain text in a TSV.
+    expect(parseCsv('a,b\tc\n', '\t')).toEqual([{ line: 1, fields: ['a,b', 'c'] }]);
+  });
+
   it('refuses an unterminated quote', () => {
     expect(() => parseCsv('image,question\na.png,"open\nb.png,x\n')).toThrow(
       'quoted field opened on line 2 never closes',

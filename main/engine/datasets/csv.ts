@@ -1,6 +1,8 @@
 /**
  * RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF or LF), enough for a
- * hand-written `questions.csv`. Each record carries the line it starts on, for skipped-item reports.
+ * hand-written `questions.csv`, and the same rules with a tab as the separator for the TSV files
+ * pandas writes (VLMEvalKit: `pd.read_csv(f, sep='\t')`). Each record carries the line it starts on,
+ * for skipped-item reports.
  */
 
 export interface CsvRecord {
@@ -8,8 +10,13 @@ export interface CsvRecord {
   readonly fields: string[];
 }
 
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
 /** Throws a plain Error for an unterminated quote (it would swallow the rest of the file). */
-export function parseCsv(text: string): CsvRecord[] {
+export function parseCsv(text: string, delimiter: ',' | '\t' = ','): CsvRecord[] {
+  const separator = delimiter.charCodeAt(0);
   const records: CsvRecord[] = [];
   let fields: string[] = [];
   let field = '';
@@ -24,28 +31,47 @@ export function parseCsv(text: string): CsvRecord[] {
     fields = [];
     field = '';
   };
-  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
-    const c = text[i];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
+      if (c === QUOTE && text.charCodeAt(i + 1) === QUOTE) {
         field += '"';
+        i += 2;
+      } else if (c === QUOTE) {
+        quoted = false;
         i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        field += c;
+      } else {
+        // Copy the run up to the next quote in one slice (fields may be megabytes of base64).
+        let end = text.indexOf('"', i);
+        if (end === -1) end = text.length;
+        const run = text.slice(i, end);
+        for (let k = run.indexOf('\n'); k !== -1; k = run.indexOf('\n', k + 1)) line++;
+        field += run;
+        i = end;
       }
-    } else if (c === '"' && field === '') {
+    } else if (c === QUOTE && field === '') {
       quoted = true;
       quoteLine = line;
-    } else if (c === ',') {
+      i++;
+    } else if (c === separator) {
       fields.push(field);
       field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
+      i++;
+    } else if (c === LF || c === CR) {
+      i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
       endRecord();
       start = ++line;
-    } else field += c;
+    } else {
+      let end = i + 1;
+      while (end < text.length) {
+        const d = text.charCodeAt(end);
+        if (d === separator || d === LF || d === CR || d === QUOTE) break;
+        end++;
+      }
+      field += text.slice(i, end);
+      i = end;
+    }
   }
   if (quoted) throw new Error(`quoted field opened on line ${quoteLine} never closes`);
   if (field !== '' || fields.length > 0) endRecord();

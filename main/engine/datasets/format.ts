@@ -16,6 +16,8 @@ export interface ResolvedOptions {
   readonly sceneGraphs?: string;
   readonly question?: string;
   readonly checkImages: boolean;
+  /** Where images embedded in dataset files are written (embeddedImages.ts). */
+  readonly imageCache: string;
 }
 
 export interface DatasetSource {

@@ -46,21 +46,26 @@ describe('image checks at import', () => {
     }
   });
 
-  it('refuses a WebP, a corrupt PNG, a non-image and an empty file, quoting none of their bytes', async () => {
+  it('refuses a damaged WebP, a HEIC, a corrupt PNG, a non-image and an empty file, quoting none of their bytes', async () => {
     await writeText(at('images/photo.webp'), 'RIFF\x24\x00\x00\x00WEBPVP8 secret');
     await writeBytes(at('images/corrupt.png'), corruptPng());
     await writeBytes(at('images/cut.png'), pngHeaderOnly(4, 4).subarray(0, 30));
     await writeText(at('images/notes.png'), 'root:secret-hash:19000:0:99999:7:::\n');
     await writeText(at('images/empty.png'), '');
-    expect(await reasonOf('photo.webp')).toBe(
-      'image file "photo.webp": WebP images are not supported (only PNG and JPEG); convert it to PNG first',
+    await writeText(at('images/photo.heic'), '\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1secret');
+    // A damaged WebP goes to libvips, which names its loader, never the bytes.
+    const webp = await reasonOf('photo.webp');
+    expect(webp).toMatch(/^image file "photo\.webp": invalid WebP: /);
+    expect(webp).not.toContain('secret');
+    expect(await reasonOf('photo.heic')).toBe(
+      'image file "photo.heic": HEIF/HEIC images are not supported: HEIC/HEVC decoding is not included in the prebuilt libvips (PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are read); convert it to PNG first',
     );
     expect(await reasonOf('corrupt.png')).toBe(
       'image file "corrupt.png": invalid PNG: broken PNG file (bad checksum in "IHDR" chunk)',
     );
     expect(await reasonOf('cut.png')).toMatch(/^image file "cut\.png": invalid PNG: image file is truncated/);
     expect(await reasonOf('notes.png')).toBe(
-      'image file "notes.png": not a PNG or JPEG image (unknown signature)',
+      'image file "notes.png": not an image (text, not an image; PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are read)',
     );
     expect(await reasonOf('empty.png')).toBe('image file "empty.png" is empty');
   });
@@ -126,7 +131,7 @@ describe('image checks at import', () => {
     const ds = await openDataset(dir());
     expect(ds.items.map((i) => i.id)).toEqual(['random-1', 'random-5']);
     expect(ds.skipped.map((s) => [s.line, s.reason])).toEqual([
-      [2, expect.stringMatching(/^image file "x\.webp": WebP images are not supported/)],
+      [2, expect.stringMatching(/^image file "x\.webp": invalid WebP: /)],
       [3, expect.stringMatching(/^image file "passwd\.jpg" resolves outside /)],
       [4, expect.stringMatching(/^image file "huge\.png": 50000x50000 = 2500000000 pixels exceeds/)],
     ]);

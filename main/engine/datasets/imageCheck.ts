@@ -5,8 +5,10 @@
  *   folder linked to elsewhere, is refused: an archive can carry such links);
  * - it is a regular file, opened without blocking (a FIFO never hangs the import) and without following
  *   a link swapped in after the check (native-models/files/regularFile.ts);
- * - it is a PNG or JPEG whose header reads (for PNG the whole chunk list, so a truncated file or a bad
- *   header checksum is caught), within the engine's file-size and pixel caps (`image/load.ts`).
+ * - its magic bytes are an image format the engine decodes (PNG, JPEG, BMP, WebP, GIF, TIFF, AVIF) and
+ *   its header reads (for PNG the whole chunk list, so a truncated file or a bad header checksum is
+ *   caught; for BMP every row's bytes are present), within the engine's file-size and pixel caps
+ *   (`image/load.ts`).
  * Pixel data is not decompressed: a full decode costs 0.1-0.35 s per photo, hours for VQAv2's 40,000
  * images, where this reads a few KiB of a JPEG.
  */
@@ -18,7 +20,7 @@ import { openResolvedRegularFile, type RegularFile } from '../../../native-model
 import { FusionError } from '../../common/errors.ts';
 import { maxImageFileBytes, readImageHeader } from '../image/load.ts';
 
-/** Enough for a JPEG's SOF behind its EXIF block in nearly every photo; PNG and the rest read whole. */
+/** Enough for a JPEG's SOF behind its EXIF block in nearly every photo; other files whose header is not in it are read whole. */
 const HEAD_BYTES = 16 * 1024;
 
 /** The file's real path, why it cannot be used, or `absent` (look in the next folder). */
@@ -34,14 +36,14 @@ async function headerProblem(handle: FileHandle, size: number, label: string): P
   const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
   await handle.read(head, 0, head.length, 0);
   try {
-    readImageHeader(head, label);
+    await readImageHeader(head, label);
     return null;
   } catch (error) {
     if (!(error instanceof FusionError)) throw error;
     if (size <= head.length) return error.message;
   }
   try {
-    readImageHeader(await handle.readFile(), label);
+    await readImageHeader(await handle.readFile(), label);
     return null;
   } catch (error) {
     if (error instanceof FusionError) return error.message;

@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { FusionError } from '../../common/errors.ts';
 import { printable, quoted, shownPath } from '../../../native-models/files/messageText.ts';
 import type { DatasetFormat, DatasetSource, ResolvedOptions, Shape } from './format.ts';
+import { defaultImageCacheDir } from './embeddedImages.ts';
 import { JsonFiles } from './jsonFiles.ts';
 import { type Manifest, MANIFEST, readManifest } from './manifest.ts';
 import { allFormats, formatByName } from './registry.ts';
@@ -59,6 +60,7 @@ async function prepare(
     sceneGraphs: fromCaller(options.sceneGraphs) ?? manifest?.sceneGraphs,
     question: options.question ?? manifest?.question,
     checkImages: options.checkImages ?? true,
+    imageCache: fromCaller(options.imageCache) ?? defaultImageCacheDir(),
   };
   return { source: { path: opened, isDirectory, dir, entries, files, options: resolved }, manifest };
 }

@@ -6,14 +6,18 @@
 import { FusionError } from '../../common/errors.ts';
 import { quoted } from '../../../native-models/files/messageText.ts';
 import type { DatasetFormat } from './format.ts';
+import { aokvqa } from './formats/aokvqa.ts';
 import { docvqa } from './formats/docvqa.ts';
 import { fusionscopeVqa } from './formats/fusionscopeVqa.ts';
 import { gqa } from './formats/gqa.ts';
+import { hfParquet } from './formats/hfParquet.ts';
 import { imageFolder } from './formats/imageFolder.ts';
 import { llava } from './formats/llava.ts';
 import { pope } from './formats/pope.ts';
 import { textvqa } from './formats/textvqa.ts';
 import { vizwiz } from './formats/vizwiz.ts';
+import { vlmevalkitTsv } from './formats/vlmevalkitTsv.ts';
+import { vqacp } from './formats/vqacp.ts';
 import { vqav2 } from './formats/vqav2.ts';
 import type { FormatName } from './types.ts';
 
@@ -21,11 +25,15 @@ const FORMATS: Readonly<Record<FormatName, DatasetFormat>> = {
   'fusionscope-vqa': fusionscopeVqa,
   'llava-jsonl': llava,
   vqav2,
+  vqacp,
   textvqa,
   vizwiz,
   gqa,
   pope,
   docvqa,
+  'vlmevalkit-tsv': vlmevalkitTsv,
+  'hf-parquet': hfParquet,
+  aokvqa,
   'image-folder': imageFolder,
 };
 

@@ -44,6 +44,8 @@ export class ItemSink {
     if (draft.metric === 'none' ? draft.answers.length > 0 : draft.answers.length === 0) {
       return this.skip(at, draft.metric === 'none' ? 'answers given with metric "none"' : 'no answers');
     }
+    const choiceProblem = checkChoices(draft);
+    if (choiceProblem !== null) return this.skip(at, choiceProblem);
     if (hasUnpairedSurrogate(draft.question) || draft.answers.some(hasUnpairedSurrogate)) {
       // Half a character has no UTF-8 encoding: the tokenizer could not take it.
       return this.skip(at, 'question or answers hold an unpaired surrogate escape (not valid Unicode text)');
@@ -76,6 +78,20 @@ export class ItemSink {
   }
 }
 
+/** Why a multiple-choice draft cannot be scored, or null: options present, labels unique, gold among them. */
+function checkChoices(draft: Draft): string | null {
+  if (draft.metric !== 'choice') return null;
+  const choices = draft.choices ?? [];
+  if (choices.length < 2) return `${choices.length} option(s); a multiple-choice question needs at least 2`;
+  const labels = choices.map((c) => c.label);
+  if (new Set(labels).size !== labels.length) return `option labels repeat (${labels.join(', ')})`;
+  if (choices.some((c) => c.text.trim() === '')) return 'an option has no text';
+  if (!labels.includes(draft.answers[0])) {
+    return `gold answer ${quoted(draft.answers[0])} is not one of the options (${labels.join(', ')})`;
+  }
+  return null;
+}
+
 /** Optional fields a reader left undefined are not set, so items print and compare cleanly. */
 function toItem(draft: Draft, imagePath: string): DatasetItem {
   const item: { -readonly [K in keyof DatasetItem]: DatasetItem[K] } = {
@@ -92,5 +108,7 @@ function toItem(draft: Draft, imagePath: string): DatasetItem {
   if (draft.answerType !== undefined) item.answerType = draft.answerType;
   if (draft.questionType !== undefined) item.questionType = draft.questionType;
   if (draft.meta !== undefined) item.meta = draft.meta;
+  if (draft.choices !== undefined) item.choices = draft.choices;
+  if (draft.circular !== undefined) item.circular = draft.circular;
   return item;
 }

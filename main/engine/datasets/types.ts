@@ -1,6 +1,6 @@
 /** Item and result shapes shared by every dataset format (see README.md). */
-import type { Box, Metric } from '../../common/analysis.ts';
-export type { Box, Metric } from '../../common/analysis.ts';
+import type { Box, Choice, CircularSlot, Metric } from '../../common/analysis.ts';
+export type { Box, Choice, CircularSlot, Metric } from '../../common/analysis.ts';
 
 /** The original `fusionscope-vqa` item; every format's items are also `VqaItem`s. */
 export interface VqaItem {
@@ -25,17 +25,28 @@ export interface DatasetItem extends VqaItem {
   readonly annotatorAnswers?: readonly string[];
   /** Format-specific extras (source ids, GQA full answers, DocVQA document ids...). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /**
+   * Multiple-choice options in the order the question lists them (metric `choice`: `answers[0]` is
+   * the gold label). The question text already lists them, as the benchmark's harness asks it.
+   */
+  readonly choices?: readonly Choice[];
+  /** VLMEvalKit circular evaluation: which question this item rotates, and how. */
+  readonly circular?: CircularSlot;
 }
 
 export type FormatName =
   | 'fusionscope-vqa'
   | 'llava-jsonl'
   | 'vqav2'
+  | 'vqacp'
   | 'textvqa'
   | 'vizwiz'
   | 'gqa'
   | 'pope'
   | 'docvqa'
+  | 'vlmevalkit-tsv'
+  | 'hf-parquet'
+  | 'aokvqa'
   | 'image-folder';
 
 /** An entry that could not become an item, and why. `line` for line-based files, else `id`/`index`. */
@@ -73,4 +84,9 @@ export interface OpenDatasetOptions {
   readonly question?: string;
   /** Default true: items whose image file is absent are skipped. False skips the file checks. */
   readonly checkImages?: boolean;
+  /**
+   * Where images embedded in dataset files (VLMEvalKit TSV, Parquet) are written, one file per distinct
+   * image. Default: `FUSIONSCOPE_IMAGE_CACHE`, else `dataset-images` beside the model cache.
+   */
+  readonly imageCache?: string;
 }

@@ -11,6 +11,10 @@
  *           fed after it: the model answers from the original plus the crop.
  *   `vicrop` (baseline, "MLLMs Know Where to Look"): the same crop-and-refeed, with the region chosen by
  *           relative attention (with the question ÷ with a generic prompt) at one middle layer.
+ *   `var`   (baseline, "See What You Are Told", ICLR 2025): one pass, no maps: at the answer position,
+ *           image-centric heads move attention from visual sink tokens to the other image tokens
+ *           (varAnswer.ts). Not applicable when the model shows no sink dimensions (a narrow model
+ *           cannot reach the paper's τ), and then never run as if it were.
  * The unrefined answer comes from the same runner, so comparisons are like for like.
  */
 import { FusionError } from '../../common/errors.ts';
@@ -19,9 +23,10 @@ import { cropRgb, gridRectToPixels } from '../analysis/crops.ts';
 import { displayCells, toDisplayMap } from '../analysis/imageTokens.ts';
 import type { Rect } from '../image/index.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
-import { generate, type Generation } from '../inference/generate.ts';
+import { decodeGreedy, generate, type Generation } from '../inference/generate.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { evolveSample } from './evolution.ts';
+import { varFacts, varPrefill, type VarConfig } from './varAnswer.ts';
 import {
   contrastiveMap,
   maskSelection,
@@ -29,7 +34,7 @@ import {
   selectCrop,
   type LayerDistance,
 } from './metrics/index.ts';
-import type { Refinement } from '../../common/analysis.ts';
+import type { Refinement, VarFacts } from '../../common/analysis.ts';
 import type { ResolvedContrastConfig as ContrastConfig } from '../analyses/contrast.ts';
 export type { Refinement } from '../../common/analysis.ts';
 export type { ResolvedContrastConfig as ContrastConfig } from '../analyses/contrast.ts';
@@ -53,9 +58,13 @@ export interface SampleContrast {
   readonly refined: Partial<Record<Refinement, Generation>>;
   /**
    * Wall time per method on this sample: the plain answer's generation, and each refinement's passes
-   * (pass 1's maps included; ViCrop's generic-prompt pass too).
+   * (pass 1's maps included for the two-pass ones; ViCrop's generic-prompt pass too; VAR's one pass).
    */
   readonly latencyMs: Partial<Record<'none' | Refinement, number>>;
+  /** What VAR found and changed, when it ran. */
+  readonly var?: VarFacts;
+  /** Why VAR could not apply to this sample (it did not answer then). */
+  readonly varNotApplicable?: string;
 }
 
 /**
@@ -63,7 +72,7 @@ export interface SampleContrast {
  * are not checked; the settings schema has already checked types and the refinement names.
  */
 export function checkContrastLayers(
-  config: Partial<Pick<ContrastConfig, 'candidateLayers' | 'reviewLayer' | 'vicropLayer'>>,
+  config: Partial<Pick<ContrastConfig, 'candidateLayers' | 'reviewLayer' | 'vicropLayer' | 'varLayers'>>,
   layerCount: number,
 ): void {
   const inRange = (l: number) => Number.isInteger(l) && l >= 0 && l < layerCount;
@@ -84,6 +93,24 @@ export function checkContrastLayers(
       throw new FusionError('BAD_ARGUMENT', `${name} must be within 0..${layerCount - 1}, got ${layer}`);
     }
   }
+  if (config.varLayers !== undefined && !config.varLayers.every(inRange)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `VAR layers must be within 0..${layerCount - 1}, got [${config.varLayers.join(', ')}]`,
+    );
+  }
+}
+
+/** VAR's settings out of the contrast settings. */
+export function varConfigOf(config: ContrastConfig): VarConfig {
+  return {
+    tau: config.varTau,
+    rho: config.varRho,
+    minImageAttention: config.varMinImage,
+    p: config.varP,
+    ...(config.varSinkDims ? { sinkDims: config.varSinkDims } : {}),
+    ...(config.varLayers ? { layers: config.varLayers } : {}),
+  };
 }
 
 export function defaultVicropLayer(layerCount: number): number {
@@ -177,6 +204,22 @@ export async function contrastSample(
     refined.vicrop = await answerWithCrop(model, sample, crops.vicrop, maxNewTokens);
     latencyMs.vicrop = mapsMs + performance.now() - started;
   }
+  let varResult: Pick<SampleContrast, 'var' | 'varNotApplicable'> = {};
+  if (methods.includes('var')) {
+    const [outcome, ms] = await timed(async () => {
+      const prefill = await varPrefill(model, sample, varConfigOf(config));
+      return prefill.applicable
+        ? { prefill, answer: await decodeGreedy(model, prefill.state, maxNewTokens) }
+        : { prefill, answer: null };
+    });
+    if (outcome.prefill.applicable && outcome.answer) {
+      refined.var = outcome.answer;
+      latencyMs.var = ms;
+      varResult = { var: varFacts(outcome.prefill.layers, sample.imageTokenSpan) };
+    } else if (!outcome.prefill.applicable) {
+      varResult = { varNotApplicable: outcome.prefill.reason };
+    }
+  }
   const [baseline, baselineMs] = await timed(() => generate(model, sample, { maxNewTokens }));
   latencyMs.none = baselineMs;
   return {
@@ -191,5 +234,6 @@ export async function contrastSample(
     baseline,
     refined,
     latencyMs,
+    ...varResult,
   };
 }

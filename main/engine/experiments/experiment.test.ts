@@ -239,7 +239,7 @@ describe('runExperiment', () => {
     );
     for (const name of ['fusion-curve', 'fusion-curve-gold-prob']) {
       const chart = await readFile(join(out, `${name}.svg`), 'utf8');
-      expect(chart).toContain('hidden: image states \u00d70 from layer l on');
+      expect(chart).toContain('hidden (zero): image states \u00d70 from layer l on');
       expect(chart).toContain('knockout: no attention to image at layer l');
       expect(chart).toContain(`sweep run ${hidden}: `);
       expect(chart).toContain(`sweep run ${knockout.runId}: `);
@@ -251,7 +251,7 @@ describe('runExperiment', () => {
       /P\(gold answer(&#39;|')s first token\)/,
     );
     expect(await readFile(join(out, 'fusion-curve.csv'), 'utf8')).toMatch(
-      /^mode,window,layer,masked_mean,masked_ci_lower,masked_ci_upper,drop_mean,drop_ci_lower,drop_ci_upper,label,rule,label_drop,p,reason\r\nhidden,1,0,/,
+      /^mode,fill,window,layer,masked_mean,masked_ci_lower,masked_ci_upper,drop_mean,drop_ci_lower,drop_ci_upper,label,rule,label_drop,p,reason\r\nhidden,zero,1,0,/,
     );
     // Evolution: normalised entropy by name, box mass against its chance level.
     const evolution = await readFile(join(out, 'evolution.svg'), 'utf8');
@@ -274,7 +274,7 @@ describe('runExperiment', () => {
     );
     expect(triptych).toContain('>CA crop</text>');
     expect(await readFile(join(out, 'contrastive-results.csv'), 'utf8')).toMatch(
-      /^method,n,score,delta,delta_ci_lower,delta_ci_upper,p_mcnemar,improved,worsened\r\nnone,/,
+      /^method,n,score,delta,delta_ci_lower,delta_ci_upper,p_mcnemar,improved,worsened,latency_ms\r\nnone,/,
     );
   });
 });

@@ -81,6 +81,7 @@ export function boundsOf(model: LoadedModel): ExperimentBounds {
     layers: model.spec.decoder.layers,
     heads: model.spec.decoder.heads,
     imageTokensPerImage: model.info().imageTokensPerImage,
+    hiddenSize: model.spec.decoder.hiddenSize,
   };
 }
 
@@ -120,7 +121,9 @@ export async function runExperiment(
         }
       },
       provenance: await runProvenance(target.model, items, config),
-      perSample: (item, signal) => analysis.perSample(target.model, item, config, signal),
+      // The whole dataset, not only the items selected: a donor image is another item of the dataset.
+      perSample: (item, signal) =>
+        analysis.perSample(target.model, item, config, signal, { items: dataset.items }),
     },
     options,
   );

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import packageJson from '../../../package.json' with { type: 'json' };
 import type { Provenance } from '../../common/runs.ts';
 import type { DatasetItem } from '../datasets/types.ts';
+import { fileDecoder } from '../image/load.ts';
 import { promptText } from '../inference/prompt.ts';
 import { hubRevision, modelContentHash } from '../model/contentHash.ts';
 import type { LoadedModel } from '../model/openModel.ts';
@@ -74,6 +75,22 @@ export async function datasetHash(items: readonly DatasetItem[]): Promise<string
   return hash.digest('hex');
 }
 
+/** Items per image decoder (image/load.ts `fileDecoder`), each distinct file sniffed once. */
+export async function imageDecoders(items: readonly DatasetItem[]): Promise<Record<string, number>> {
+  const byFile = new Map<string, Promise<string>>();
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    let decoder = byFile.get(item.imagePath);
+    if (decoder === undefined) {
+      decoder = fileDecoder(item.imagePath).then((d) => d ?? 'none');
+      byFile.set(item.imagePath, decoder);
+    }
+    const name = await decoder;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** The prompt every item is asked in, with `{question}` where the item's question goes. */
 export function promptTemplate(model: LoadedModel, promptSuffix: string | undefined): string {
   const question = promptSuffix ? `{question}\n${promptSuffix}` : '{question}';
@@ -97,6 +114,7 @@ export async function runProvenance(
     modelHash: await modelContentHash(model.folder, dirname(model.cache.dir)),
     modelRevision: hubRevision(model.folder),
     datasetHash: await datasetHash(items),
+    imageDecoders: await imageDecoders(items),
     settings,
     promptTemplate: promptTemplate(model, typeof suffix === 'string' ? suffix : undefined),
     createdAt: Date.now(),

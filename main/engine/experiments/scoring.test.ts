@@ -36,6 +36,18 @@ describe('scoreAnswer', () => {
     expect(scoreAnswer(item({ metric: 'anls', answers: ['coca cola'] }), 'coca cola')).toBe(1);
     expect(scoreAnswer(item({ metric: 'none', answers: [] }), 'anything')).toBeNull();
   });
+
+  it('reads the option a multiple-choice answer names, by letter or by text', () => {
+    const choices = [
+      { label: 'A', text: 'a dog' },
+      { label: 'B', text: 'a horse' },
+    ];
+    const mcq = item({ metric: 'choice', answers: ['B'], choices });
+    expect(scoreAnswer(mcq, 'B.')).toBe(1);
+    expect(scoreAnswer(mcq, 'It is a horse')).toBe(1);
+    expect(scoreAnswer(mcq, 'A')).toBe(0);
+    expect(scoreAnswer(mcq, 'a zebra')).toBe(0);
+  });
 });
 
 describe('probabilityOf', () => {

@@ -1,10 +1,12 @@
 /**
  * One number per answer, in [0, 1], by the metric the dataset item declares: VQA soft accuracy over
- * the annotators' answers, normalised exact match, POPE yes/no, or ANLS. Dataset-level POPE precision,
+ * the annotators' answers, normalised exact match, POPE yes/no, ANLS, or the option read from a
+ * multiple-choice answer (VLMEvalKit's exact matching; circular accuracy is a per-question summary,
+ * metrics/multipleChoice.ts `circularAccuracy`). Dataset-level POPE precision,
  * recall and F1 are computed from the per-item yes/no in the report, not here.
  */
 import type { DatasetItem } from '../datasets/types.ts';
-import { anls, exactMatch, popeAnswer, vqaAccuracy } from './metrics/index.ts';
+import { anls, choiceScore, exactMatch, popeAnswer, vqaAccuracy } from './metrics/index.ts';
 
 export function scoreAnswer(item: DatasetItem, prediction: string): number | null {
   switch (item.metric) {
@@ -19,6 +21,9 @@ export function scoreAnswer(item: DatasetItem, prediction: string): number | nul
       return popeAnswer(prediction) === popeAnswer(item.answers[0]) ? 1 : 0;
     case 'anls':
       return anls(prediction, item.answers);
+    case 'choice':
+      // Importers give every 'choice' item its options, the gold label first in `answers`.
+      return choiceScore(prediction, item.choices ?? [], item.answers[0]);
     case 'none':
       return null;
   }

@@ -11,7 +11,9 @@ import { sweepConfig } from '../analyses/sweep.ts';
 import { blocksPerCall } from '../inference/batchedDecoder.ts';
 import { prepareSample, type PreparedSample } from '../inference/forward.ts';
 import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { donorStates, prepareDonor } from './donors.ts';
 import {
+  donorCount,
   SWEEP_BATCH_BYTES,
   sweepSample,
   sweepWindows,
@@ -23,6 +25,8 @@ import {
 interface Fixture {
   readonly model: LoadedModel;
   readonly sample: PreparedSample;
+  /** Other images prepared with the sample's prompt, for the resample and mean fills. */
+  readonly donors: readonly PreparedSample[];
 }
 
 const fixtures = new Map<string, Fixture>();
@@ -38,7 +42,20 @@ async function fixture(name: string, write: (dir: string) => Promise<unknown>): 
     image: { width: 28, height: 28, data },
     prompt: { kind: 'question', text: 'what color is the circle' },
   });
-  fixtures.set(name, { model, sample });
+  // The second donor is wider: where the layout follows the size (Qwen) it is resized to match.
+  const donors = await Promise.all(
+    [28, 42].map((width, k) =>
+      prepareDonor(model, sample, {
+        id: `donor ${k}`,
+        image: {
+          width,
+          height: 28,
+          data: new Uint8Array(width * 28 * 3).map((_, i) => (i * (17 + k)) % 251),
+        },
+      }),
+    ),
+  );
+  fixtures.set(name, { model, sample, donors });
 }
 
 const llava = (text: TinyLlavaOptions['text']) => (dir: string) =>
@@ -87,6 +104,11 @@ const CONFIGS: [string, SweepConfig][] = (
       'hidden 0.1, window 3, token subset',
       { mode: 'hidden', scale: 0.1, window: 3, tokens: [2, 3, 11], maxNewTokens: 3 },
     ],
+    ['hidden resample, window 1', { mode: 'hidden', fill: 'resample', maxNewTokens: 3 }],
+    [
+      'hidden mean of 2 donors, window 2, token subset',
+      { mode: 'hidden', fill: 'mean', donors: 2, window: 2, tokens: [1, 4, 9], maxNewTokens: 3 },
+    ],
   ] as const
 ).map(([label, config]) => [label, sweepConfig.parse(config)]);
 
@@ -97,11 +119,12 @@ describe.each(['llama', 'mistral', 'qwen'])(
       const fx = fixtures.get(name);
       if (!fx) throw new Error(`no fixture ${name}`);
       const { model, sample } = fx;
-      const naive = await sweepSample(model, sample, config, { strategy: 'naive' });
+      const donors = fx.donors.slice(0, donorCount(config));
+      const naive = await sweepSample(model, sample, config, { strategy: 'naive', donors });
       const budgets =
         config.mode === 'knockout' ? knockoutBudgets(fx) : { 'one per call': SWEEP_BATCH_BYTES };
       for (const [label, batchBytes] of Object.entries(budgets)) {
-        const cached = await sweepSample(model, sample, config, { strategy: 'cached', batchBytes });
+        const cached = await sweepSample(model, sample, config, { strategy: 'cached', batchBytes, donors });
         expect(
           cached.masked.map((m) => m.layers),
           label,
@@ -119,6 +142,69 @@ describe.each(['llama', 'mistral', 'qwen'])(
     });
   },
 );
+
+describe.each(['llama', 'qwen'])('%s: resample and mean fills', (name) => {
+  const fx = () => {
+    const found = fixtures.get(name);
+    if (!found) throw new Error(`no fixture ${name}`);
+    return found;
+  };
+
+  it.each([1, 2])(
+    'resampling the sample’s own states (window %i) leaves every answer as unmasked',
+    async (window) => {
+      const { model, sample } = fx();
+      const config = sweepConfig.parse({ mode: 'hidden', fill: 'resample', window, maxNewTokens: 3 });
+      for (const strategy of ['naive', 'cached'] as const) {
+        const sweep = await sweepSample(model, sample, config, { strategy, donors: [sample] });
+        expect(sweep.masked).toHaveLength(model.spec.decoder.layers - window + 1);
+        for (const outcome of sweep.masked) {
+          const where = `${strategy}, window ${outcome.layers.join('-')}`;
+          expect(maxRelativeError(outcome.lastLogits, sweep.baseline.lastLogits), where).toBeLessThan(1e-5);
+          expect(outcome.answer.tokenIds, where).toEqual(sweep.baseline.answer.tokenIds);
+        }
+      }
+    },
+  );
+
+  it('gives a donor of another size the recipient’s layout, and averages donors position-wise', async () => {
+    const { model, sample, donors } = fx();
+    for (const donor of donors) {
+      expect(donor.expandedIds).toEqual(sample.expandedIds);
+      expect(donor.positions.streams).toEqual(sample.positions.streams);
+    }
+    // LLaVA's fixed grid lays out any size alike, so the wide donor keeps its size; Qwen's grid follows
+    // the size, so the wide donor was resized to the recipient's.
+    const kept = name === 'qwen' ? [28, 28] : [42, 28];
+    expect(donors.map((d) => [d.source.width, d.source.height])).toEqual([[28, 28], kept]);
+    if (name === 'qwen') {
+      const natural = await prepareSample(model, { image: donors[1].source, prompt: sample.prompt });
+      const wide = await prepareSample(model, {
+        image: { width: 42, height: 28, data: new Uint8Array(42 * 28 * 3) },
+        prompt: sample.prompt,
+      });
+      expect(natural.imageLayout.count).toBe(sample.imageLayout.count);
+      expect(wide.imageLayout.count).not.toBe(sample.imageLayout.count);
+    }
+    const [a, b] = await Promise.all(donors.map((d) => donorStates(model, [d])));
+    const mean = await donorStates(model, donors);
+    const layers = model.spec.decoder.layers;
+    expect([...mean.keys()]).toEqual(Array.from({ length: layers }, (_, l) => l));
+    for (let layer = 0; layer < layers; layer++) {
+      const expected = a.get(layer)!.map((v, j) => (v + b.get(layer)![j]) / 2);
+      expect(maxRelativeError(mean.get(layer)!, expected), `layer ${layer}`).toBeLessThan(1e-6);
+    }
+    expect(maxRelativeError(a.get(1)!, b.get(1)!)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses as many donors as the fill does not take', async () => {
+    const { model, sample, donors } = fx();
+    const config = sweepConfig.parse({ mode: 'hidden', fill: 'mean', donors: 3, maxNewTokens: 1 });
+    await expect(sweepSample(model, sample, config, { donors })).rejects.toThrow(
+      /fill mean takes 3 donor image\(s\), got 2/,
+    );
+  });
+});
 
 describe('sweep bookkeeping', () => {
   it('enumerates windows of k consecutive layers and rejects impossible ones', () => {

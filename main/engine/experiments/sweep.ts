@@ -14,6 +14,9 @@
  * a memory budget allows; hidden runs one window at a time, see `batchSize`). Each window then
  * decodes on its own cache.
  * The naive strategy (a full forward per window) exists to test that both agree.
+ *
+ * In hidden mode the image tokens' states are zeroed (scaled), or with fill resample / mean replaced by
+ * donor images' states at the same layer (experiments/donors.ts): the same recomputes, other edits.
  */
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention } from '../../common/interventions.ts';
@@ -25,6 +28,7 @@ import type { InterventionPlan } from '../inference/interventionPlan.ts';
 import { rowPositions } from '../inference/positions.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import type { SweepConfig } from '../analyses/sweep.ts';
+import { donorStates } from './donors.ts';
 export type { SweepConfig } from '../analyses/sweep.ts';
 
 export interface MaskedOutcome {
@@ -66,12 +70,23 @@ export function sweepWindows(layerCount: number, window: number): number[][] {
   );
 }
 
-function interventionFor(config: SweepConfig, layers: readonly number[]): Intervention {
+/** How many donor images a sweep's fill takes: none to zero, one to resample, `donors` for a mean. */
+export function donorCount(config: SweepConfig): number {
+  if (config.mode !== 'hidden') return 0;
+  return { zero: 0, resample: 1, mean: config.donors }[config.fill];
+}
+
+function interventionFor(
+  config: SweepConfig,
+  layers: readonly number[],
+  replacement: ReadonlyMap<number, Float32Array> | undefined,
+): Intervention {
   return {
     mode: config.mode,
     layers,
     tokens: config.tokens,
-    scale: config.mode === 'hidden' ? config.scale : undefined,
+    ...(replacement ? { replacement } : {}),
+    scale: config.mode === 'hidden' && !replacement ? config.scale : undefined,
     queries: config.mode === 'knockout' ? config.queries : undefined,
     heads: config.mode === 'knockout' ? config.heads : undefined,
   };
@@ -84,6 +99,11 @@ export interface SweepOptions {
   readonly strategy?: SweepStrategy;
   /** Cached strategy: the budget for one batched layer call (tests shrink it to split batches). */
   readonly batchBytes?: number;
+  /**
+   * Fill resample or mean: the donor images, each prepared with this sample's prompt (donors.ts's
+   * prepareDonor), as many as `donorCount` says.
+   */
+  readonly donors?: readonly PreparedSample[];
   readonly signal?: AbortSignal;
 }
 
@@ -95,6 +115,15 @@ export async function sweepSample(
 ): Promise<SampleSweep> {
   const maxNewTokens = config.maxNewTokens;
   const windows = sweepWindows(model.spec.decoder.layers, config.window);
+  const donors = options.donors ?? [];
+  if (donors.length !== donorCount(config)) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `a ${config.mode} sweep with fill ${config.fill} takes ${donorCount(config)} donor image(s), got ${donors.length}`,
+    );
+  }
+  // Before the sample's own pass, so the donors' passes are gone when its cache is held.
+  const replacement = donors.length > 0 ? await donorStates(model, donors, options.signal) : undefined;
   const base = await forward(model, sample, { keepCache: true, signal: options.signal });
   const cache = base.cache;
   if (!cache) throw new Error('forward did not keep its cache');
@@ -108,7 +137,7 @@ export async function sweepSample(
       options.signal,
     ),
   };
-  const run: WindowRun = { model, sample, config, maxNewTokens, options };
+  const run: WindowRun = { model, sample, config, maxNewTokens, options, replacement };
   const masked =
     options.strategy === 'naive'
       ? await naiveSweep(run, windows)
@@ -122,13 +151,14 @@ interface WindowRun {
   readonly config: SweepConfig;
   readonly maxNewTokens: number;
   readonly options: SweepOptions;
+  readonly replacement: ReadonlyMap<number, Float32Array> | undefined;
 }
 
 async function naiveSweep(run: WindowRun, windows: readonly number[][]): Promise<MaskedOutcome[]> {
   const { model, sample, config, maxNewTokens, options } = run;
   const masked: MaskedOutcome[] = [];
   for (const layers of windows) {
-    const interventions = [interventionFor(config, layers)];
+    const interventions = [interventionFor(config, layers, run.replacement)];
     const full = await forward(model, sample, { interventions, attentionRows: [], signal: options.signal });
     const state = prefilledState(
       sample,
@@ -156,7 +186,9 @@ async function cachedSweep(
   pass: DecoderPassOutput,
 ): Promise<MaskedOutcome[]> {
   const { model, sample, config, maxNewTokens, options } = run;
-  const plans = windows.map((layers) => planFor(model, sample, [interventionFor(config, layers)]));
+  const plans = windows.map((layers) =>
+    planFor(model, sample, [interventionFor(config, layers, run.replacement)]),
+  );
   const length = sample.expandedIds.length;
   // Every window edits the same tokens, so every recompute starts at the same row.
   const offset = firstChangedRow(config, plans[0], windows[0][0]);

@@ -68,3 +68,25 @@ export function detectFormat(bytes: Uint8Array): DetectedFormat | null {
   if (hex(bytes, 0, [0x00, 0x00, 0x01, 0x00]) && bytes.length >= 6 && bytes[4] + bytes[5] > 0) return 'ico';
   return null;
 }
+
+/**
+ * What bytes that are no image look like, for error messages: a kind of file, never its content
+ * (an image path may point anywhere, a link to a secret included).
+ */
+export function describeNonImage(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'the file is empty';
+  if (ascii(bytes, 0, '%PDF')) return 'a PDF document';
+  if (hex(bytes, 0, [0x50, 0x4b, 0x03, 0x04])) return 'a ZIP archive';
+  if (hex(bytes, 0, [0x1f, 0x8b])) return 'a gzip archive';
+  if (ascii(bytes, 0, 'PAR1')) return 'a Parquet file';
+  if (ascii(bytes, 4, 'ftyp')) return 'an ISO media file (video or an unsupported image)';
+  const head = bytes.subarray(0, 512);
+  // Printable ASCII, tabs and line breaks, or UTF-8 lead/continuation bytes: most likely text.
+  const text = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b !== 127));
+  if (text) {
+    const first = head.find((b) => b !== 32 && b !== 9 && b !== 10 && b !== 13);
+    if (first === 0x3c) return 'text that looks like XML, SVG or HTML';
+    return 'text, not an image';
+  }
+  return 'unknown signature';
+}

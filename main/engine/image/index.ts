@@ -1,6 +1,14 @@
 /** Image loading and preprocessing: Pillow/transformers-exact pixel_values plus pixel geometry. */
-export type { RgbImage, Rect } from './types.ts';
-export { loadImage, decodeImage, DEFAULT_MAX_PIXELS, type LoadImageOptions } from './load.ts';
+export type { RgbImage, Rect, DecodableFormat, ImageDecoder, ImageDecodeInfo } from './types.ts';
+export {
+  loadImage,
+  decodeImage,
+  readImageHeader,
+  fileDecoder,
+  DECODABLE_FORMATS,
+  DEFAULT_MAX_PIXELS,
+  type LoadImageOptions,
+} from './load.ts';
 export { resizeImage, resampleFromPilCode, PIL_RESAMPLE_CODES, type Resample } from './resample.ts';
 export {
   parsePreprocessorConfig,

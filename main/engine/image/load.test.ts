@@ -77,7 +77,7 @@ describe('loadImage errors', () => {
   it('rejects a text file renamed .png as BAD_IMAGE naming the file', async () => {
     const error = await rejection(loadImage(fixturePath('errors', 'text_renamed.png')));
     expect(error.code).toBe('BAD_IMAGE');
-    expect(error.message).toMatch(/^text_renamed\.png: not a PNG or JPEG image/);
+    expect(error.message).toMatch(/^text_renamed\.png: not an image \(text, not an image; PNG, JPEG, /);
   });
 
   it('rejects a truncated PNG and a truncated JPEG as BAD_IMAGE', async () => {
@@ -126,11 +126,24 @@ describe('loadImage errors', () => {
   });
 
   it('names the detected type of unsupported formats', async () => {
-    const error = await rejection(loadImage(fixturePath('errors', 'small.gif')));
+    const qoi = Uint8Array.from([...new TextEncoder().encode('qoif'), 0, 0, 0, 1, 0, 0, 0, 1, 3, 0]);
+    const error = await rejection(loadImage(qoi, { name: 'small.qoi' }));
     expect(error.code).toBe('BAD_IMAGE');
     expect(error.message).toBe(
-      'small.gif: GIF images are not supported (only PNG and JPEG); convert it to PNG first',
+      'small.qoi: QOI images are not supported (PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are read); convert it to PNG first',
     );
+  });
+
+  it('reads the GIF that used to be refused, and says which decoder read it', async () => {
+    const image = await loadImage(fixturePath('errors', 'small.gif'));
+    expect(image.decoded).toMatchObject({
+      format: 'gif',
+      decoder: expect.stringMatching(/^sharp-gif\/libvips /),
+    });
+    const png = await loadImage(fixturePath('inputs', 'tall_30x52.png'));
+    expect(png.decoded).toEqual({ format: 'png', decoder: 'fusionscope-png', notes: [] });
+    const jpeg = await loadImage(fixturePath('inputs', 'photo_64x48_420.jpg'));
+    expect(jpeg.decoded).toEqual({ format: 'jpeg', decoder: 'fusionscope-jpeg', notes: [] });
   });
 
   it('reports a missing file as MISSING_FILE', async () => {
@@ -194,14 +207,14 @@ describe('loadImage errors', () => {
 });
 
 describe('loadImage error text', () => {
-  it('never quotes the bytes of a file that is no image (a link to a secret, say)', () => {
+  it('never quotes the bytes of a file that is no image (a link to a secret, say)', async () => {
     const secret = new TextEncoder().encode('root:$6$secrethash:19000:0:99999:7:::\n');
-    let message = '';
-    try {
-      decodeImage(secret, 'shadow.png');
-    } catch (error) {
-      message = (error as Error).message;
-    }
-    expect(message).toBe('shadow.png: not a PNG or JPEG image (unknown signature)');
+    const message = await decodeImage(secret, 'shadow.png').then(
+      () => '',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(message).toBe(
+      'shadow.png: not an image (text, not an image; PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are read)',
+    );
   });
 });

@@ -1,14 +1,15 @@
 /**
  * The decoder loop: runs the per-layer graphs over a block of consecutive positions, starting at any
  * layer, with cached keys/values for the positions before the block. Interventions are applied here:
- * `hidden` edits scale residual-stream rows between layers; `knockout` and `attention` become entries
- * of the additive attention bias (−∞, log λ). Because the loop can start mid-stack and mid-sequence, a masking sweep
+ * `hidden` edits scale residual-stream rows between layers, or replace them by another image's;
+ * `knockout` and `attention` become entries of the additive attention bias (−∞, log λ). Because the loop can start mid-stack and mid-sequence, a masking sweep
  * recomputes only what an intervention can change (see docs/ARCHITECTURE.md).
  */
 import { LAYER_IO, type DecoderShape } from '../../../native-models/architectures/contract.ts';
 import type { RotaryPositions } from '../../../native-models/architectures/types.ts';
 import type { Session } from '../runtime/session.ts';
-import type { InterventionPlan } from './interventionPlan.ts';
+import { FusionError } from '../../common/errors.ts';
+import type { HiddenEdit, InterventionPlan } from './interventionPlan.ts';
 
 /** Keys and values of one layer for positions 0..length-1, laid out [kvHeads, length, headDim]. */
 export interface LayerKV {
@@ -178,19 +179,30 @@ export async function runLayer(
   };
 }
 
+/** Applies a layer's residual-stream edits, in order, to the rows of a block starting at `offset`. */
 export function applyHiddenEdits(
   hidden: Float32Array,
-  edits: readonly { positions: readonly number[]; scale: number }[] | undefined,
+  edits: readonly HiddenEdit[] | undefined,
   offset: number,
   D: number,
 ): void {
   if (!edits) return;
   const rows = hidden.length / D;
   for (const edit of edits) {
-    for (const position of edit.positions) {
+    const inBlock = edit.positions.flatMap((position, i) => {
       const row = position - offset;
-      if (row < 0 || row >= rows) continue;
-      for (let j = row * D; j < (row + 1) * D; j++) hidden[j] *= edit.scale;
+      return row >= 0 && row < rows ? [[row, i] as const] : [];
+    });
+    if ('rows' in edit) {
+      if (edit.rows.length !== edit.positions.length * D) {
+        throw new FusionError(
+          'BAD_ARGUMENT',
+          `hidden replacement rows hold ${edit.rows.length} values for ${edit.positions.length} positions; the model's hidden size is ${D}`,
+        );
+      }
+      for (const [row, i] of inBlock) hidden.set(edit.rows.subarray(i * D, (i + 1) * D), row * D);
+    } else {
+      for (const [row] of inBlock) for (let j = row * D; j < (row + 1) * D; j++) hidden[j] *= edit.scale;
     }
   }
 }

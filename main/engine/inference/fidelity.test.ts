@@ -156,6 +156,40 @@ describe.each(VARIANTS)('engine vs float64 reference: $name', ({ options }) => {
     },
   );
 
+  it('replacing the image tokens’ states by another image’s (resample / mean fills) matches', async () => {
+    // The donor's states at every layer's input over the image span, as the sweep's fills take them.
+    const donor = await prepareSample(model, {
+      image: lcgImage(options.seed + 100, 30, 40),
+      prompt: sample.prompt,
+    });
+    const pass = (await forward(model, donor, { keepCache: true })).cache!.pass;
+    const D = model.spec.decoder.hiddenSize;
+    const [start, end] = donor.imageTokenSpan;
+    const replacement = new Map(
+      pass.layerInputs.map((rows, layer) => [layer, rows!.slice(start * D, end * D)] as const),
+    );
+    const unmasked = await forward(model, sample);
+    for (const interventions of [
+      [{ mode: 'hidden', layers: [1], replacement }],
+      [{ mode: 'hidden', layers: [0, 2], tokens: [1, 2, 7], replacement }],
+      [
+        { mode: 'hidden', layers: [0], tokens: [0, 3], replacement },
+        { mode: 'knockout', layers: [2], tokens: [1] },
+      ],
+    ] as Intervention[][]) {
+      const ours = await forward(model, sample, { interventions });
+      expectLastRowMatch(
+        ours,
+        referenceRun(interventions),
+        sample.imageTokenSpan,
+        model.spec.decoder.heads,
+        TOLERANCE,
+      );
+      // The edit must change the answer position, or matching would prove nothing about it.
+      expect(maxRelativeError(ours.lastLogits, unmasked.lastLogits)).toBeGreaterThan(1e-3);
+    }
+  });
+
   it('reads attention from every question position when asked', async () => {
     const ours = await forward(model, sample, { attentionRows: 'question' });
     const rows = ours.attentionRows as number[];

@@ -1,15 +1,25 @@
 /**
  * Compiles user-level interventions (layers, image-relative token indexes) into what the decoder loop
  * applies: per layer, additive attention biases on absolute key positions (−∞: knocked out; log λ:
- * attention weights scaled by λ) and the residual-stream scales.
+ * attention weights scaled by λ) and the residual-stream edits (rows scaled, or replaced by another
+ * image's).
  */
 import { FusionError } from '../../common/errors.ts';
 import type { Intervention, QuerySet } from '../../common/interventions.ts';
 
-export interface HiddenEdit {
+/** Residual-stream rows at `positions` multiplied by `scale` (0 zeroes them: the paper's masking). */
+export interface ScaleEdit {
   readonly positions: readonly number[];
   readonly scale: number;
 }
+
+/** Residual-stream rows at `positions` replaced by `rows`, [positions.length, D] in the same order. */
+export interface ReplaceEdit {
+  readonly positions: readonly number[];
+  readonly rows: Float32Array;
+}
+
+export type HiddenEdit = ScaleEdit | ReplaceEdit;
 
 export interface InterventionPlan {
   /**
@@ -99,6 +109,12 @@ export function compileInterventions(
     }
     // A token listed twice is still one position: scaled once, as the references do.
     const positions = [...new Set(tokens)].map((t) => start + t);
+    if (iv.replacement !== undefined && iv.mode !== 'hidden') {
+      throw new FusionError('BAD_ARGUMENT', `${where}: replacement rows apply to mode "hidden" only`);
+    }
+    if (iv.replacement !== undefined && iv.scale !== undefined) {
+      throw new FusionError('BAD_ARGUMENT', `${where}: give a scale or replacement rows, not both`);
+    }
     const scale = iv.scale ?? 0;
     if (iv.mode === 'hidden' && !Number.isFinite(scale)) {
       throw new FusionError('BAD_ARGUMENT', `${where}: scale must be a finite number, got ${scale}`);
@@ -145,7 +161,10 @@ export function compileInterventions(
     for (const layer of iv.layers) {
       firstLayer = Math.min(firstLayer, layer);
       if (iv.mode === 'hidden') {
-        hiddenEdits.set(layer, [...(hiddenEdits.get(layer) ?? []), { positions, scale }]);
+        const edit: HiddenEdit = iv.replacement
+          ? replaceEdit(where, iv.replacement, layer, positions, imageSpan)
+          : { positions, scale };
+        hiddenEdits.set(layer, [...(hiddenEdits.get(layer) ?? []), edit]);
       } else {
         const keys = keyBiases.get(layer) ?? new Map<number, number>();
         positions.forEach((p) => keys.set(p, (keys.get(p) ?? 0) + bias));
@@ -165,4 +184,43 @@ export function compileInterventions(
     hiddenEdits,
     firstLayer,
   };
+}
+
+/**
+ * The replacement rows of one layer cut to the edited positions. The rows cover the whole image span,
+ * so their width (the model's hidden size, checked against it by the decoder) is length / span.
+ */
+function replaceEdit(
+  where: string,
+  replacement: ReadonlyMap<number, Float32Array>,
+  layer: number,
+  positions: readonly number[],
+  [start, end]: readonly [number, number],
+): ReplaceEdit {
+  const all = replacement.get(layer);
+  if (all === undefined) {
+    throw new FusionError('BAD_ARGUMENT', `${where}: no replacement rows for layer ${layer}`);
+  }
+  const span = end - start;
+  const width = all.length / span;
+  if (!Number.isInteger(width) || width === 0) {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `${where}: layer ${layer}'s replacement holds ${all.length} values, not one row for each of the ${span} image tokens`,
+    );
+  }
+  if (!all.every(Number.isFinite)) {
+    throw new FusionError('BAD_ARGUMENT', `${where}: layer ${layer}'s replacement rows are not all finite`);
+  }
+  // The whole span in order (the default) shares the caller's rows: a 7B sweep would otherwise hold
+  // every layer's image states twice.
+  if (positions.length === span && positions.every((p, i) => p === start + i)) {
+    return { positions, rows: all };
+  }
+  const rows = new Float32Array(positions.length * width);
+  positions.forEach((p, i) => {
+    const t = p - start;
+    rows.set(all.subarray(t * width, (t + 1) * width), i * width);
+  });
+  return { positions, rows };
 }

@@ -23,12 +23,15 @@ import { Tokenizer } from '../tokenizer/index.ts';
 import { checkpointFolder } from './checkpointFolder.ts';
 import { assertFits, availableGpuMemory, availableMemory, estimateMemory } from './memoryBudget.ts';
 import { cachedModel, defaultModelCacheDir, type CachedModel } from './modelCache.ts';
+import { resolveModelFolder, type ResolvedModel } from './resolveModelFolder.ts';
 
 export { checkpointFolder };
 
 const MAX_LISTED_PROBLEMS = 40;
 
 export interface OpenModelOptions {
+  /** For a hub id or a Hugging Face cache folder: a branch, tag or full commit (default main). */
+  readonly revision?: string;
   readonly provider?: ProviderRequest;
   /** How weights are stored in memory (default auto: each in its checkpoint precision). */
   readonly precision?: Precision;
@@ -56,6 +59,8 @@ export interface ModelSessions {
 
 export interface ModelInfo {
   readonly folder: string;
+  /** The hub repo, revision and commit when the folder is a Hugging Face cache snapshot. */
+  readonly hub: ResolvedModel['hub'];
   readonly modelType: string;
   readonly weightsDtype: string;
   readonly parameterCount: number;
@@ -89,6 +94,8 @@ export class LoadedModel {
     private readonly weightFacts: { dtype: string; parameters: number },
     readonly precision: Precision,
     readonly cache: CachedModel,
+    /** Where the folder came from when it is a hub cache snapshot (resolveModelFolder.ts). */
+    readonly hub: ResolvedModel['hub'],
     /** What the image-token scheme loaded beside the checkpoint (e.g. a second tokenizer). */
     schemeResources: unknown,
   ) {
@@ -98,6 +105,7 @@ export class LoadedModel {
   info(): ModelInfo {
     return {
       folder: this.folder,
+      hub: this.hub,
       modelType: this.spec.modelType,
       weightsDtype: this.weightFacts.dtype,
       parameterCount: this.weightFacts.parameters,
@@ -155,8 +163,9 @@ async function eosTokenIds(folder: string, tokenizer: Tokenizer, vocabSize: numb
   return tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [];
 }
 
+/** Opens the model `requested` names: a folder, a Hugging Face cache folder or a hub id (resolveModelFolder.ts). */
 export async function openModel(requested: string, options: OpenModelOptions = {}): Promise<LoadedModel> {
-  const folder = await checkpointFolder(requested);
+  const { folder, hub } = await resolveModelFolder(requested, { revision: options.revision });
   const configPath = join(folder, 'config.json');
   const config = await readJsonFile(configPath);
   const modelType = (config as { model_type?: unknown }).model_type;
@@ -236,6 +245,7 @@ export async function openModel(requested: string, options: OpenModelOptions = {
       weightFacts(store),
       precision,
       cache,
+      hub,
       schemeResources,
     );
   } finally {

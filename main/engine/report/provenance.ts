@@ -41,6 +41,7 @@ const SHARED: readonly (keyof Provenance)[] = [
   'modelHash',
   'modelRevision',
   'datasetHash',
+  'imageDecoders',
   'promptTemplate',
 ];
 

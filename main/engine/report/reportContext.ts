@@ -3,6 +3,8 @@
  * the other analyses' runs and summaries in the same report, and the model and images to draw on.
  * Every figure gets the provenance footer, so a figure that leaves the folder still says what made it.
  */
+import type { EChartsOption } from 'echarts';
+
 import type { RunRow } from '../../common/runs.ts';
 import { displayCells, imageTokenLayout, type ImageTokenLayout } from '../analysis/imageTokens.ts';
 import { openDataset, type DatasetItem } from '../datasets/index.ts';
@@ -10,6 +12,7 @@ import { loadImage, preprocessImage, type RgbImage } from '../image/index.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { withFooter } from './footer.ts';
+import type { ChartSize } from './renderChartSvg.ts';
 import { svgToPng } from './svgToPng.ts';
 import { toCsv } from './table/csv.ts';
 import { tableSvg } from './table/svg.ts';
@@ -75,6 +78,26 @@ export class ReportContext {
     const footed = withFooter(svg, [...new Set(runs.flatMap((r) => this.footer(r)))]);
     this.files.set(`${name}.svg`, footed);
     this.files.set(`${name}.png`, svgToPng(footed, { scale: 2 }));
+  }
+
+  /**
+   * An ECharts option drawn as SVG. The server-side chart renderer (ECharts and its font metrics, some
+   * 80 MiB) is loaded on the first chart, so the analyses that import this context's type for their
+   * report sections do not load it into every process that only runs them (runner, engine worker).
+   */
+  async chartSvg(option: EChartsOption, size: ChartSize): Promise<string> {
+    const { renderChartSvg } = await import('./renderChartSvg.ts');
+    return renderChartSvg(option, size);
+  }
+
+  /** `chartSvg` added as a figure. */
+  async addChart(
+    name: string,
+    option: EChartsOption,
+    size: ChartSize,
+    run: RunRow | readonly RunRow[],
+  ): Promise<void> {
+    this.addFigure(name, await this.chartSvg(option, size), run);
   }
 
   /** A table as a figure and as CSV. */

@@ -6,14 +6,21 @@
 import { pathToFileURL } from 'node:url';
 
 import { FusionError, errorToResult } from '../../common/errors.ts';
-import { DEFAULT_IMAGE_SIZE, MAX_COUNT, MAX_IMAGE_SIZE, MAX_SEED, MIN_IMAGE_SIZE } from './generate.ts';
+import {
+  DEFAULT_IMAGE_SIZE,
+  MAX_COUNT,
+  MAX_IMAGE_SIZE,
+  MAX_QUESTIONS_PER_IMAGE,
+  MAX_SEED,
+  MIN_IMAGE_SIZE,
+} from './generate.ts';
 import { FAMILIES, SPLITS } from './types.ts';
 import type { FamilyWeights, Split } from './types.ts';
 import { writeDataset } from './write.ts';
 import type { WriteSummary } from './write.ts';
 
 export const USAGE = `Usage: npx tsx main/engine/synthetic/cli.ts --out DIR --split ${SPLITS.join('|')} --count N --seed S
-         [--image-size ${DEFAULT_IMAGE_SIZE}] [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]`;
+         [--image-size ${DEFAULT_IMAGE_SIZE}] [--questions-per-image 1..${MAX_QUESTIONS_PER_IMAGE}] [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]`;
 
 export interface CliOptions {
   out: string;
@@ -23,11 +30,21 @@ export interface CliOptions {
   imageSize: number;
   name?: string;
   familyWeights?: FamilyWeights;
+  questionsPerImage?: number;
   force: boolean;
   help: boolean;
 }
 
-const VALUE_FLAGS = ['out', 'split', 'count', 'seed', 'image-size', 'name', 'weights'] as const;
+const VALUE_FLAGS = [
+  'out',
+  'split',
+  'count',
+  'seed',
+  'image-size',
+  'name',
+  'weights',
+  'questions-per-image',
+] as const;
 const BOOLEAN_FLAGS = ['force', 'help'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 
@@ -105,6 +122,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   };
   if (values.has('name')) options.name = required('name');
   if (values.has('weights')) options.familyWeights = parseWeights(required('weights'));
+  if (values.has('questions-per-image')) {
+    const text = required('questions-per-image');
+    options.questionsPerImage = parseInteger(text, 'questions-per-image', 1, MAX_QUESTIONS_PER_IMAGE);
+  }
   return options;
 }
 
@@ -130,6 +151,7 @@ export function main(argv: readonly string[]): number {
       imageSize: options.imageSize,
       name: options.name,
       familyWeights: options.familyWeights,
+      questionsPerImage: options.questionsPerImage,
       overwrite: options.force,
     });
     process.stdout.write(`${formatSummary(summary, (performance.now() - started) / 1000)}\n`);

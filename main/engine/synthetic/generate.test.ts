@@ -7,7 +7,8 @@ import { generateItems } from './generate.ts';
 import { encodePng, renderScene } from './render.ts';
 import { canonicalSceneKey, splitOfScene } from './scene.ts';
 import { FAMILIES } from './types.ts';
-import type { Item } from './types.ts';
+import type { Box, Item } from './types.ts';
+import { oracle } from './testing.ts';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -147,3 +148,53 @@ describe('family mix and options', () => {
 // Regenerate only for a deliberate format change (and bump the dataset version).
 const PINNED_JSON_SHA256 = '3b617b0c768a4b1855f7d14cb610326f2d89c05653f628885a13fc48b9af7594';
 const PINNED_PIXELS_SHA256 = '683b43e2aad265f0d56e8c4794597ca0833a5f7f06af34443ce3f8a19770cd7f';
+
+describe('several questions per image', () => {
+  const items = generateItems({ seed: 11, split: 'test', count: 30, questionsPerImage: 3 });
+  const groups = new Map<string, Item[]>();
+  for (const item of items) groups.set(item.image, [...(groups.get(item.image) ?? []), item]);
+
+  it('asks two or three questions of each of the 30 images, ids numbered within the image', () => {
+    expect(groups.size).toBe(30);
+    for (const [image, group] of groups) {
+      expect(group.length).toBeGreaterThanOrEqual(2);
+      expect(group.length).toBeLessThanOrEqual(3);
+      group.forEach((item, k) => {
+        expect(`images/${item.id.replace(/-q\d$/, '')}.png`).toBe(image);
+        expect(item.id.endsWith(`-q${k + 1}`)).toBe(true);
+        expect(JSON.stringify(item.scene)).toBe(JSON.stringify(group[0].scene));
+      });
+    }
+  });
+
+  it('gives every question a region that meets no other question’s region on its image', () => {
+    const meet = (a: Box, b: Box) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+    for (const group of groups.values()) {
+      for (const [i, a] of group.entries()) {
+        expect(a.boxes.length).toBeGreaterThan(0);
+        for (const b of group.slice(i + 1)) {
+          for (const boxA of a.boxes) for (const boxB of b.boxes) expect(meet(boxA, boxB)).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('answers every question as the independent oracle does, with test-split scenes only', () => {
+    for (const item of items) {
+      expect(item.answers[0]).toBe(oracle(item).answer);
+      expect(splitOfScene(item.scene)).toBe('test');
+    }
+  });
+
+  it('leaves the one-question stream unchanged and refuses counts outside 1..4', () => {
+    const plain = generateItems({ seed: 11, split: 'test', count: 5 });
+    expect(JSON.stringify(generateItems({ seed: 11, split: 'test', count: 5, questionsPerImage: 1 }))).toBe(
+      JSON.stringify(plain),
+    );
+    for (const bad of [0, 5, 1.5]) {
+      expect(() => generateItems({ seed: 1, split: 'test', count: 1, questionsPerImage: bad })).toThrow(
+        /questionsPerImage/,
+      );
+    }
+  });
+});

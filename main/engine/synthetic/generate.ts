@@ -5,11 +5,11 @@
  * guaranteed separately by hash buckets (scene.ts: splitOfScene).
  */
 import { FusionError } from '../../common/errors.ts';
-import { QUESTION_BUILDERS } from './questions.ts';
+import { QUESTION_BUILDERS, type QuestionAnswer } from './questions.ts';
 import { Rng, hashString } from './random.ts';
 import { generateScene, splitOfScene } from './scene.ts';
 import { FAMILIES, SPLITS } from './types.ts';
-import type { Family, FamilyWeights, GenerateOptions, Item, Split } from './types.ts';
+import type { Box, Family, FamilyWeights, GenerateOptions, Item, Split } from './types.ts';
 
 export const DEFAULT_IMAGE_SIZE = 64;
 export const MIN_IMAGE_SIZE = 32;
@@ -17,6 +17,7 @@ export const MAX_IMAGE_SIZE = 256;
 /** Ids carry six digits ("test-000001"). */
 export const MAX_COUNT = 999_999;
 export const MAX_SEED = 0xffffffff;
+export const MAX_QUESTIONS_PER_IMAGE = 4;
 
 /** Scenes drawn per item before giving up; a family needs a suitable scene, a split its hash bucket. */
 const MAX_ATTEMPTS = 2000;
@@ -27,6 +28,7 @@ export interface ResolvedOptions {
   count: number;
   imageSize: number;
   weights: number[];
+  questionsPerImage: number;
 }
 
 function bad(message: string): FusionError {
@@ -44,7 +46,18 @@ export function resolveOptions(options: GenerateOptions): ResolvedOptions {
     throw bad(`count: ${String(count)} is not an integer in 0..${MAX_COUNT}`);
   if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE)
     throw bad(`imageSize: ${String(imageSize)} is not an integer in ${MIN_IMAGE_SIZE}..${MAX_IMAGE_SIZE}`);
-  return { seed, split, count, imageSize, weights: resolveWeights(options.familyWeights) };
+  const questionsPerImage = options.questionsPerImage ?? 1;
+  if (
+    !Number.isInteger(questionsPerImage) ||
+    questionsPerImage < 1 ||
+    questionsPerImage > MAX_QUESTIONS_PER_IMAGE
+  ) {
+    throw bad(
+      `questionsPerImage: ${String(questionsPerImage)} is not an integer in 1..${MAX_QUESTIONS_PER_IMAGE}`,
+    );
+  }
+  const weights = resolveWeights(options.familyWeights);
+  return { seed, split, count, imageSize, weights, questionsPerImage };
 }
 
 export function resolveWeights(familyWeights: FamilyWeights | undefined): number[] {
@@ -71,13 +84,16 @@ export function itemId(split: Split, index: number): string {
   return `${split}-${String(index + 1).padStart(6, '0')}`;
 }
 
-function itemSeed(seed: number, split: Split, imageSize: number, index: number): number {
-  return hashString(`fusionscope-vqa/v1/${seed}/${split}/${imageSize}/${index}`);
+function itemSeed(resolved: ResolvedOptions, index: number): number {
+  const { seed, split, imageSize, questionsPerImage } = resolved;
+  // One question per image keeps the original stream, so existing datasets regenerate unchanged.
+  const group = questionsPerImage > 1 ? `/q${questionsPerImage}` : '';
+  return hashString(`fusionscope-vqa/v1/${seed}/${split}/${imageSize}/${index}${group}`);
 }
 
 export function generateItem(resolved: ResolvedOptions, index: number): Item {
-  const { seed, split, imageSize, weights } = resolved;
-  const rng = new Rng(itemSeed(seed, split, imageSize, index));
+  const { split, imageSize, weights } = resolved;
+  const rng = new Rng(itemSeed(resolved, index));
   const family = FAMILIES[rng.weightedIndex(weights)];
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const scene = generateScene(rng, imageSize);
@@ -102,10 +118,64 @@ export function generateItem(resolved: ResolvedOptions, index: number): Item {
   );
 }
 
-/** Lazily yields items 0..count-1 (constant memory, for writing large datasets). */
+function boxesMeet(a: Box, b: Box): boolean {
+  return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+}
+
+/** Draws per question until the image has this many, each about boxes no other question touches. */
+const DRAWS_PER_QUESTION = 20;
+
+/**
+ * Image `index`'s questions when several are asked per image: up to `questionsPerImage`, at least two,
+ * each with a region (a box) that meets no other question's, so the difference between two
+ * questions' attention maps has a known place to point at. Ids `test-000001-q1`, one image file.
+ */
+export function generateImageGroup(resolved: ResolvedOptions, index: number): Item[] {
+  const { split, imageSize, weights, questionsPerImage } = resolved;
+  const rng = new Rng(itemSeed(resolved, index));
+  const image = `images/${itemId(split, index)}.png`;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const scene = generateScene(rng, imageSize);
+    if (splitOfScene(scene) !== split) continue;
+    const asked: { family: Family; qa: QuestionAnswer }[] = [];
+    for (let draw = 0; draw < DRAWS_PER_QUESTION * questionsPerImage; draw++) {
+      if (asked.length === questionsPerImage) break;
+      const family = FAMILIES[rng.weightedIndex(weights)];
+      const qa = QUESTION_BUILDERS[family](scene, rng);
+      if (!qa || qa.boxes.length === 0) continue;
+      const taken = asked.flatMap((a) => a.qa.boxes);
+      if (qa.boxes.some((box) => taken.some((other) => boxesMeet(box, other)))) continue;
+      asked.push({ family, qa });
+    }
+    if (asked.length < 2) continue;
+    return asked.map(({ family, qa }, k) => ({
+      id: `${itemId(split, index)}-q${k + 1}`,
+      image,
+      question: qa.question,
+      answers: qa.answers,
+      family,
+      subtype: qa.subtype,
+      boxes: qa.boxes,
+      scene,
+    }));
+  }
+  throw new FusionError(
+    'RUNTIME',
+    `could not ask two questions about disjoint regions of one ${split} image (#${index}) in ${MAX_ATTEMPTS} scenes`,
+  );
+}
+
+/** Image `index`'s items: one, or its group when several questions are asked per image. */
+export function generateImageItems(resolved: ResolvedOptions, index: number): Item[] {
+  return resolved.questionsPerImage > 1
+    ? generateImageGroup(resolved, index)
+    : [generateItem(resolved, index)];
+}
+
+/** Lazily yields the items of images 0..count-1 (constant memory, for writing large datasets). */
 export function* iterateItems(options: GenerateOptions): Generator<Item> {
   const resolved = resolveOptions(options);
-  for (let i = 0; i < resolved.count; i++) yield generateItem(resolved, i);
+  for (let i = 0; i < resolved.count; i++) yield* generateImageItems(resolved, i);
 }
 
 export function generateItems(options: GenerateOptions): Item[] {

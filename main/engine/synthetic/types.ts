@@ -74,4 +74,10 @@ export interface GenerateOptions {
   count: number;
   imageSize?: number;
   familyWeights?: FamilyWeights;
+  /**
+   * Questions asked of each image (default 1). Above 1, `count` counts images, and each image's
+   * questions are about disjoint regions, for contrasting one question's attention with another's on
+   * the same image.
+   */
+  questionsPerImage?: number;
 }

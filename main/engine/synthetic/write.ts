@@ -16,7 +16,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
-import { activeFamilies, generateItem, resolveOptions } from './generate.ts';
+import { activeFamilies, generateImageItems, resolveOptions } from './generate.ts';
 import { encodePng, renderScene } from './render.ts';
 import { FAMILIES } from './types.ts';
 import type { Family, GenerateOptions, PopeSubtype } from './types.ts';
@@ -49,7 +49,10 @@ export interface DatasetManifest {
   split: string;
   seed: number;
   imageSize: number;
+  /** Items (questions); with several questions per image, more than the images. */
   count: number;
+  /** Present when above 1: each image is asked this many questions (at least two) about disjoint boxes. */
+  questionsPerImage?: number;
   families: Family[];
   vocabulary: string[];
   boxFormat: 'xyxy-pixels';
@@ -95,7 +98,8 @@ export function writeDataset(options: WriteOptions): WriteSummary {
       split: resolved.split,
       seed: resolved.seed,
       imageSize: resolved.imageSize,
-      count: resolved.count,
+      count: 0,
+      ...(resolved.questionsPerImage > 1 ? { questionsPerImage: resolved.questionsPerImage } : {}),
       families: activeFamilies(resolved.weights),
       vocabulary: [...VOCABULARY],
       boxFormat: 'xyxy-pixels',
@@ -103,15 +107,20 @@ export function writeDataset(options: WriteOptions): WriteSummary {
     const jsonl = openSync(join(tmp, 'items.jsonl'), 'w');
     try {
       for (let i = 0; i < resolved.count; i++) {
-        const item = generateItem(resolved, i);
-        writeFileSync(join(tmp, item.image), encodePng(renderScene(item.scene)));
-        writeSync(jsonl, `${JSON.stringify(item)}\n`);
-        summary.families[item.family]++;
-        if (item.subtype) summary.popeSubtypes[item.subtype]++;
-        if (item.answers[0] === 'yes') summary.answers.yes++;
-        if (item.answers[0] === 'no') summary.answers.no++;
+        const items = generateImageItems(resolved, i);
+        // A group's questions share their scene, so one image file serves them all.
+        writeFileSync(join(tmp, items[0].image), encodePng(renderScene(items[0].scene)));
+        for (const item of items) {
+          writeSync(jsonl, `${JSON.stringify(item)}\n`);
+          summary.families[item.family]++;
+          if (item.subtype) summary.popeSubtypes[item.subtype]++;
+          if (item.answers[0] === 'yes') summary.answers.yes++;
+          if (item.answers[0] === 'no') summary.answers.no++;
+        }
+        manifest.count += items.length;
         if (options.onProgress && (i + 1) % 1000 === 0) options.onProgress(i + 1, resolved.count);
       }
+      summary.count = manifest.count;
     } finally {
       closeSync(jsonl);
     }

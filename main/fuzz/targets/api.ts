@@ -70,9 +70,27 @@ const VALID: { readonly [M in ApiMethod]: readonly ApiParamsIn<M>[] } = {
   compareSweeps: [{ runIds: [1, 2] }, { runIds: [3, 4], metric: 'gold_prob' }],
   runSamples: [{ runId: 1, offset: 0, limit: 1 }],
   sampleDetail: [{ runId: 1, itemId: 'x' }],
+  imageLensLayer: [{ runId: 1, itemId: 'x', layer: 0 }],
   exportFigure: [{ svg: '<svg/>', format: 'png', scale: 2, name: 'figure-1.v2' }],
   exportRunData: [{ runId: 1, format: 'csv' }],
   exportReport: [{ runId: 1 }],
+  listRecent: [{}],
+  forgetRecent: [
+    { kind: 'model', path: '/models/llava' },
+    { kind: 'dataset', path: 'C:\\data\\pope.json' },
+  ],
+  inspectPath: [{ path: '/home/me/Downloads/cat.webp' }],
+  askImage: [
+    { modelId: 'm', image: { base64: 'iVBORw0KGgo=' }, question: 'what color?' },
+    {
+      modelId: 'm',
+      image: { base64: '/9j/4AAQ', name: 'cat.jpg' },
+      question: 'where is the cat?',
+      maxNewTokens: 256,
+      mask: { mode: 'hidden', layers: [0, 31], scale: 0.1 },
+    },
+    { modelId: 'm', image: { base64: 'R0lG' }, question: 'q', mask: { mode: 'knockout', layers: [3] } },
+  ],
 };
 
 /** Values only Electron's structured clone (not JSON) can deliver, and prototype-planting objects. */

@@ -3,13 +3,19 @@
  * pinning a format), taken from the importers' own tests: the starting points the datasets target
  * mutates. Each opens with at least one usable item.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import type { FormatName } from '../../engine/datasets/index.ts';
+import { encodeRgbPng } from '../../engine/report/png.ts';
 
 export type FixtureFile =
   | { readonly json: unknown }
   /** JSON Lines: each row serialised on its own line (a string row is written as it is). */
   | { readonly lines: readonly unknown[] }
   | { readonly text: string }
+  /** A binary file as it is (Parquet). */
+  | { readonly bytes: Uint8Array }
   /** A 1×1 PNG, whatever the name's extension says. */
   | 'image';
 
@@ -23,6 +29,11 @@ export interface DatasetFixture {
 }
 
 const PROMPT = '\nAnswer the question using a single word or phrase.';
+/** A 2×2 PNG as VLMEvalKit stores images in a TSV (base64, longer than its 64-character references). */
+const BASE64_PNG = Buffer.from(
+  encodeRgbPng({ width: 2, height: 2, data: Uint8Array.from({ length: 12 }, (_, i) => i * 20) }),
+).toString('base64');
+const tsvRow = (...cells: (string | number)[]) => cells.join('\t');
 const COCO = 'COCO_val2014_000000000001.jpg';
 const ten = (...answers: string[]) =>
   answers.map((answer, i) => ({ answer, answer_confidence: 'yes', answer_id: i + 1 }));
@@ -236,6 +247,77 @@ export const DATASET_FIXTURES: readonly DatasetFixture[] = [
       'val/documents/xnbl0037_1.png': 'image',
     },
     open: 'val',
+  },
+  {
+    name: 'vlmevalkit-tsv (MMBench with rotated rows and image references)',
+    format: 'vlmevalkit-tsv',
+    files: {
+      'MMBench_DEV_EN.tsv': {
+        text: [
+          tsvRow('index', 'question', 'hint', 'A', 'B', 'C', 'answer', 'category', 'l2-category', 'image'),
+          tsvRow(0, 'What colour?', '', 'red', 'blue', 'green', 'A', 'color', 'perception', BASE64_PNG),
+          tsvRow(1, 'How many?', 'Count them.', 'one', 'two', '', 'B', 'count', 'perception', BASE64_PNG),
+          tsvRow(1000000, 'What colour?', '', 'blue', 'green', 'red', 'C', 'color', 'perception', 0),
+          tsvRow(2000000, 'What colour?', '', 'green', 'red', 'blue', 'B', 'color', 'perception', 0),
+          tsvRow(1000001, 'How many?', 'Count them.', 'two', 'one', '', 'A', 'count', 'perception', 1),
+        ].join('\n'),
+      },
+    },
+    open: 'MMBench_DEV_EN.tsv',
+  },
+  {
+    name: 'hf-parquet (an lmms-eval MMBench export)',
+    format: 'hf-parquet',
+    files: {
+      'dev-00000-of-00001.parquet': {
+        bytes: readFileSync(
+          fileURLToPath(
+            new URL(
+              '../../engine/datasets/fixtures/parquet/mmbench/dev-00000-of-00001.parquet',
+              import.meta.url,
+            ),
+          ),
+        ),
+      },
+    },
+    open: '.',
+  },
+  {
+    name: 'vqacp questions + annotations (lists, a COCO split per question)',
+    format: 'vqacp',
+    files: {
+      'vqacp_v2_test_questions.json': {
+        json: [{ image_id: 1, question: 'What is it?', question_id: 1000, coco_split: 'val2014' }],
+      },
+      'vqacp_v2_test_annotations.json': {
+        json: [{ question_id: 1000, image_id: 1, answer_type: 'other', answers: ten('cat', 'cat', 'dog') }],
+      },
+      'val2014/COCO_val2014_000000000001.jpg': 'image',
+    },
+    open: '.',
+  },
+  {
+    name: 'aokvqa',
+    format: 'aokvqa',
+    files: {
+      'aokvqa_v1p0_val.json': {
+        json: [
+          {
+            split: 'val',
+            image_id: 42,
+            question_id: 'q1',
+            question: 'What is the animal most likely to eat?',
+            choices: ['grass', 'meat', 'fish', 'seeds'],
+            correct_choice_idx: 0,
+            direct_answers: ['grass', 'grass', 'hay'],
+            difficult_direct_answer: false,
+            rationales: ['Cows graze.'],
+          },
+        ],
+      },
+      'val2017/000000000042.jpg': 'image',
+    },
+    open: '.',
   },
   {
     name: 'image-folder with questions.csv',

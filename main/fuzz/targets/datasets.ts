@@ -125,7 +125,7 @@ const arbitrary: fc.Arbitrary<Recipe> = fc.oneof(
 
 const IMAGE = encodeRgbPng({ width: 1, height: 1, data: Uint8Array.from([9, 9, 9]) });
 
-function fileText(content: Exclude<FixtureFile, 'image'>): string {
+function fileText(content: Exclude<FixtureFile, 'image' | { readonly bytes: Uint8Array }>): string {
   if ('json' in content) return jsonText(content.json);
   if ('lines' in content)
     return content.lines.map((row) => (typeof row === 'string' ? row : jsonText(row))).join('\n') + '\n';
@@ -133,7 +133,7 @@ function fileText(content: Exclude<FixtureFile, 'image'>): string {
 }
 
 const fileBytes = (content: FixtureFile): Uint8Array =>
-  content === 'image' ? IMAGE : Buffer.from(fileText(content));
+  content === 'image' ? IMAGE : 'bytes' in content ? content.bytes : Buffer.from(fileText(content));
 
 function insertNoise(bytes: Uint8Array, noise: readonly Noise[]): Uint8Array {
   let text = Buffer.from(bytes).toString('latin1');
@@ -152,7 +152,7 @@ function filesOf(fixture: DatasetFixture, recipe: Recipe): Array<[string, Uint8A
   if (recipe.kind === 'json') {
     // Structural mutations apply to one of the JSON and JSON Lines files.
     const structured = entries.flatMap(([, content], i) =>
-      content !== 'image' && !('text' in content) ? [i] : [],
+      content !== 'image' && !('text' in content) && !('bytes' in content) ? [i] : [],
     );
     if (structured.length === 0) return files;
     const index = structured[recipe.file % structured.length];
@@ -290,7 +290,9 @@ export const datasetsTarget: FuzzTarget<Recipe> = {
         if (special !== undefined && recipe.kind === 'special')
           await makeSpecial(special, recipe.special, outside);
         const checkImages = recipe.kind === 'valid' ? true : recipe.checkImages;
-        const options = { format: recipe.detect ? undefined : fixture.format, checkImages };
+        // Images embedded in dataset files (TSV, Parquet) are written inside the case's folder.
+        const imageCache = join(folder, '.image-cache');
+        const options = { format: recipe.detect ? undefined : fixture.format, checkImages, imageCache };
         let blocked = false;
         const fifo = recipe.kind === 'special' && recipe.special === 'fifo' ? special : undefined;
         const watch =

@@ -3,7 +3,8 @@
  * property checked on any bytes handed to the image loader (main/engine/image/load.ts).
  *
  * Property: `decodeImage` returns an RGB image of the size it declares, or rejects with FusionError
- * BAD_IMAGE / IMAGE_TOO_LARGE whose cause, if any, is the decoder's own error (PngError, JpegError);
+ * BAD_IMAGE / IMAGE_TOO_LARGE whose cause, if any, is the decoder's own error (PngError, JpegError,
+ * BmpError, or SharpDecodeError for what sharp/libvips refused);
  * load.ts wraps anything else too, so a TypeError found there is a decoder crash it merely hides.
  * `readImageHeader` (the cheap check dataset import relies on) agrees: it accepts whatever decodes,
  * with the same stored size. A fixture decodes to exactly the pixels Pillow gives.
@@ -17,7 +18,9 @@ import {
 } from '../../engine/image/fixtures/read.ts';
 import { JpegError } from '../../engine/image/jpeg/errors.ts';
 import { decodeImage, readImageHeader } from '../../engine/image/load.ts';
+import { BmpError } from '../../engine/image/bmp.ts';
 import { PngError } from '../../engine/image/png.ts';
+import { SharpDecodeError } from '../../engine/image/sharpDecode.ts';
 import type { RgbImage } from '../../engine/image/types.ts';
 import { PropertyViolation, describeError, ensure, rejectsOnlyWith } from '../target.ts';
 
@@ -56,7 +59,8 @@ function isImageRejection(error: unknown): boolean {
   if (!(error instanceof FusionError)) return false;
   if (error.code !== 'BAD_IMAGE' && error.code !== 'IMAGE_TOO_LARGE') return false;
   const cause = error.cause;
-  if (cause === undefined || cause instanceof PngError || cause instanceof JpegError) return true;
+  const decoderErrors = [PngError, JpegError, BmpError, SharpDecodeError];
+  if (cause === undefined || decoderErrors.some((type) => cause instanceof type)) return true;
   throw new PropertyViolation(
     `the decoder crashed (load.ts reported it as ${error.code}): ${describeError(cause)}`,
     {

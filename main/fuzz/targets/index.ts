@@ -1,6 +1,7 @@
 /** Every fuzz target, by name; the unit test and the long run (cli.ts) both run this list. */
 import type { FuzzTarget } from '../target.ts';
 import { apiTarget } from './api.ts';
+import { bmpTarget } from './bmp.ts';
 import { datasetsTarget } from './datasets.ts';
 import { jpegTarget } from './jpeg.ts';
 import { pngTarget } from './png.ts';
@@ -11,6 +12,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   safetensorsTarget,
   pngTarget,
   jpegTarget,
+  bmpTarget,
   tokenizerTarget,
   datasetsTarget,
   apiTarget,

@@ -20,5 +20,6 @@ export function createElectronTransport(bridge: PreloadBridge): Transport {
     fileUrl: (path) => `${bridge.fileScheme}://local/${encodeURIComponent(path)}`,
     saveFile: (file) => bridge.saveFile(file),
     chooseFolder: (title) => bridge.chooseFolder(title),
+    pathForFile: (file) => bridge.pathForFile(file) || null,
   };
 }

@@ -2,8 +2,10 @@
  * Any SVG on screen (an ECharts chart, an attention overlay over its image) as a standalone SVG file:
  * namespaces and size set, <image> hrefs inlined as data: URIs (the exporter must not fetch
  * anything), and the styles CSS applied through classes written onto the elements, since the file
- * is read without our stylesheet.
+ * is read without our stylesheet. Copied while figures show their light colours, so a figure
+ * exported from a dark window is the same file as one exported from a light one.
  */
+import { withPublicationColors } from '../composables/useColorScheme.ts';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -48,7 +50,8 @@ function size(svg: SVGSVGElement): { width: number; height: number } {
   return { width: Math.round(width), height: Math.round(height) };
 }
 
-export async function serializeSvg(svg: SVGSVGElement): Promise<string> {
+/** The element copied with its size, namespaces and the paint its stylesheet gives it, now. */
+function styledClone(svg: SVGSVGElement): SVGSVGElement {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   clone.setAttribute('xmlns', SVG_NS);
   clone.setAttribute('xmlns:xlink', XLINK_NS);
@@ -71,7 +74,11 @@ export async function serializeSvg(svg: SVGSVGElement): Promise<string> {
     if (tag !== 'svg' && original.hasAttribute('class')) copyStyles(original, copy, PAINT_PROPS);
     copy.removeAttribute('class');
   });
+  return clone;
+}
 
+export async function serializeSvg(svg: SVGSVGElement): Promise<string> {
+  const clone = await withPublicationColors(() => styledClone(svg));
   await Promise.all(
     [...clone.querySelectorAll('image')].map(async (image) => {
       const href = image.getAttribute('href') ?? image.getAttributeNS(XLINK_NS, 'href');

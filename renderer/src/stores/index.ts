@@ -5,3 +5,4 @@ export { useDatasetsStore } from './datasets.ts';
 export { useJobsStore, JobFailedError, type JobProgress } from './jobs.ts';
 export { useRunsStore, type SummaryOptions } from './runs.ts';
 export { useAnalysesStore } from './analyses.ts';
+export { useRecentStore } from './recent.ts';

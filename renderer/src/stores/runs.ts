@@ -8,6 +8,7 @@ import { ref } from 'vue';
 
 import type {
   ApiParamsIn,
+  ImageLensLayerView,
   JobView,
   RunSummaryView,
   SampleDetail,
@@ -29,9 +30,10 @@ export const useRunsStore = defineStore('runs', () => {
   const selectedId = ref<number | null>(null);
   const summaries = new Map<string, Promise<RunSummaryView>>();
   const details = new Map<string, Promise<SampleDetail>>();
+  const lensLayers = new Map<string, Promise<ImageLensLayerView>>();
 
   function forget(runId: number): void {
-    for (const cache of [summaries, details]) {
+    for (const cache of [summaries, details, lensLayers]) {
       for (const key of cache.keys()) if (key.startsWith(`${runId}|`)) cache.delete(key);
     }
   }
@@ -88,6 +90,13 @@ export const useRunsStore = defineStore('runs', () => {
     return cached(details, `${runId}|${itemId}`, () => transport.call('sampleDetail', { runId, itemId }));
   }
 
+  /** One recorded layer of an image-lens sample, its tokens placed on the image. */
+  function lensLayer(runId: number, itemId: string, layer: number): Promise<ImageLensLayerView> {
+    return cached(lensLayers, `${runId}|${itemId}|${layer}`, () =>
+      transport.call('imageLensLayer', { runId, itemId, layer }),
+    );
+  }
+
   async function remove(runId: number): Promise<void> {
     await transport.call('deleteRun', { runId });
     forget(runId);
@@ -119,6 +128,7 @@ export const useRunsStore = defineStore('runs', () => {
     summary,
     samples,
     detail,
+    lensLayer,
     remove,
     resume,
     exportReport,

@@ -6,10 +6,10 @@ import { useTempDir, writePng, writeText } from '../testing.ts';
 const { dir, at } = useTempDir();
 
 describe('image-folder', () => {
-  it('asks one question of every PNG/JPEG and lists other image types', async () => {
+  it('asks one question of every decodable image and lists other image types', async () => {
     await writePng(at('b.jpg'));
     await writePng(at('a.png'));
-    await writeText(at('c.webp'), 'RIFF');
+    await writeText(at('c.heic'), 'ftyp');
     await writeText(at('notes.txt'), 'not an image');
     const ds = await openDataset(dir(), { question: 'Describe the image.' });
     expect(ds).toMatchObject({ format: 'image-folder' });
@@ -28,9 +28,9 @@ describe('image-folder', () => {
     ]);
     expect(ds.skipped).toEqual([
       {
-        file: at('c.webp'),
-        id: 'c.webp',
-        reason: 'unsupported image type ".webp" (PNG and JPEG are decoded)',
+        file: at('c.heic'),
+        id: 'c.heic',
+        reason: 'unsupported image type ".heic" (PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are decoded)',
       },
     ]);
   });
@@ -47,7 +47,7 @@ describe('image-folder', () => {
         'pics/b.jpg,Where is this?',
         '../a.png,Escape?,x',
         'missing.png,Lost?,x',
-        'c.gif,Gif?,x',
+        'c.jxl,JPEG XL?,x',
         ',No image?,x',
         'a.png,Too,many,fields',
       ].join('\n'),
@@ -61,7 +61,7 @@ describe('image-folder', () => {
     expect(ds.skipped.map((s) => [s.line, s.reason.replace(/ \(looked in.*/, '')])).toEqual([
       [5, '"image" "../a.png" leaves the dataset folder'],
       [6, 'image file "missing.png" not found'],
-      [7, 'unsupported image type ".gif" (PNG and JPEG are decoded)'],
+      [7, 'unsupported image type ".jxl" (PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are decoded)'],
       [8, 'no image name'],
       [9, '4 fields, the header has 3'],
     ]);

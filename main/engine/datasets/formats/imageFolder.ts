@@ -1,34 +1,29 @@
 /**
  * A folder of images for attention-only analyses: questions from `questions.csv` (columns `image`,
  * `question`, optional `answers` separated by `|`, optional `id`), or one `question` option asked of
- * every PNG/JPEG directly in the folder. Rows without answers get metric `none`.
+ * every image directly in the folder. Rows without answers get metric `none`.
  */
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
 import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { FusionError } from '../../../common/errors.ts';
-import { type CsvRecord, parseCsv } from '../csv.ts';
+import { invalidRecordReason, readCsvRecords, takeHeader } from '../csvFile.ts';
 import type { DatasetFormat, DatasetSource, FormatOutput } from '../format.ts';
 import { newSink } from '../format.ts';
-import { readDatasetBytes } from '../datasetFile.ts';
-import {
-  decodeUtf8,
-  decodeUtf8Lenient,
-  describeInvalidUtf8,
-  invalidUtf8Lines,
-  type Utf8Position,
-} from '../utf8.ts';
 
 const CSV = 'questions.csv';
-/** What main/engine/image decodes; other image types are listed as skipped, not silently ignored. */
-const DECODED = new Set(['.png', '.jpg', '.jpeg']);
-const OTHER_IMAGES = new Set(['.gif', '.bmp', '.webp', '.tif', '.tiff', '.heic', '.heif', '.avif', '.jxl']);
+/**
+ * Names of what main/engine/image decodes (the content is still sniffed when the image is checked);
+ * other image types are listed as skipped, not silently ignored.
+ */
+const DECODED = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+const OTHER_IMAGES = new Set(['.heic', '.heif', '.jxl', '.jp2', '.qoi', '.psd']);
 
 const extension = (name: string) => extname(name).toLowerCase();
 const isImage = (name: string) => DECODED.has(extension(name)) || OTHER_IMAGES.has(extension(name));
 const unsupported = (name: string) =>
-  `unsupported image type ${quoted(extension(name))} (PNG and JPEG are decoded)`;
+  `unsupported image type ${quoted(extension(name))} (PNG, JPEG, BMP, WebP, GIF, TIFF and AVIF are decoded)`;
 
 /** Every image directly in the folder, asked `question`. */
 async function readAll(source: DatasetSource, question: string): Promise<FormatOutput> {
@@ -43,39 +38,9 @@ async function readAll(source: DatasetSource, question: string): Promise<FormatO
   return { name: basename(source.dir), ...(await sink.finish()) };
 }
 
-/**
- * The CSV's records, each with the first line in it holding invalid UTF-8 (such a record is skipped:
- * its text would be guessed at), or a BAD_DATASET error for a file whose structure cannot be read.
- */
-async function readCsvRecords(file: string): Promise<(CsvRecord & { invalid?: Utf8Position })[]> {
-  const bytes = await readDatasetBytes(file);
-  const decoded = decodeUtf8(bytes);
-  const invalid = 'text' in decoded ? new Map<number, number>() : invalidUtf8Lines(bytes);
-  let records: CsvRecord[];
-  try {
-    records = parseCsv('text' in decoded ? decoded.text : decodeUtf8Lenient(bytes));
-  } catch (error) {
-    throw new FusionError('BAD_DATASET', `${shownPath(file)}: ${(error as Error).message}`);
-  }
-  const bad = [...invalid.keys()];
-  let next = 0;
-  return records.map((record, i) => {
-    const end = records[i + 1]?.line ?? Infinity;
-    while (next < bad.length && bad[next] < record.line) next++;
-    const line = bad[next];
-    return line !== undefined && line < end
-      ? { ...record, invalid: { line, column: invalid.get(line)! } }
-      : record;
-  });
-}
-
 async function readCsv(source: DatasetSource, file: string): Promise<FormatOutput> {
   const rows = await readCsvRecords(file);
-  const first = rows.shift();
-  if (first?.invalid !== undefined) {
-    const { line, column } = first.invalid;
-    throw new FusionError('BAD_DATASET', `${shownPath(file)}:${line}: ${describeInvalidUtf8(column)}`);
-  }
+  const first = takeHeader(file, rows);
   const header = (first?.fields ?? []).map((h) => h.trim().toLowerCase());
   const column = (name: string) => header.indexOf(name);
   const [image, question, answers, id] = ['image', 'question', 'answers', 'id'].map(column);
@@ -89,15 +54,11 @@ async function readCsv(source: DatasetSource, file: string): Promise<FormatOutpu
   }
   const sink = newSink(source, ['.']);
   const seen = new Map<string, number>();
-  for (const { line, fields, invalid } of rows) {
+  for (const record of rows) {
+    const { line, fields, invalid } = record;
     const where = { file, line };
     if (invalid !== undefined) {
-      sink.skip(
-        where,
-        invalid.line === line
-          ? describeInvalidUtf8(invalid.column)
-          : `line ${invalid.line}: ${describeInvalidUtf8(invalid.column)}`,
-      );
+      sink.skip(where, invalidRecordReason({ ...record, invalid }));
       continue;
     }
     if (fields.length > header.length) {

@@ -3,3 +3,4 @@ export * from './vqaAccuracy.ts';
 export * from './attentionMaps.ts';
 export * from './curves.ts';
 export * from './pairedTests.ts';
+export * from './multipleChoice.ts';
