@@ -4,6 +4,7 @@ import { computed, ref } from 'vue';
 
 import type { ModelView } from '../../../main/common/api/index.ts';
 import { useTransport } from '../api/index.ts';
+import { freshFetch } from '../lib/freshFetch.ts';
 
 export interface ModelLoading {
   readonly folder: string;
@@ -18,6 +19,7 @@ export const useModelsStore = defineStore('models', () => {
   const selectedId = ref<string | null>(null);
   const selected = computed(() => models.value.find((m) => m.id === selectedId.value) ?? null);
   const loading = ref<ModelLoading | null>(null);
+  const fetches = freshFetch();
 
   transport.onEvent((event) => {
     if (event.type !== 'model-loading') return;
@@ -33,7 +35,7 @@ export const useModelsStore = defineStore('models', () => {
   }
 
   async function refresh(): Promise<void> {
-    models.value = await transport.call('listModels', {});
+    models.value = await fetches.latest(() => transport.call('listModels', {}));
     keepSelection();
   }
 
@@ -41,6 +43,7 @@ export const useModelsStore = defineStore('models', () => {
     loading.value = { folder, done: 0, total: 0, label: 'Opening…' };
     try {
       const model = await transport.call('openModel', { folder });
+      fetches.changed();
       models.value = [...models.value.filter((m) => m.id !== model.id), model];
       selectedId.value = model.id;
       return model;
@@ -51,6 +54,7 @@ export const useModelsStore = defineStore('models', () => {
 
   async function close(id: string): Promise<void> {
     await transport.call('closeModel', { modelId: id });
+    fetches.changed();
     models.value = models.value.filter((m) => m.id !== id);
     keepSelection();
   }

@@ -7,6 +7,7 @@ import { ref } from 'vue';
 
 import type { RecentItem, RecentKind, RecentView } from '../../../main/common/api/index.ts';
 import { useTransport } from '../api/index.ts';
+import { freshFetch } from '../lib/freshFetch.ts';
 import { useAppStore } from './app.ts';
 import { useDatasetsStore } from './datasets.ts';
 import { useModelsStore } from './models.ts';
@@ -17,6 +18,7 @@ export const useRecentStore = defineStore('recent', () => {
   const models = ref<readonly RecentItem[]>([]);
   const datasets = ref<readonly RecentItem[]>([]);
   let noticeShown: string | null = null;
+  const fetches = freshFetch();
 
   function apply(view: RecentView): void {
     models.value = view.models;
@@ -27,11 +29,13 @@ export const useRecentStore = defineStore('recent', () => {
   }
 
   transport.onEvent((event) => {
-    if (event.type === 'recent') apply(event.recent);
+    if (event.type !== 'recent') return;
+    fetches.changed();
+    apply(event.recent);
   });
 
   async function refresh(): Promise<void> {
-    apply(await transport.call('listRecent', {}));
+    apply(await fetches.latest(() => transport.call('listRecent', {})));
   }
 
   /** Opens the model or imports the dataset again (with the options it was imported with). */
@@ -46,7 +50,9 @@ export const useRecentStore = defineStore('recent', () => {
   }
 
   async function forget(kind: RecentKind, item: RecentItem): Promise<void> {
-    apply(await transport.call('forgetRecent', { kind, path: item.path }));
+    const view = await transport.call('forgetRecent', { kind, path: item.path });
+    fetches.changed();
+    apply(view);
     // A forgotten dataset leaves the picker too (unless runs refer to it).
     if (kind === 'dataset') await useDatasetsStore().refresh();
   }
