@@ -21,6 +21,7 @@ export type FusionErrorCode =
   | 'FORBIDDEN' // a file request outside the folders the app may serve, or a missing access token
   | 'BUSY' // the resource is in use (deleting a running run, closing a model a job uses)
   | 'INSUFFICIENT_RESOURCES' // the model, its cache or a prompt cannot fit the memory or disk available
+  | 'QUEUE' // the job queue (Redis) cannot be reached, refuses the login, or a queued run cannot go on
   | 'INTERNAL';
 
 export class FusionError extends Error {

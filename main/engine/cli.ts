@@ -15,6 +15,7 @@ import { PROVIDERS } from './runtime/providers.ts';
 import { PRECISIONS } from '../../native-models/onnx/storage.ts';
 import { cacheCommand } from './cli/cacheCommands.ts';
 import { exportCommand } from './cli/exportCommand.ts';
+import { workerCommand } from './cli/queueCommands.ts';
 import { terminalLine, terminalLines } from './cli/terminalText.ts';
 import { defaultModelCacheDir } from './model/modelCache.ts';
 
@@ -42,6 +43,12 @@ ${analysisUsage()}  fusionscope runs
   fusionscope export   --run N --out DIR [--format csv|parquet|npz] [--force]   a run's samples, metrics
                                        and arrays for Python (default csv; layout in docs/SCHEMA.md)
 
+Across machines (docs/QUEUE.md): any analysis above takes --queue URL [--queue-window N]: its items go
+to workers through Redis (redis://[user:password@]host:port[/db], rediss:// for TLS; a password may
+come from FUSIONSCOPE_QUEUE_PASSWORD) and its results come back into --workspace as a local run's.
+  fusionscope worker   --queue URL [--model DIR[,DIR…]] [--concurrency N] [--lock-ms MS] [--worker-id NAME]
+                                       takes the jobs of the models it holds until Ctrl-C/SIGTERM
+
 Common options:
   --model DIR|ORG/NAME                 a Hugging Face model folder, a hub cache folder (models--org--name)
                                        or a hub id found in the local cache (HF_HUB_CACHE, HF_HOME;
@@ -63,6 +70,7 @@ const COMMANDS: Record<string, (flags: Flags) => Promise<void>> = {
   report: reportCommand,
   analyze: analyzeCommand,
   export: exportCommand,
+  worker: workerCommand,
 };
 
 /** Every command's flags: the common ones and the analyses' (one type per flag name). */

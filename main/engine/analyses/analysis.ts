@@ -75,6 +75,12 @@ export interface AnalysisDefinition<Config, Result, Summary> {
     signal: AbortSignal,
     context: SampleContext,
   ) => Promise<SampleOutput<Result>>;
+  /**
+   * The other items of the dataset `perSample` reads for `item` (a sweep's donor images), so a queued
+   * run sends them with it: given only the item and these, `perSample` must compute the same sample.
+   * Default: none.
+   */
+  readonly companions?: (item: DatasetItem, config: Config, items: readonly DatasetItem[]) => DatasetItem[];
   readonly summarize: (workspace: Workspace, run: RunRow, options: ReadOptions) => Summary;
   /** The summary as lines of text (the CLI prints them; the app shows them for any analysis). */
   readonly describe: (summary: Summary, run: RunRow) => readonly string[];
@@ -106,6 +112,8 @@ export interface Analysis {
     /** Default: a dataset of this one item. */
     context?: SampleContext,
   ): Promise<SampleOutput<unknown>>;
+  /** The other items `perSample` reads for `item`; `[item, ...these]` is all the context it needs. */
+  companions(item: DatasetItem, config: ParsedConfig, items: readonly DatasetItem[]): DatasetItem[];
   summarize(workspace: Workspace, run: RunRow, options?: ReadOptions): unknown;
   describe(summary: unknown, run: RunRow): readonly string[];
   report?(report: ReportContext, run: RunRow, summary: unknown): Promise<object>;
@@ -160,6 +168,7 @@ export function defineAnalysis<Config, Result, Summary>(
       const hidden = await hiddenStatesFor(model, item, config, signal);
       return hidden.length ? { ...output, arrays: [...(output.arrays ?? []), ...hidden] } : output;
     },
+    companions: (item, config, items) => definition.companions?.(item, typed(config), items) ?? [],
     summarize: (workspace, run, options = {}) => definition.summarize(workspace, run, options),
     describe: (summary, run) => definition.describe(summary as Summary, run),
     ...(definition.report

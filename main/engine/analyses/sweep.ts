@@ -231,6 +231,8 @@ export const sweepAnalysis = defineAnalysis({
     }
   },
 
+  companions: (item, config, items) => chooseDonors(items, item, donorCount(config)),
+
   async perSample(model, item, config, signal, { items }) {
     const sample = await prepareItem(model, item, config);
     const donorItems = chooseDonors(items, item, donorCount(config));

@@ -17,6 +17,7 @@ import { Workspace } from '../store/workspace.ts';
 import { configFromFlags } from './analysisFlags.ts';
 import { parseIntList, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
+import { queueChoice } from './queueCommands.ts';
 import { runIssues } from './runIssues.ts';
 import { terminalLine } from './terminalText.ts';
 
@@ -74,6 +75,7 @@ export async function runWithProgress(
       {
         resume: resumeFlag(flags),
         signal: controller.signal,
+        queue: queueChoice(flags),
         onProgress: progressReporter(experiment.kind),
         onAttach: ({ runId, by }) =>
           process.stderr.write(

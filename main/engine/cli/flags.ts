@@ -49,6 +49,11 @@ export const OPTIONS = {
   out: { type: 'string' },
   format: { type: 'string' },
   force: { type: 'boolean' },
+  queue: { type: 'string' },
+  'queue-window': { type: 'string' },
+  concurrency: { type: 'string' },
+  'lock-ms': { type: 'string' },
+  'worker-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

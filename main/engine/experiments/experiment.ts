@@ -16,6 +16,9 @@ import {
 import type { LoadedModel } from '../model/openModel.ts';
 import { modelFingerprint } from '../store/fingerprint.ts';
 import type { Workspace } from '../store/workspace.ts';
+import type { QueueAddress } from '../queue/address.ts';
+import type { QueuedRunOptions } from '../queue/coordinator.ts';
+import { checkpointName } from '../queue/names.ts';
 import { runProvenance } from './provenance.ts';
 import { runOverDataset, type RunOptions, type RunOutcome } from './runner.ts';
 
@@ -45,6 +48,15 @@ export interface ExperimentOptions {
   readonly onProgress?: (event: RunProgress) => void;
   /** The same computation is already running elsewhere: this call follows it (runner.ts). */
   readonly onAttach?: RunOptions['onAttach'];
+  /** Hand the items to queue workers instead of computing them here (main/engine/queue). */
+  readonly queue?: QueueChoice;
+}
+
+export interface QueueChoice {
+  readonly address: QueueAddress;
+  /** Jobs in the queue at once (coordinator.ts DEFAULT_WINDOW). */
+  readonly window?: number;
+  readonly onWorkers?: QueuedRunOptions['onWorkers'];
 }
 
 export interface ExperimentOutcome extends RunOutcome {
@@ -101,6 +113,25 @@ export async function runExperiment(
   analysis.check(config, boundsOf(target.model));
   const dataset = await openDataset(target.dataset, target.datasetOptions);
   const items = selectItems(dataset.items, target);
+  const provenance = await runProvenance(target.model, items, config);
+  const queue = options.queue;
+  const executor = queue
+    ? // Loaded only for a queued run: the queue client is not part of every command's start-up.
+      (await import('../queue/coordinator.ts')).queuedExecutor<DatasetItem>({
+        address: queue.address,
+        workspaceFile: target.workspace.file,
+        model: {
+          name: checkpointName(target.model.folder, target.model.hub),
+          contentHash: provenance.modelHash,
+          precision: target.model.precision,
+        },
+        kind: analysis.kind,
+        config,
+        companions: (item) => analysis.companions(item, config, dataset.items),
+        window: queue.window,
+        onWorkers: queue.onWorkers,
+      })
+    : undefined;
   const outcome = await runOverDataset(
     target.workspace,
     {
@@ -120,10 +151,11 @@ export async function runExperiment(
           return stored;
         }
       },
-      provenance: await runProvenance(target.model, items, config),
+      provenance,
       // The whole dataset, not only the items selected: a donor image is another item of the dataset.
       perSample: (item, signal) =>
         analysis.perSample(target.model, item, config, signal, { items: dataset.items }),
+      ...(executor ? { executor } : {}),
     },
     options,
   );

@@ -50,7 +50,31 @@ export interface RunSpec<R, I extends DatasetItem = DatasetItem> {
   readonly provenance?: Provenance;
   /** Computes one item. Should stop (throw) soon after `signal` aborts. */
   readonly perSample: (item: I, signal: AbortSignal) => Promise<SampleOutput<R>>;
+  /**
+   * Who computes the items a run lacks: default, this process, one at a time (`computeHere`); a queued
+   * run hands them to workers (main/engine/queue/coordinator.ts).
+   */
+  readonly executor?: SampleExecutor<R, I>;
 }
+
+/** An item a run still lacks, at its position in the dataset. */
+export interface PendingItem<I extends DatasetItem = DatasetItem> {
+  readonly item: I;
+  readonly position: number;
+}
+
+/**
+ * Computes `pending` and yields each item's sample as soon as it is known, in any order; ends when all
+ * are yielded or `signal` aborts (a result that arrives after the abort is not yielded: the resume
+ * computes it). The runner records each sample before asking for the next, so an executor may drop what
+ * it holds for a sample once it is asked for the next one. `run` names the run for executors that must
+ * address its items across restarts.
+ */
+export type SampleExecutor<R, I extends DatasetItem = DatasetItem> = (
+  pending: readonly PendingItem<I>[],
+  signal: AbortSignal,
+  run: RunRow,
+) => AsyncIterable<SampleInput<R>>;
 
 /** Sent when the computation is already being run by someone else and this call follows that run. */
 export interface RunAttach {
@@ -162,7 +186,7 @@ export class RecentDurations {
  * output the store would refuse) becomes an error sample, so one bad item never stops the run.
  */
 async function computeSample<R, I extends DatasetItem>(
-  spec: RunSpec<R, I>,
+  perSample: RunSpec<R, I>['perSample'],
   item: I,
   position: number,
   signal: AbortSignal,
@@ -170,7 +194,7 @@ async function computeSample<R, I extends DatasetItem>(
   const started = performance.now();
   let sample: SampleInput<R>;
   try {
-    const output = await spec.perSample(item, signal);
+    const output = await perSample(item, signal);
     const { result, metrics, arrays } = output;
     sample = { itemId: item.id, position, status: 'ok', result, metrics, arrays };
     checkSample(sample);
@@ -181,6 +205,20 @@ async function computeSample<R, I extends DatasetItem>(
   // A result that completes after cancel may have been cut short by it: not kept; resume computes it.
   if (signal.aborted) return null;
   return { ...sample, durationMs: performance.now() - started };
+}
+
+/** The default executor: this process computes the items one after another, in dataset order. */
+export function computeHere<R, I extends DatasetItem>(
+  perSample: RunSpec<R, I>['perSample'],
+): SampleExecutor<R, I> {
+  return async function* (pending, signal) {
+    for (const { item, position } of pending) {
+      if (signal.aborted) return;
+      const sample = await computeSample(perSample, item, position, signal);
+      if (sample === null) return;
+      yield sample;
+    }
+  };
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
@@ -278,17 +316,22 @@ async function computeRun<R, I extends DatasetItem>(
       options.onProgress?.({ runId, done, total, failed, etaSeconds: eta.etaSeconds(total - done), itemId });
     const completed = workspace.completedItems(runId);
     emit(null);
-    for (const [position, item] of spec.dataset.items.entries()) {
-      if (stop.aborted) break;
-      if (completed.has(item.id)) continue;
-      const sample = await computeSample(spec, item, position, stop);
-      if (sample === null) break;
+    const pending = [...spec.dataset.items.entries()]
+      .filter(([, item]) => !completed.has(item.id))
+      .map(([position, item]) => ({ item, position }));
+    const execute = spec.executor ?? computeHere(spec.perSample);
+    // Wall time between samples, not each sample's own duration: executors may compute several at once.
+    let last = performance.now();
+    for await (const sample of execute(pending, stop, run)) {
       if (workspace.recordSample(runId, sample, claim)) {
         done += 1;
         if (sample.status === 'error') failed += 1;
       }
-      eta.add(sample.durationMs ?? 0);
-      emit(item.id);
+      const now = performance.now();
+      eta.add(now - last);
+      last = now;
+      emit(sample.itemId);
+      if (stop.aborted) break;
     }
     if (lost.signal.aborted) return 'lost';
     const finished = workspace.completedItems(runId).size === total;
