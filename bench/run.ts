@@ -8,6 +8,10 @@
  *
  *   npm run bench -- --shape llava-1.5-7b|qwen2-vl-2b|qwen2-vl-7b [--precision auto|fp32|fp16|bf16]
  *                    [--mode knockout|hidden] [--dir DIR] [--keep]
+ *
+ * With --queue, queued sweeps with 1, 2 and 3 local workers on a real redis-server (queueThroughput.ts).
+ *
+ *   npm run bench -- --queue [--items 120] [--workers 1,2,3]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +33,7 @@ import {
 import { openModel } from '../main/engine/model/openModel.ts';
 import { isProviderRequest } from '../main/engine/runtime/providers.ts';
 import { isPrecision } from '../native-models/onnx/storage.ts';
+import { queueThroughputBench } from './queueThroughput.ts';
 import { realSizeBench } from './realSize.ts';
 
 const { values } = parseArgs({
@@ -43,8 +48,18 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'knockout' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    queue: { type: 'boolean', default: false },
+    items: { type: 'string', default: '120' },
+    workers: { type: 'string', default: '1,2,3' },
   },
 });
+if (values.queue) {
+  await queueThroughputBench({
+    items: Number(values.items),
+    workerCounts: (values.workers ?? '1,2,3').split(',').map(Number),
+  });
+  process.exit(0);
+}
 const provider = values.provider ?? 'auto';
 if (!isProviderRequest(provider)) throw new Error(`unknown provider ${provider}`);
 if (values.shape !== undefined) {
