@@ -50,15 +50,17 @@ export async function connectRedis(address: QueueAddress): Promise<Redis> {
     retryStrategy: () => null,
     maxRetriesPerRequest: 1,
   });
-  // ioredis reports a failed connect both by rejecting and as an 'error' event: the event is handled here.
-  redis.on('error', () => undefined);
+  // A failed connect rejects with "Connection is closed"; the 'error' event before it says why.
+  let cause: unknown;
+  redis.on('error', (error) => (cause ??= error));
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
     redis.disconnect();
-    throw new FusionError('QUEUE', `cannot use the queue at ${address.shown}: ${reason(error)}`, {
-      cause: error,
+    const why = cause ?? error;
+    throw new FusionError('QUEUE', `cannot use the queue at ${address.shown}: ${reason(why)}`, {
+      cause: why,
     });
   }
   return redis;

@@ -1,6 +1,7 @@
 /**
  * A real redis-server for the queue tests (Debian's package; `.ci/run` installs it when missing): on a
- * free loopback port, in memory only (no dump file, no append-only file), stopped by `stop()`.
+ * free loopback port, in memory only (no dump file, no append-only file), at most 512 MB, killed by
+ * `stop()`.
  * Without redis-server the tests skip with a notice, unless FUSIONSCOPE_REQUIRE_REDIS is set (CI), where
  * they fail.
  */
@@ -57,6 +58,11 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
         'no',
         '--daemonize',
         'no',
+        // Bounded: a test that floods the queue fails with OOM errors instead of eating the machine.
+        '--maxmemory',
+        '512mb',
+        '--maxmemory-policy',
+        'noeviction',
         ...extraArgs,
       ],
       { stdio: 'ignore' },
@@ -72,13 +78,16 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
         retryStrategy: () => null,
         maxRetriesPerRequest: 0,
       });
-      probe.on('error', () => undefined);
+      let refused = false;
+      probe.on('error', (error) => (refused ||= /NOAUTH/.test(String(error))));
       try {
         await probe.connect();
         await probe.ping();
         up = true;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
+      } catch (error) {
+        // A server started with --requirepass answers, with NOAUTH: it is up.
+        up = refused || /NOAUTH/.test(String(error));
+        if (!up) await new Promise((r) => setTimeout(r, 50));
       } finally {
         probe.disconnect();
       }
