@@ -5,25 +5,22 @@
  * compared (the fidelity tests' bar); each head's shares sum to 1 within float32 rounding (1e-5).
  * Then forward's new option leaves its other outputs as they were, and a run end to end.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ReferenceLlava } from '../../../native-models/reference/llava.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
-import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import type { AttentionShareItemResult } from '../../common/analysis.ts';
 import { runCli } from '../cli.testing.ts';
-import { openDataset } from '../datasets/index.ts';
 import type { DatasetItem } from '../datasets/types.ts';
 import { runExperiment } from '../experiments/experiment.ts';
 import { forward, imageColumns } from '../inference/forward.ts';
-import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { type LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
-import { writeDataset } from '../synthetic/write.ts';
+import { openTinyModelFixture, type TinyModelFixture } from './tinyModel.testing.ts';
 import { attentionShareAnalysis, positionParts, summarizeAttentionShare } from './attentionShare.ts';
 import { prepareItem } from './samples.ts';
 
@@ -38,25 +35,22 @@ let reference: ReferenceLlava;
 let items: DatasetItem[];
 let dataset: string;
 
+let fixture: TinyModelFixture | undefined;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'fusionscope-attention-share-'));
-  await writeTinyLlava(join(root, 'model'), {
-    seed: 62,
-    dtype: 'F32',
-    layout: 'legacy',
-    text: { layers: LAYERS, heads: HEADS, kvHeads: 2 },
-  });
-  model = await openModel(join(root, 'model'), { provider: 'cpu' });
-  reference = await ReferenceLlava.load(join(root, 'model'));
-  dataset = join(root, 'data');
-  writeDataset({ out: dataset, split: 'test', count: ITEMS, seed: 11, imageSize: 32 });
-  items = (await openDataset(dataset)).items.slice(0, ITEMS);
+  fixture = await openTinyModelFixture(
+    'attention-share',
+    {
+      seed: 62,
+      dtype: 'F32',
+      layout: 'legacy',
+      text: { layers: LAYERS, heads: HEADS, kvHeads: 2 },
+    },
+    { count: ITEMS, seed: 11 },
+  );
+  ({ root, model, reference, dataset, items } = fixture);
 });
 
-afterAll(async () => {
-  await model?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 const signal = () => new AbortController().signal;
 

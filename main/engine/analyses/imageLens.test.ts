@@ -6,8 +6,7 @@
  * bar). Top-1 tokens, and so the shares of tokens ranking the gold token, must match exactly. Then the
  * head in row chunks, a layer subset, a run end to end (summary, report) and the CLI on the demo model.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,19 +14,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linear, rmsNorm, softmax } from '../../../native-models/reference/math.ts';
 import { ReferenceLlava } from '../../../native-models/reference/llava.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
-import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import type { ImageLensItemResult } from '../../common/analysis.ts';
 import { lensCellText } from '../../common/charts/imageLens.ts';
 import type { SampleOutput } from '../../common/runs.ts';
 import { runCli } from '../cli.testing.ts';
-import { openDataset } from '../datasets/index.ts';
 import type { DatasetItem } from '../datasets/types.ts';
 import { runExperiment } from '../experiments/experiment.ts';
 import { forward } from '../inference/forward.ts';
-import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { type LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
-import { writeDataset } from '../synthetic/write.ts';
+import { openTinyModelFixture, type TinyModelFixture } from './tinyModel.testing.ts';
 import { imageLensAnalysis, summarizeImageLens } from './imageLens.ts';
 import { storedLensLayer } from './imageLensReads.ts';
 import { lensRow, lensRows } from './lens.ts';
@@ -45,25 +42,22 @@ let reference: ReferenceLlava;
 let items: DatasetItem[];
 let dataset: string;
 
+let fixture: TinyModelFixture | undefined;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'fusionscope-image-lens-'));
-  await writeTinyLlava(join(root, 'model'), {
-    seed: 67,
-    dtype: 'F32',
-    layout: 'modern',
-    text: { layers: LAYERS },
-  });
-  model = await openModel(join(root, 'model'), { provider: 'cpu' });
-  reference = await ReferenceLlava.load(join(root, 'model'));
-  dataset = join(root, 'data');
-  writeDataset({ out: dataset, split: 'test', count: ITEMS, seed: 5, imageSize: 32 });
-  items = (await openDataset(dataset)).items.slice(0, ITEMS);
+  fixture = await openTinyModelFixture(
+    'image-lens',
+    {
+      seed: 67,
+      dtype: 'F32',
+      layout: 'modern',
+      text: { layers: LAYERS },
+    },
+    { count: ITEMS, seed: 5 },
+  );
+  ({ root, model, reference, dataset, items } = fixture);
 });
 
-afterAll(async () => {
-  await model?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 const signal = () => new AbortController().signal;
 

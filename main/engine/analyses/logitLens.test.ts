@@ -5,8 +5,7 @@
  * loops leave ~1e-6 on these O(1) activations; the fidelity tests' bar). Ranks and top tokens must
  * match exactly. Then a run end to end (summary, report) and the CLI on the demo model.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,17 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linear, rmsNorm, softmax } from '../../../native-models/reference/math.ts';
 import { ReferenceLlava } from '../../../native-models/reference/llava.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
-import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import type { LogitLensItemResult } from '../../common/analysis.ts';
 import { runCli } from '../cli.testing.ts';
-import { openDataset } from '../datasets/index.ts';
 import type { DatasetItem } from '../datasets/types.ts';
 import { runExperiment } from '../experiments/experiment.ts';
 import { forward } from '../inference/forward.ts';
-import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { type LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
-import { writeDataset } from '../synthetic/write.ts';
+import { openTinyModelFixture, type TinyModelFixture } from './tinyModel.testing.ts';
 import { lensRow, logitLensAnalysis, summarizeLogitLens } from './logitLens.ts';
 import { goldToken, prepareItem } from './samples.ts';
 
@@ -38,25 +35,22 @@ let reference: ReferenceLlava;
 let items: DatasetItem[];
 let dataset: string;
 
+let fixture: TinyModelFixture | undefined;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'fusionscope-logit-lens-'));
-  await writeTinyLlava(join(root, 'model'), {
-    seed: 61,
-    dtype: 'F32',
-    layout: 'modern',
-    text: { layers: LAYERS },
-  });
-  model = await openModel(join(root, 'model'), { provider: 'cpu' });
-  reference = await ReferenceLlava.load(join(root, 'model'));
-  dataset = join(root, 'data');
-  writeDataset({ out: dataset, split: 'test', count: ITEMS, seed: 9, imageSize: 32 });
-  items = (await openDataset(dataset)).items.slice(0, ITEMS);
+  fixture = await openTinyModelFixture(
+    'logit-lens',
+    {
+      seed: 61,
+      dtype: 'F32',
+      layout: 'modern',
+      text: { layers: LAYERS },
+    },
+    { count: ITEMS, seed: 9 },
+  );
+  ({ root, model, reference, dataset, items } = fixture);
 });
 
-afterAll(async () => {
-  await model?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 /** Per layer, the float64 lens at the last position: probabilities over the vocabulary, and logits. */
 async function referenceLens(item: DatasetItem): Promise<{ probs: Float64Array[]; logits: Float64Array[] }> {

@@ -4,22 +4,18 @@
  * position kind. Tolerance: 1e-4 relative to the largest value compared (the fidelity tests' bar).
  * Then a run through the registry's generic path, and the CLI flag.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ReferenceLlava } from '../../../native-models/reference/llava.ts';
 import { maxRelativeError } from '../../../native-models/testing/compare.ts';
-import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
 import { runCli } from '../cli.testing.ts';
-import { openDataset } from '../datasets/index.ts';
 import type { DatasetItem } from '../datasets/types.ts';
 import { runExperiment } from '../experiments/experiment.ts';
-import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { type LoadedModel } from '../model/openModel.ts';
 import { Workspace } from '../store/workspace.ts';
-import { writeDataset } from '../synthetic/write.ts';
+import { openTinyModelFixture, type TinyModelFixture } from './tinyModel.testing.ts';
 import { analysisOf } from './registry.ts';
 import { prepareItem } from './samples.ts';
 import {
@@ -40,25 +36,22 @@ let reference: ReferenceLlava;
 let items: DatasetItem[];
 let dataset: string;
 
+let fixture: TinyModelFixture | undefined;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'fusionscope-store-hidden-'));
-  await writeTinyLlava(join(root, 'model'), {
-    seed: 17,
-    dtype: 'F32',
-    layout: 'legacy',
-    text: { layers: LAYERS, hiddenSize: HIDDEN, heads: 4, kvHeads: 2 },
-  });
-  model = await openModel(join(root, 'model'), { provider: 'cpu' });
-  reference = await ReferenceLlava.load(join(root, 'model'));
-  dataset = join(root, 'data');
-  writeDataset({ out: dataset, split: 'test', count: 2, seed: 5, imageSize: 32 });
-  items = (await openDataset(dataset)).items.slice(0, 2);
+  fixture = await openTinyModelFixture(
+    'store-hidden',
+    {
+      seed: 17,
+      dtype: 'F32',
+      layout: 'legacy',
+      text: { layers: LAYERS, hiddenSize: HIDDEN, heads: 4, kvHeads: 2 },
+    },
+    { count: 2, seed: 5 },
+  );
+  ({ root, model, reference, dataset, items } = fixture);
 });
 
-afterAll(async () => {
-  await model?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 describe('the --store-hidden text', () => {
   it('reads layers, positions and a size limit, and spells each request one way', () => {
