@@ -4,8 +4,9 @@
  * [{answer, answer_confidence}], multiple_choice_answer?, answer_type?, question_type?}]}`.
  */
 import { quoted, shownPath } from '../../../native-models/files/messageText.ts';
-import { annotatorAnswers, idOf, isObject, optionalString, rankAnswers } from './fields.ts';
+import { annotatorAnswers, idOf, isObject, nonEmptyString, optionalString, rankAnswers } from './fields.ts';
 import { requireList } from './format.ts';
+import type { ItemSink, Where } from './sink.ts';
 
 export interface VqaGold {
   readonly answers: string[];
@@ -39,4 +40,47 @@ export function indexVqaAnnotations(file: string, doc: unknown): Map<string, Vqa
     );
   }
   return index;
+}
+
+/** A VQA question entry (VQAv2, VQA-CP) checked, with its gold answers; the raw entry for extra fields. */
+export interface VqaQuestion {
+  readonly id: string;
+  readonly imageId: number;
+  readonly question: string;
+  readonly gold: VqaGold;
+  readonly entry: Readonly<Record<string, unknown>>;
+  /** Where the entry is, with its id: for skips the caller adds. */
+  readonly at: Where;
+}
+
+/**
+ * `{question_id, image_id, question}` checked and paired with its annotation; null when the entry is
+ * skipped, the sink told why.
+ */
+export function vqaQuestion(
+  entry: unknown,
+  where: Where,
+  gold: Map<string, VqaGold | string>,
+  annotationsFile: string,
+  sink: ItemSink,
+): VqaQuestion | null {
+  if (!isObject(entry)) return skipped(sink, where, 'not a JSON object');
+  const id = idOf(entry.question_id);
+  if (id === null) return skipped(sink, where, 'missing "question_id"');
+  const at = { ...where, id };
+  const imageId = entry.image_id;
+  if (!Number.isSafeInteger(imageId) || (imageId as number) < 0) {
+    return skipped(sink, at, '"image_id" must be a non-negative integer');
+  }
+  const question = nonEmptyString(entry.question);
+  if (question === null) return skipped(sink, at, '"question" must be a non-empty string');
+  const answers =
+    gold.get(id) ?? `no annotation for question_id ${quoted(id)} in ${shownPath(annotationsFile)}`;
+  if (typeof answers === 'string') return skipped(sink, at, answers);
+  return { id, imageId: imageId as number, question, gold: answers, entry, at };
+}
+
+function skipped(sink: ItemSink, where: Where, reason: string): null {
+  sink.skip(where, reason);
+  return null;
 }

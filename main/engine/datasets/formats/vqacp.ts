@@ -10,9 +10,9 @@ import { basename, join } from 'node:path';
 
 import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
 import { FusionError } from '../../../common/errors.ts';
-import { describe, idOf, isObject, nonEmptyString } from '../fields.ts';
+import { describe, nonEmptyString } from '../fields.ts';
 import { type DatasetFormat, type DatasetSource, matching, newSink, stem } from '../format.ts';
-import { indexVqaAnnotations } from '../vqaAnnotations.ts';
+import { indexVqaAnnotations, vqaQuestion } from '../vqaAnnotations.ts';
 
 const QUESTIONS = /^vqacp_v\d+_(train|test)_questions\.json$/i;
 const ANNOTATIONS = /^vqacp_v\d+_(train|test)_annotations\.json$/i;
@@ -70,34 +70,23 @@ export const vqacp: DatasetFormat = {
     const sink = newSink(source, ['.', 'images']);
     (questions as unknown[]).forEach((entry, index) => {
       const where = { file: questionsFile, index };
-      if (!isObject(entry)) return sink.skip(where, 'not a JSON object');
-      const id = idOf(entry.question_id);
-      if (id === null) return sink.skip(where, 'missing "question_id"');
-      const at = { ...where, id };
-      const imageId = entry.image_id;
-      if (!Number.isSafeInteger(imageId) || (imageId as number) < 0) {
-        return sink.skip(at, '"image_id" must be a non-negative integer');
-      }
-      const split = nonEmptyString(entry.coco_split);
+      const read = vqaQuestion(entry, where, gold, annotationsFile, sink);
+      if (read === null) return;
+      const split = nonEmptyString(read.entry.coco_split);
       if (split === null || !SPLIT.test(split)) {
         return sink.skip(
-          at,
-          `"coco_split" must name a COCO split such as "train2014", found ${quoted(entry.coco_split)}`,
+          read.at,
+          `"coco_split" must name a COCO split such as "train2014", found ${quoted(read.entry.coco_split)}`,
         );
       }
-      const question = nonEmptyString(entry.question);
-      if (question === null) return sink.skip(at, '"question" must be a non-empty string');
-      const answers =
-        gold.get(id) ?? `no annotation for question_id ${quoted(id)} in ${shownPath(annotationsFile)}`;
-      if (typeof answers === 'string') return sink.skip(at, answers);
       sink.add(where, {
-        id,
-        image: `${split}/COCO_${split}_${String(imageId).padStart(12, '0')}.jpg`,
-        question,
-        ...answers,
+        id: read.id,
+        image: `${split}/COCO_${split}_${String(read.imageId).padStart(12, '0')}.jpg`,
+        question: read.question,
+        ...read.gold,
         metric: 'vqa',
-        family: answers.answerType ?? 'other',
-        meta: { imageId, cocoSplit: split },
+        family: read.gold.answerType ?? 'other',
+        meta: { imageId: read.imageId, cocoSplit: split },
       });
     });
     return { name: stem(questionsFile), ...(await sink.finish()) };

@@ -7,9 +7,9 @@ import { basename, join } from 'node:path';
 
 import { FusionError } from '../../../common/errors.ts';
 import { quoted, shownPath } from '../../../../native-models/files/messageText.ts';
-import { idOf, isObject, nonEmptyString } from '../fields.ts';
+import { isObject, nonEmptyString } from '../fields.ts';
 import { type DatasetFormat, type DatasetSource, matching, newSink, requireList, stem } from '../format.ts';
-import { indexVqaAnnotations } from '../vqaAnnotations.ts';
+import { indexVqaAnnotations, vqaQuestion } from '../vqaAnnotations.ts';
 
 const QUESTIONS = /(OpenEnded|MultipleChoice).*_questions\.json$/i;
 const ANNOTATIONS = /_annotations\.json$/i;
@@ -102,27 +102,16 @@ export const vqav2: DatasetFormat = {
     const sink = newSink(source, [imageSplit, `images/${imageSplit}`, 'images', '.']);
     questions.forEach((entry, index) => {
       const where = { file: questionsFile, index };
-      if (!isObject(entry)) return sink.skip(where, 'not a JSON object');
-      const id = idOf(entry.question_id);
-      if (id === null) return sink.skip(where, 'missing "question_id"');
-      const at = { ...where, id };
-      const imageId = entry.image_id;
-      if (!Number.isSafeInteger(imageId) || (imageId as number) < 0) {
-        return sink.skip(at, '"image_id" must be a non-negative integer');
-      }
-      const question = nonEmptyString(entry.question);
-      if (question === null) return sink.skip(at, '"question" must be a non-empty string');
-      const answers =
-        gold.get(id) ?? `no annotation for question_id ${quoted(id)} in ${shownPath(annotationsFile)}`;
-      if (typeof answers === 'string') return sink.skip(at, answers);
+      const read = vqaQuestion(entry, where, gold, annotationsFile, sink);
+      if (read === null) return;
       sink.add(where, {
-        id,
-        image: `COCO_${imageSplit}_${String(imageId).padStart(12, '0')}.jpg`,
-        question,
-        ...answers,
+        id: read.id,
+        image: `COCO_${imageSplit}_${String(read.imageId).padStart(12, '0')}.jpg`,
+        question: read.question,
+        ...read.gold,
         metric: 'vqa',
-        family: answers.answerType ?? 'other',
-        meta: { imageId },
+        family: read.gold.answerType ?? 'other',
+        meta: { imageId: read.imageId },
       });
     });
     return { name: stem(questionsFile), ...(await sink.finish()) };
