@@ -275,6 +275,29 @@ describe('hostile and mistaken calls', () => {
       ['datasetItems', { datasetId: '/no/such/data' }, 'NOT_FOUND', /\/no\/such\/data/],
       ['exportFigure', { svg: '<svg/>', format: 'exe', name: 'x' }, 'BAD_REQUEST', /format/],
       ['exportFigure', { svg: '<svg/>', format: 'svg', name: '../x' }, 'BAD_REQUEST', /name/],
+      // Queue URLs: the shape at the boundary, then what the engine's parser cannot read, by name.
+      ['listWorkers', {}, 'BAD_REQUEST', /queue/],
+      ['listWorkers', { queue: 'redis://127.0.0.1:6379', as: 'admin' }, 'BAD_REQUEST', /"as"/],
+      ['listWorkers', { queue: 'not a url' }, 'BAD_REQUEST', /queue: a redis:\/\/ or rediss:\/\/ URL/],
+      ['listWorkers', { queue: 'http://127.0.0.1:6379' }, 'BAD_REQUEST', /redis:\/\/ or rediss:\/\//],
+      ['listWorkers', { queue: 'redis://host\n:6379' }, 'BAD_REQUEST', /printable ASCII/],
+      ['listWorkers', { queue: `redis://${'a'.repeat(3000)}` }, 'BAD_REQUEST', /2048/],
+      [
+        'listWorkers',
+        { queue: 'redis://127.0.0.1:6379/db' },
+        'BAD_ARGUMENT',
+        /database "db" is not a number/,
+      ],
+      ['listWorkers', { queue: 'rediss://h:6379?tls=0' }, 'BAD_ARGUMENT', /query and fragment are not read/],
+      ['listWorkers', { queue: 'redis://h:99999' }, 'BAD_ARGUMENT', /not a URL/],
+      ['startRun', { kind: 'eval', modelId, datasetId, queue: 'file:///etc/passwd' }, 'BAD_REQUEST', /queue/],
+      ['startRun', { kind: 'eval', modelId, datasetId, queue: 7 }, 'BAD_REQUEST', /queue/],
+      [
+        'startRun',
+        { kind: 'eval', modelId, datasetId, queue: 'redis://u:%zz@h' },
+        'BAD_ARGUMENT',
+        /percent-encoding/,
+      ],
     ];
     for (const [method, params, code, message] of cases) {
       const error = await app.fails(method, params);

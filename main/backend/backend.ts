@@ -12,6 +12,7 @@ import { DEMO_DATASET_DIR, DEMO_MODEL_DIR, DEMO_MULTI_DATASET_DIR } from '../eng
 import { ANALYSES, analysisOf } from '../engine/analyses/registry.ts';
 import { compareSweeps } from '../engine/analyses/sweep.ts';
 import { selectItems } from '../engine/experiments/experiment.ts';
+import { parseQueueAddress } from '../engine/queue/address.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { AppState } from './appState.ts';
 import { DatasetRegistry } from './datasets.ts';
@@ -22,6 +23,7 @@ import { jsonSafe } from './jsonSafe.ts';
 import { ModelRegistry } from './models.ts';
 import { inspectPath } from './pathKind.ts';
 import { askImage } from './playground.ts';
+import { listQueueWorkers } from './queue.ts';
 import { imageLensLayer, requireRun, runSamples, runSummary, sampleDetail } from './reads.ts';
 import { RecentItems } from './recentItems.ts';
 import { resolveServedFile } from './servedFiles.ts';
@@ -74,6 +76,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       // Events only arrive after a request, so `queue` (declared below) exists by then.
       onEvent: (event) => {
         if (event.type === 'progress') queue.progress(event.jobId, event.progress);
+        else if (event.type === 'workers') queue.workers(event.jobId, event.workers, event.unserved);
         else emit(event);
       },
       onCrash: () => {
@@ -138,6 +141,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     listAnalyses: async () =>
       ANALYSES.map(({ kind, title, description, fields }) => ({ kind, title, description, fields })),
     startRun: async (params) => {
+      // Read first: a queue URL the engine cannot read is refused before any other work (BAD_ARGUMENT).
+      const queueAddress = params.queue === undefined ? undefined : parseQueueAddress(params.queue);
       analysisOf(params.kind, 'BAD_REQUEST');
       const model = await models.get(params.modelId);
       const known = await datasets.get(params.datasetId);
@@ -159,14 +164,17 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         },
         experiment,
         selection: { datasetOptions, limit: params.limit, itemIds: params.itemIds },
+        ...(queueAddress ? { queue: queueAddress } : {}),
       });
     },
     listJobs: async () => queue.list(),
+    listWorkers: async ({ queue: url }) => listQueueWorkers(parseQueueAddress(url)),
     cancelJob: async ({ jobId }) => queue.cancel(jobId),
 
     listRuns: async ({ kind, modelId }) =>
       workspace.listRuns({ kind }).filter((run) => modelId === undefined || run.model.folder === modelId),
-    resumeRun: async ({ runId }) => {
+    resumeRun: async ({ runId, queue: url }) => {
+      const queueAddress = url === undefined ? undefined : parseQueueAddress(url);
       const run = requireRun(workspace, runId);
       if (queue.usesRun(runId) || run.status === 'running') {
         throw new FusionError('BUSY', `run ${runId} is already running or queued`);
@@ -197,6 +205,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         experiment: { kind: run.kind, config: run.config },
         resume: runId,
         selection,
+        ...(queueAddress ? { queue: queueAddress } : {}),
       });
     },
     deleteRun: async ({ runId }) => {

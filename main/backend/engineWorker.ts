@@ -22,6 +22,7 @@ import { writeReport } from '../engine/report/writeReport.ts';
 import { Workspace } from '../engine/store/workspace.ts';
 import { describeModel, type DescribedModel } from './describeModel.ts';
 import { svgToPdf } from './pdf.ts';
+import { workerView } from './queue.ts';
 import type {
   FromWorker,
   RequestOf,
@@ -112,7 +113,7 @@ const handlers: Handlers = {
     return { closed: true };
   },
 
-  async runJob({ jobId, target, experiment, resume }) {
+  async runJob({ jobId, target, experiment, resume, queue }) {
     const controller = new AbortController();
     running.set(jobId, { controller, folder: target.folder });
     try {
@@ -131,6 +132,15 @@ const handlers: Handlers = {
           resume,
           signal: controller.signal,
           onProgress: (progress) => emit({ type: 'progress', jobId, progress }),
+          ...(queue
+            ? {
+                queue: {
+                  address: queue,
+                  onWorkers: (workers, unserved) =>
+                    emit({ type: 'workers', jobId, workers: workers.map(workerView), unserved }),
+                },
+              }
+            : {}),
         },
       );
       return { runId: outcome.runId, status: outcome.status };

@@ -6,9 +6,10 @@
  *   queued ──pump──▶ running ──worker reply──▶ finished (outcome done | cancelled | failed)
  *      └──cancelJob──────────────────────────▶ finished (cancelled, no run)
  */
-import type { ApiEvent, JobView } from '../common/api/index.ts';
+import type { ApiEvent, JobView, WorkerView } from '../common/api/index.ts';
 import { FusionError } from '../common/errors.ts';
 import type { RunKind, RunProgress, RunRow } from '../common/runs.ts';
+import type { QueueAddress } from '../engine/queue/address.ts';
 import type { Workspace } from '../engine/store/workspace.ts';
 import type { AppState, RunSelection } from './appState.ts';
 import type { EngineClient } from './engineClient.ts';
@@ -31,6 +32,8 @@ export interface NewJob {
   readonly resume?: number;
   /** Saved with the run once its id is known, so resumeRun selects the same items. */
   readonly selection: RunSelection;
+  /** Hand the items to this queue's workers instead of computing them in the engine worker. */
+  readonly queue?: QueueAddress;
 }
 
 interface Job {
@@ -66,6 +69,9 @@ export class JobQueue {
       etaSeconds: null,
       outcome: null,
       error: null,
+      queue: spec.queue?.shown ?? null,
+      workers: null,
+      unserved: null,
     };
     const job: Job = { view, spec, finished: Promise.resolve() };
     this.jobs.set(view.jobId, job);
@@ -131,6 +137,14 @@ export class JobQueue {
     this.emit({ type: 'progress', jobId, progress });
   }
 
+  /** A queued job's live workers changed (the coordinator reports only changes): news for the app. */
+  workers(jobId: number, workers: readonly WorkerView[], unserved: string | null): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.view.state !== 'running') return;
+    Object.assign(job.view, { workers, unserved });
+    this.changed(job);
+  }
+
   /** Cancels everything and waits (a little) for the running job to record that it stopped. */
   async close(): Promise<void> {
     for (const job of this.queue.splice(0)) this.finish(job, 'cancelled', null);
@@ -164,9 +178,9 @@ export class JobQueue {
     this.current = job;
     job.view.state = 'running';
     this.changed(job);
-    const { target, experiment, resume } = job.spec;
+    const { target, experiment, resume, queue } = job.spec;
     job.finished = this.engine
-      .request({ type: 'runJob', jobId: job.view.jobId, target, experiment, resume })
+      .request({ type: 'runJob', jobId: job.view.jobId, target, experiment, resume, queue })
       .then(
         (outcome) => {
           job.view.runId = outcome.runId;
@@ -201,7 +215,8 @@ export class JobQueue {
   }
 
   private finish(job: Job, outcome: NonNullable<JobView['outcome']>, error: string | null): void {
-    Object.assign(job.view, { state: 'finished', outcome, error, etaSeconds: null });
+    // Nothing waits for a worker any more; the workers last seen stay (who computed the run).
+    Object.assign(job.view, { state: 'finished', outcome, error, etaSeconds: null, unserved: null });
     if (job.view.runId !== null) {
       try {
         const run = this.workspace.findRun(job.view.runId);

@@ -5,15 +5,22 @@
  *
  *   main ──{kind:'request', id, request}──▶ worker ──{kind:'reply', id, reply}──▶ main
  *   main ──{kind:'cancel', jobId}─────────▶ worker
- *   worker ──{kind:'event', event}─▶ main   (model loading, per-sample progress)
+ *   worker ──{kind:'event', event}─▶ main   (model loading, per-sample progress, a queue's workers)
  */
 import type { Rect } from '../common/analysis.ts';
-import type { ApiEvent, FigureFormat, PlaygroundMask, PlaygroundResult } from '../common/api/index.ts';
+import type {
+  ApiEvent,
+  FigureFormat,
+  PlaygroundMask,
+  PlaygroundResult,
+  WorkerView,
+} from '../common/api/index.ts';
 import type { Result } from '../common/errors.ts';
 import type { RunProgress } from '../common/runs.ts';
 import type { OpenDatasetOptions } from '../engine/datasets/index.ts';
 import type { ExperimentConfig } from '../engine/experiments/experiment.ts';
 import type { ModelInfo } from '../engine/model/openModel.ts';
+import type { QueueAddress } from '../engine/queue/address.ts';
 import type { ProviderRequest } from '../engine/runtime/providers.ts';
 import type { Precision } from '../engine/model/precision.ts';
 
@@ -73,6 +80,8 @@ export type WorkerRequest =
       readonly target: JobTarget;
       readonly experiment: JobExperiment;
       readonly resume?: number;
+      /** Hand the items to this queue's workers (the backend has parsed the URL). */
+      readonly queue?: QueueAddress;
     }
   | {
       readonly type: 'imageGeometry';
@@ -118,10 +127,19 @@ export interface WorkerResults {
 export type RequestType = WorkerRequest['type'];
 export type RequestOf<T extends RequestType> = Extract<WorkerRequest, { type: T }>;
 
-/** Model loading is forwarded to the renderer as is; progress is folded into the job first. */
+/**
+ * Model loading is forwarded to the renderer as is; progress and a queued run's live workers are folded
+ * into the job first.
+ */
 export type WorkerEvent =
   | Extract<ApiEvent, { type: 'model-loading' }>
-  | { readonly type: 'progress'; readonly jobId: number; readonly progress: RunProgress };
+  | { readonly type: 'progress'; readonly jobId: number; readonly progress: RunProgress }
+  | {
+      readonly type: 'workers';
+      readonly jobId: number;
+      readonly workers: readonly WorkerView[];
+      readonly unserved: string | null;
+    };
 
 export type ToWorker =
   | { readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }

@@ -29,6 +29,7 @@ import type {
   RunSummaryView,
   SampleDetail,
   SamplePage,
+  WorkersView,
 } from './types.ts';
 
 const MAX_PATH = 4096;
@@ -90,7 +91,30 @@ const runTarget = {
   itemIds: z.array(z.string().min(1).max(1000)).min(1).max(100_000).optional(),
 };
 
-export const startRunSchema = z.strictObject({ kind, config: config.default({}), ...runTarget });
+/** A queue URL may not exceed this many characters (a host, a user and a percent-encoded password fit). */
+export const MAX_QUEUE_URL = 2048;
+
+/**
+ * A job queue's Redis, written as `fusionscope --queue` takes it. Only its shape is checked here (the
+ * scheme, printable ASCII: a password's other characters are percent-encoded); the backend reads it
+ * with the engine's parser, which refuses what it cannot read, naming the part (no host, a database
+ * that is not a number...).
+ */
+const queueUrl = z
+  .string()
+  .max(MAX_QUEUE_URL)
+  .regex(
+    /^rediss?:\/\/[\x21-\x7e]+$/i,
+    'a redis:// or rediss:// URL (redis://[user:password@]host:port[/db]), printable ASCII only',
+  );
+
+export const startRunSchema = z.strictObject({
+  kind,
+  config: config.default({}),
+  ...runTarget,
+  /** Hand the items to the workers of this queue instead of computing them here. */
+  queue: queueUrl.optional(),
+});
 
 const labelParamsSchema = z.strictObject({
   criterion: z.enum(['drop', 'marginal']).optional(),
@@ -182,12 +206,14 @@ export const API_PARAMS = {
   listAnalyses: z.strictObject({}),
   startRun: startRunSchema,
   listJobs: z.strictObject({}),
+  /** The workers live on a queue now (what they hold, how busy they are). */
+  listWorkers: z.strictObject({ queue: queueUrl }),
   cancelJob: z.strictObject({ jobId: z.number().int().min(1) }),
   listRuns: z.strictObject({
     kind: kind.optional(),
     modelId: id.optional(),
   }),
-  resumeRun: z.strictObject({ runId }),
+  resumeRun: z.strictObject({ runId, queue: queueUrl.optional() }),
   deleteRun: z.strictObject({ runId }),
   runSummary: z.strictObject({
     runId,
@@ -265,6 +291,7 @@ export interface ApiResults {
   listAnalyses: AnalysisView[];
   startRun: JobView;
   listJobs: JobView[];
+  listWorkers: WorkersView;
   cancelJob: JobView;
   listRuns: RunRow[];
   resumeRun: JobView;

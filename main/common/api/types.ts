@@ -259,6 +259,49 @@ export interface JobView {
   /** Final run status once finished ('done', 'cancelled', 'failed'). */
   readonly outcome: RunRow['status'] | null;
   readonly error: string | null;
+  /** The queue whose workers compute the items (its URL, password shown as ***); null: computed here. */
+  readonly queue: string | null;
+  /** A queued job's live workers as last seen while it ran; null until seen (and for a local job). */
+  readonly workers: readonly WorkerView[] | null;
+  /** While a queued job runs: why no live worker takes its items (null when one does). */
+  readonly unserved: string | null;
+}
+
+/** A checkpoint a queue worker holds, named by content (the same folder name may hold other weights). */
+export interface ServedModelView {
+  readonly name: string;
+  readonly contentHash: string;
+  readonly precision: string;
+}
+
+/** One live worker of a job queue, as it last reported itself (main/engine/queue/workers.ts). */
+export interface WorkerView {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** The execution provider it computes with (cpu, cuda, ...). */
+  readonly provider: string;
+  /** The accelerator's name where known, else null. */
+  readonly card: string | null;
+  readonly models: readonly ServedModelView[];
+  /** Jobs it computes at once. */
+  readonly concurrency: number;
+  /** Samples replied (ok or error), and jobs that failed on it. */
+  readonly samples: number;
+  readonly failures: number;
+  /** Jobs in progress now. */
+  readonly busy: number;
+  /** null until it has replied to a sample. */
+  readonly meanSampleMs: number | null;
+  /** When it started, in milliseconds since the epoch. */
+  readonly startedAt: number;
+}
+
+/** The workers live on a queue (listWorkers). */
+export interface WorkersView {
+  /** The queue's URL, password shown as ***. */
+  readonly queue: string;
+  readonly workers: readonly WorkerView[];
 }
 
 /** The two lists the app remembers across restarts (main/backend/recentItems.ts). */

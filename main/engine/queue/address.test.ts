@@ -37,6 +37,13 @@ describe('queue addresses', () => {
     expect(parseQueueAddress('redis://:in-url@h:1', { [PASSWORD_ENV]: 'from-env' }).password).toBe('in-url');
   });
 
+  it('never quotes a password back in its errors', () => {
+    expect(() => parseQueueAddress('redis://u:hunter2@h:1/x', {})).toThrow(
+      /^queue "redis:\/\/u:\*\*\*@h:1\/x": database "x"/,
+    );
+    expect(() => parseQueueAddress('redis://u:hunter2@h:1/x', {})).not.toThrow(/hunter2/);
+  });
+
   it.each([
     ['not a url', /not a URL/],
     ['http://h:1', /scheme http: is not redis: or rediss:/],

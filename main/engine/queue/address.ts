@@ -20,11 +20,16 @@ export interface QueueAddress {
 export const DEFAULT_REDIS_PORT = 6379;
 export const PASSWORD_ENV = 'FUSIONSCOPE_QUEUE_PASSWORD';
 
+/** The text as given, a password in it replaced by ***: what error messages may quote. */
+function redacted(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^/@:]*:)[^@/]*@/i, '$1***@').slice(0, 200);
+}
+
 export function parseQueueAddress(text: string, env: NodeJS.ProcessEnv = process.env): QueueAddress {
   const bad = (why: string) =>
     new FusionError(
       'BAD_ARGUMENT',
-      `--queue ${JSON.stringify(text.slice(0, 200))}: ${why} (expected redis://[user:password@]host:port[/db], or rediss:// for TLS)`,
+      `queue ${JSON.stringify(redacted(text))}: ${why} (expected redis://[user:password@]host:port[/db], or rediss:// for TLS)`,
     );
   let url: URL;
   try {

@@ -1,24 +1,12 @@
-import { createServer } from 'node:net';
-
 import { describe, expect, it } from 'vitest';
 
 import { parseQueueAddress } from './address.ts';
 import { connectRedis } from './connection.ts';
-import { redisAvailable, startRedis } from './redisServer.testing.ts';
-
-/** A loopback port nothing listens on (taken, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, redisAvailable, startRedis } from './redisServer.testing.ts';
 
 describe('reaching the queue', () => {
   it('nothing listening: QUEUE, naming the address without its password, and what to check', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const failure = connectRedis(parseQueueAddress(`redis://u:secret@127.0.0.1:${port}`, {}));
     await expect(failure).rejects.toMatchObject({ code: 'QUEUE' });
     await expect(failure).rejects.toThrow(

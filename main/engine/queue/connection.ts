@@ -29,7 +29,8 @@ export function redisOptions(address: QueueAddress): RedisOptions {
 
 function reason(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  if (/ECONNREFUSED/.test(text)) return 'nothing answers there (is redis-server running, on that port?)';
+  if (/ECONNREFUSED|Connection is closed/.test(text))
+    return 'nothing answers there (is redis-server running, on that port?)';
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'the host name does not resolve';
   if (/ETIMEDOUT|timeout/i.test(text)) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(text))

@@ -31,7 +31,8 @@ export function redisAvailable(): boolean {
   return found;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (taken, then released). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -6,3 +6,4 @@ export { useJobsStore, JobFailedError, type JobProgress } from './jobs.ts';
 export { useRunsStore, type SummaryOptions } from './runs.ts';
 export { useAnalysesStore } from './analyses.ts';
 export { useRecentStore } from './recent.ts';
+export { useQueueStore } from './queue.ts';

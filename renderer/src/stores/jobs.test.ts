@@ -1,12 +1,10 @@
-import { createPinia, setActivePinia } from 'pinia';
-import { createApp } from 'vue';
 import { describe, expect, it } from 'vitest';
 
-import type { ApiEvent, JobView, Transport } from '../../../main/common/api/index.ts';
-import { provideTransport } from '../api/index.ts';
+import type { JobView } from '../../../main/common/api/index.ts';
 import { useAppStore } from './app.ts';
 import { JobFailedError } from './jobError.ts';
 import { useJobsStore } from './jobs.ts';
+import { fakeBackend } from './testing.ts';
 
 function job(over: Partial<JobView>): JobView {
   return {
@@ -21,34 +19,17 @@ function job(over: Partial<JobView>): JobView {
     etaSeconds: null,
     outcome: null,
     error: null,
+    queue: null,
+    workers: null,
+    unserved: null,
     ...over,
   };
 }
 
-/** The stores over a fake transport: `emit` plays backend events, `calls` answers API calls. */
 function setup(calls: Record<string, (params: unknown) => unknown> = {}) {
-  const listeners = new Set<(event: ApiEvent) => void>();
-  const transport: Transport = {
-    call: (async (method: string, params: unknown) => {
-      const handler = calls[method];
-      if (!handler) throw new Error(`unexpected call ${method}`);
-      return handler(params);
-    }) as Transport['call'],
-    onEvent(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    fileUrl: (path) => path,
-    saveFile: async () => null,
-  };
-  const app = createApp({});
-  provideTransport(app, transport);
-  const pinia = createPinia();
-  app.use(pinia);
-  setActivePinia(pinia);
-  const [jobs, notices] = app.runWithContext(() => [useJobsStore(), useAppStore()] as const);
-  const emit = (event: ApiEvent) => listeners.forEach((listener) => listener(event));
-  return { jobs, notices, emit };
+  const backend = fakeBackend(calls);
+  const [jobs, notices] = backend.use(() => [useJobsStore(), useAppStore()] as const);
+  return { jobs, notices, emit: backend.emit };
 }
 
 describe('jobs store', () => {
@@ -89,6 +70,19 @@ describe('jobs store', () => {
     emit({ type: 'job', job: job({ state: 'finished', outcome: 'cancelled' }) });
     emit({ type: 'job', job: job({ state: 'running' }) });
     expect(jobs.jobs[0].state).toBe('finished');
+  });
+
+  it('keeps a queued job’s workers and why it waits across progress events', () => {
+    const { jobs, emit } = setup();
+    const waiting =
+      'no worker is live on this queue; start one with: fusionscope worker --queue URL --model model';
+    emit({ type: 'job', job: job({ queue: 'redis://q:6379', workers: [], unserved: waiting }) });
+    emit({
+      type: 'progress',
+      jobId: 1,
+      progress: { runId: 7, done: 1, total: 10, failed: 0, etaSeconds: 9, itemId: 'a' },
+    });
+    expect(jobs.jobs[0]).toMatchObject({ done: 1, queue: 'redis://q:6379', workers: [], unserved: waiting });
   });
 
   it('treats jobs that had finished before the window opened as history', async () => {

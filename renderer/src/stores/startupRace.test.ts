@@ -1,11 +1,9 @@
-import { createPinia, setActivePinia } from 'pinia';
-import { createApp } from 'vue';
 import { describe, expect, it } from 'vitest';
 
-import type { ApiEvent, ModelView, RecentView, Transport } from '../../../main/common/api/index.ts';
-import { provideTransport } from '../api/index.ts';
+import type { ModelView, RecentView } from '../../../main/common/api/index.ts';
 import { useModelsStore } from './models.ts';
 import { useRecentStore } from './recent.ts';
+import { fakeBackend } from './testing.ts';
 
 /** A call the test answers when it chooses, so a start-up list can be answered after a later call. */
 function deferred<T>() {
@@ -15,29 +13,8 @@ function deferred<T>() {
 }
 
 function setup(calls: Record<string, (params: unknown) => unknown>) {
-  const listeners = new Set<(event: ApiEvent) => void>();
-  const counts: Record<string, number> = {};
-  const transport: Transport = {
-    call: (async (method: string, params: unknown) => {
-      counts[method] = (counts[method] ?? 0) + 1;
-      const handler = calls[method];
-      if (!handler) throw new Error(`unexpected call ${method}`);
-      return handler(params);
-    }) as Transport['call'],
-    onEvent(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    fileUrl: (path) => path,
-    saveFile: async () => null,
-  };
-  const app = createApp({});
-  provideTransport(app, transport);
-  const pinia = createPinia();
-  app.use(pinia);
-  setActivePinia(pinia);
-  const [models, recent] = app.runWithContext(() => [useModelsStore(), useRecentStore()] as const);
-  const emit = (event: ApiEvent) => listeners.forEach((listener) => listener(event));
+  const { counts, emit, use } = fakeBackend(calls);
+  const [models, recent] = use(() => [useModelsStore(), useRecentStore()] as const);
   return { models, recent, emit, counts };
 }
 
