@@ -160,6 +160,33 @@ describe.skipIf(!available)('queued runs', () => {
     }
   }, 120_000);
 
+  it('a job that fails on every try is recorded as that item’s error, with the reason', async () => {
+    // A worker holding the right checkpoint that cannot open it: its model cache is under a file.
+    await worker.close();
+    const broken = await startWorker({
+      address,
+      models: [DEMO_MODEL_DIR],
+      provider: 'cpu',
+      id: 'broken-cache',
+      cacheDir: join(DEMO_MODEL_DIR, 'config.json', 'cache'),
+    });
+    try {
+      const { outcome } = await runIn('failing', { kind: 'sweep', config: { mode: 'knockout' } }, 2, true);
+      expect(outcome.status).toBe('done');
+      const workspace = Workspace.open(join(root, 'failing'));
+      const samples = workspace.readSamples(outcome.runId);
+      workspace.close();
+      expect(samples).toHaveLength(2);
+      for (const sample of samples) {
+        expect(sample.status).toBe('error');
+        expect(sample.error).toMatch(/^failed on the workers after 3 attempt\(s\): .*config\.json/);
+      }
+    } finally {
+      await broken.close();
+      worker = await startWorker({ address, models: [DEMO_MODEL_DIR], provider: 'cpu', id: 'inproc-3' });
+    }
+  }, 120_000);
+
   it('cancel takes the run’s jobs back, and the run resumes to the local result', async () => {
     const sweep = { kind: 'sweep', config: { mode: 'hidden' } };
     const controller = new AbortController();
