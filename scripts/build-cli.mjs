@@ -73,10 +73,10 @@ function isNative(name, root) {
  */
 export async function cliExternals(root = ROOT) {
   // Imported here, not above: it imports esbuild, whose absence `--optional` must survive.
-  const { NATIVE_EXTERNALS } = await import('./build-host.mjs');
+  const { NATIVE_EXTERNALS, UNUSED_OPTIONAL_PEERS } = await import('./build-host.mjs');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const detected = Object.keys(pkg.dependencies ?? {}).filter((name) => isNative(name, root));
-  return [...new Set([...NATIVE_EXTERNALS, ...detected])].sort();
+  return [...new Set([...NATIVE_EXTERNALS, ...UNUSED_OPTIONAL_PEERS, ...detected])].sort();
 }
 
 const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js' };

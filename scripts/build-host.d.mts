@@ -3,6 +3,7 @@ export declare const ROOT: string;
 export declare const ELECTRON_NODE: string;
 export declare const ELECTRON_CHROME: string;
 export declare const NATIVE_EXTERNALS: readonly string[];
+export declare const UNUSED_OPTIONAL_PEERS: readonly string[];
 export declare function buildHost(options?: {
   outdir?: string;
   sourcemap?: boolean;

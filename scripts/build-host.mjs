@@ -26,6 +26,13 @@ export const NATIVE_EXTERNALS = [
   'sharp',
 ];
 
+/**
+ * BullMQ's optional backends (PostgreSQL through `pg`, Valkey GLIDE): BullMQ requires them lazily,
+ * inside a try that names the missing package, only for a queue made on them. FusionScope's queues
+ * use ioredis, so they are not installed, left unresolved and never loaded.
+ */
+export const UNUSED_OPTIONAL_PEERS = ['pg', '@valkey/valkey-glide'];
+
 // ESM sources read `import.meta.url` (the demo model's folder, createRequire); in a CommonJS bundle it
 // becomes the bundle's own URL. out/host/ sits two levels below the root like main/engine/, so
 // main/engine/demo.ts's '../../native-models/demo/model' still names the same folder.
@@ -44,7 +51,7 @@ export async function buildHost({ outdir = join(ROOT, 'out', 'host'), sourcemap 
     platform: 'node',
     sourcemap,
     logLevel: 'warning',
-    external: NATIVE_EXTERNALS,
+    external: [...NATIVE_EXTERNALS, ...UNUSED_OPTIONAL_PEERS],
   };
   await Promise.all([
     build({

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { buildHost, NATIVE_EXTERNALS, ROOT } from '../../scripts/build-host.mjs';
+import { buildHost, NATIVE_EXTERNALS, ROOT, UNUSED_OPTIONAL_PEERS } from '../../scripts/build-host.mjs';
 import { createBackend } from '../backend/index.ts';
 import { FILE_SCHEME, type ApiEvent, type PreloadBridge } from '../common/api/index.ts';
 import { DEMO_MODEL_DIR } from '../engine/demo.ts';
@@ -39,7 +39,8 @@ describe('bundles', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
     for (const file of [built.main, built.engineWorker]) {
       const foreign = [...requiredModules(await readFile(file, 'utf8'))].filter(
-        (name) => !builtins.has(name) && !NATIVE_EXTERNALS.includes(name),
+        (name) =>
+          !builtins.has(name) && !NATIVE_EXTERNALS.includes(name) && !UNUSED_OPTIONAL_PEERS.includes(name),
       );
       expect(foreign, file).toEqual([]);
     }
