@@ -2,6 +2,7 @@
  * `npx tsx main/engine/synthetic/cli.ts --out DIR --split train|val|test --count N --seed S
  * [--image-size 64] [--name NAME] [--weights color=1,shape=1,...] [--force]`
  * Writes one split of the synthetic visual-QA benchmark; failures print `error [CODE]: message`, exit 2.
+ * The opt-in families (relate, twostep) are asked only when `--weights` names them.
  */
 import { pathToFileURL } from 'node:url';
 
@@ -14,13 +15,16 @@ import {
   MAX_SEED,
   MIN_IMAGE_SIZE,
 } from './generate.ts';
-import { FAMILIES, SPLITS } from './types.ts';
+import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, SPLITS } from './types.ts';
 import type { FamilyWeights, Split } from './types.ts';
 import { writeDataset } from './write.ts';
 import type { WriteSummary } from './write.ts';
 
 export const USAGE = `Usage: npx tsx main/engine/synthetic/cli.ts --out DIR --split ${SPLITS.join('|')} --count N --seed S
-         [--image-size ${DEFAULT_IMAGE_SIZE}] [--questions-per-image 1..${MAX_QUESTIONS_PER_IMAGE}] [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]`;
+         [--image-size ${DEFAULT_IMAGE_SIZE}] [--questions-per-image 1..${MAX_QUESTIONS_PER_IMAGE}] [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]
+  --weights: family mix (default: the six families above, weight 1 each; families not named weigh 0).
+             Opt-in families, asked only when named: ${OPT_IN_FAMILIES.join(', ')} (FORMAT.md), e.g.
+             --weights color=1,shape=1,count=1,exist=1,spatial=2,glyph=1,relate=2,twostep=2`;
 
 export interface CliOptions {
   out: string;
@@ -64,9 +68,9 @@ function parseWeights(text: string): FamilyWeights {
   for (const part of text.split(',')) {
     const match = /^\s*([a-z]+)\s*=\s*([0-9]*\.?[0-9]+)\s*$/.exec(part);
     if (!match) throw bad(`--weights: "${part}" is not FAMILY=NUMBER`);
-    const family = match[1] as (typeof FAMILIES)[number];
-    if (!FAMILIES.includes(family))
-      throw bad(`--weights: unknown family "${match[1]}" (expected ${FAMILIES.join('|')})`);
+    const family = match[1] as (typeof ALL_FAMILIES)[number];
+    if (!ALL_FAMILIES.includes(family))
+      throw bad(`--weights: unknown family "${match[1]}" (expected ${ALL_FAMILIES.join('|')})`);
     weights[family] = Number(match[2]);
   }
   if (!Object.values(weights).some((w) => w > 0))
@@ -130,7 +134,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
 }
 
 export function formatSummary(summary: WriteSummary, seconds: number): string {
-  const families = FAMILIES.map((f) => `${f} ${summary.families[f]}`).join(', ');
+  // The opt-in families are listed only when asked, so a default run prints what it always has.
+  const shown = [...FAMILIES, ...OPT_IN_FAMILIES.filter((f) => summary.families[f] > 0)];
+  const families = shown.map((f) => `${f} ${summary.families[f]}`).join(', ');
   const pope = `pope ${summary.popeSubtypes.random}/${summary.popeSubtypes.popular}/${summary.popeSubtypes.adversarial}`;
   return `wrote ${summary.count} ${summary.split} items to ${summary.dir} (${families}; yes ${summary.answers.yes} / no ${summary.answers.no}; ${pope} random/popular/adversarial) in ${seconds.toFixed(1)}s`;
 }

@@ -8,7 +8,7 @@ import { FusionError } from '../../common/errors.ts';
 import { QUESTION_BUILDERS, type QuestionAnswer } from './questions.ts';
 import { Rng, hashString } from './random.ts';
 import { generateScene, splitOfScene } from './scene.ts';
-import { FAMILIES, SPLITS } from './types.ts';
+import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, SPLITS } from './types.ts';
 import type { Box, Family, FamilyWeights, GenerateOptions, Item, Split } from './types.ts';
 
 export const DEFAULT_IMAGE_SIZE = 64;
@@ -60,16 +60,22 @@ export function resolveOptions(options: GenerateOptions): ResolvedOptions {
   return { seed, split, count, imageSize, weights, questionsPerImage };
 }
 
+/**
+ * One weight per family of ALL_FAMILIES. Without `familyWeights` the default families weigh 1 and the
+ * opt-in ones 0; with it, every family not named weighs 0. The opt-in families come last, so their
+ * zero weights leave rng.weightedIndex's draws (and so every default stream) exactly as before.
+ */
 export function resolveWeights(familyWeights: FamilyWeights | undefined): number[] {
   const given = familyWeights ?? {};
   for (const key of Object.keys(given)) {
-    if (!(FAMILIES as readonly string[]).includes(key))
-      throw bad(`familyWeights: unknown family ${JSON.stringify(key)} (expected ${FAMILIES.join('|')})`);
+    if (!(ALL_FAMILIES as readonly string[]).includes(key))
+      throw bad(`familyWeights: unknown family ${JSON.stringify(key)} (expected ${ALL_FAMILIES.join('|')})`);
   }
-  const weights = FAMILIES.map((f) => given[f] ?? (familyWeights ? 0 : 1));
+  const byDefault = (f: Family) => (familyWeights || !(FAMILIES as readonly Family[]).includes(f) ? 0 : 1);
+  const weights = ALL_FAMILIES.map((f) => given[f] ?? byDefault(f));
   for (const [i, w] of weights.entries()) {
     if (!Number.isFinite(w) || w < 0)
-      throw bad(`familyWeights.${FAMILIES[i]}: ${String(w)} is not a finite non-negative number`);
+      throw bad(`familyWeights.${ALL_FAMILIES[i]}: ${String(w)} is not a finite non-negative number`);
   }
   if (!weights.some((w) => w > 0)) throw bad('familyWeights: at least one family needs a positive weight');
   return weights;
@@ -77,7 +83,12 @@ export function resolveWeights(familyWeights: FamilyWeights | undefined): number
 
 /** Families with a positive weight, in canonical order. */
 export function activeFamilies(weights: readonly number[]): Family[] {
-  return FAMILIES.filter((_, i) => weights[i] > 0);
+  return ALL_FAMILIES.filter((_, i) => weights[i] > 0);
+}
+
+/** Whether any opt-in family has a positive weight (such a dataset's manifest lists the extended vocabulary). */
+export function usesOptInFamilies(weights: readonly number[]): boolean {
+  return activeFamilies(weights).some((f) => (OPT_IN_FAMILIES as readonly Family[]).includes(f));
 }
 
 export function itemId(split: Split, index: number): string {
@@ -91,14 +102,23 @@ function itemSeed(resolved: ResolvedOptions, index: number): number {
   return hashString(`fusionscope-vqa/v1/${seed}/${split}/${imageSize}/${index}${group}`);
 }
 
+/**
+ * An opt-in family's question kind, drawn once per question before any scene (questions.ts); the default
+ * families draw nothing here, so their streams are exactly what they were before opt-in families existed.
+ */
+function drawVariant(family: Family, rng: Rng): number | undefined {
+  return (OPT_IN_FAMILIES as readonly Family[]).includes(family) ? rng.next() : undefined;
+}
+
 export function generateItem(resolved: ResolvedOptions, index: number): Item {
   const { split, imageSize, weights } = resolved;
   const rng = new Rng(itemSeed(resolved, index));
-  const family = FAMILIES[rng.weightedIndex(weights)];
+  const family = ALL_FAMILIES[rng.weightedIndex(weights)];
+  const variant = drawVariant(family, rng);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const scene = generateScene(rng, imageSize);
     if (splitOfScene(scene) !== split) continue;
-    const qa = QUESTION_BUILDERS[family](scene, rng);
+    const qa = QUESTION_BUILDERS[family](scene, rng, variant);
     if (!qa) continue;
     const id = itemId(split, index);
     return {
@@ -140,8 +160,8 @@ export function generateImageGroup(resolved: ResolvedOptions, index: number): It
     const asked: { family: Family; qa: QuestionAnswer }[] = [];
     for (let draw = 0; draw < DRAWS_PER_QUESTION * questionsPerImage; draw++) {
       if (asked.length === questionsPerImage) break;
-      const family = FAMILIES[rng.weightedIndex(weights)];
-      const qa = QUESTION_BUILDERS[family](scene, rng);
+      const family = ALL_FAMILIES[rng.weightedIndex(weights)];
+      const qa = QUESTION_BUILDERS[family](scene, rng, drawVariant(family, rng));
       if (!qa || qa.boxes.length === 0) continue;
       const taken = asked.flatMap((a) => a.qa.boxes);
       if (qa.boxes.some((box) => taken.some((other) => boxesMeet(box, other)))) continue;

@@ -15,7 +15,7 @@ export type {
   Size,
   Split,
 } from './types.ts';
-export { COLORS, FAMILIES, SHAPES, SIZES, SPLITS } from './types.ts';
+export { ALL_FAMILIES, COLORS, FAMILIES, OPT_IN_FAMILIES, SHAPES, SIZES, SPLITS } from './types.ts';
 export {
   generateItems,
   iterateItems,
@@ -32,6 +32,6 @@ export {
   type WriteSummary,
   type DatasetManifest,
 } from './write.ts';
-export { VOCABULARY, tokenize, QUESTION_MARK } from './vocabulary.ts';
+export { VOCABULARY, VOCABULARY_EXTENDED, tokenize, QUESTION_MARK } from './vocabulary.ts';
 export { COLOR_RGB, POPULARITY_RANKING } from './attributes.ts';
 export { splitOfScene, canonicalSceneKey } from './scene.ts';

@@ -181,11 +181,142 @@ function glyphQuestion(scene: Scene, rng: Rng): QuestionAnswer | null {
   };
 }
 
-export const QUESTION_BUILDERS: Record<Family, (scene: Scene, rng: Rng) => QuestionAnswer | null> = {
+// ---------------------------------------------------------------------------------------------------
+// Opt-in families (weight 0 unless asked for): relational and two-step questions.
+// ---------------------------------------------------------------------------------------------------
+
+/** An attribute a relate/twostep question can ask for. */
+type AskedAttribute = 'color' | 'shape';
+
+function attributeOf(o: SceneObject, attribute: AskedAttribute): string {
+  return attribute === 'color' ? o.color : o.shape;
+}
+
+/**
+ * How far `a` stands in `relation` to `b` along the relation's axis, by cell centres: positive exactly
+ * when spatialHolds(a, b, relation).
+ */
+export function relationDisplacement(a: SceneObject, b: SceneObject, relation: SpatialRelation): number {
+  switch (relation) {
+    case 'left of':
+      return b.center[0] - a.center[0];
+    case 'right of':
+      return a.center[0] - b.center[0];
+    case 'above':
+      return b.center[1] - a.center[1];
+    case 'below':
+      return a.center[1] - b.center[1];
+  }
+}
+
+/**
+ * `relate`: "what color|shape is the object {relation} the {reference}?". The reference is named
+ * without ambiguity ("{shape}" when its shape is unique, else "{color} {shape}"); exactly one other
+ * object stands in the relation to it (by cell centres, as `spatial`), at least SPATIAL_MIN_SEPARATION
+ * of the image side away along the axis; and some object other than these two has a different answer
+ * value, so the answer cannot be read off the scene without the relation. Boxes: [answered object,
+ * reference].
+ */
+function relateQuestion(scene: Scene, rng: Rng): QuestionAnswer | null {
+  const minSeparation = SPATIAL_MIN_SEPARATION * scene.imageSize;
+  const options: {
+    target: SceneObject;
+    reference: SceneObject;
+    relation: SpatialRelation;
+    attribute: AskedAttribute;
+  }[] = [];
+  for (const reference of uniquelyNamed(scene)) {
+    for (const relation of SPATIAL_RELATIONS) {
+      const standing = scene.objects.filter(
+        (o) => o !== reference && relationDisplacement(o, reference, relation) > 0,
+      );
+      if (standing.length !== 1) continue;
+      const target = standing[0];
+      if (relationDisplacement(target, reference, relation) < minSeparation) continue;
+      const others = scene.objects.filter((o) => o !== target && o !== reference);
+      for (const attribute of ['color', 'shape'] as const) {
+        if (others.some((o) => attributeOf(o, attribute) !== attributeOf(target, attribute)))
+          options.push({ target, reference, relation, attribute });
+      }
+    }
+  }
+  if (options.length === 0) return null;
+  const { target, reference, relation, attribute } = rng.pick(options);
+  const shapeUnique = countWhere(scene, (o) => o.shape === reference.shape) === 1;
+  const named = shapeUnique && rng.chance(0.5) ? reference.shape : `${reference.color} ${reference.shape}`;
+  return withDistractor(scene, {
+    question: `what ${attribute} is the object ${relation} the ${named}?`,
+    answers: [attributeOf(target, attribute)],
+    subtype: null,
+    boxes: [target.box, reference.box],
+  });
+}
+
+/**
+ * `twostep`: find an object by one attribute, answer another. Three kinds, drawn uniformly among those
+ * the scene supports:
+ * - by glyph: "what color|shape is the object with the letter|digit {c}?" (the glyph unique in the scene);
+ * - by size: "what color|shape is the large|small object?" (the only object of that size);
+ * - glyph read-out: "what letter|digit is on the {color} object?" / "... on the {shape}?" (colour or shape
+ *   unique), asked only when another object carries a different glyph.
+ * With `variant` (drawn once per item by the generator, in [0, 1)) the kind is fixed up front, third by
+ * third, and a scene that cannot support it is refused: so the three kinds are equally frequent, though
+ * scenes for the read-out are rarer.
+ * The first two need an object whose asked attribute differs from the answer, so the answer cannot be
+ * read off the scene without finding the object. Boxes: [the found object].
+ */
+function twostepQuestion(scene: Scene, rng: Rng, variant?: number): QuestionAnswer | null {
+  const kinds: QuestionAnswer[][] = [[], [], []];
+  const differs = (target: SceneObject, attribute: AskedAttribute) =>
+    scene.objects.some((o) => o !== target && attributeOf(o, attribute) !== attributeOf(target, attribute));
+  const ask = (target: SceneObject, question: string, answer: string): QuestionAnswer => ({
+    question,
+    answers: [answer],
+    subtype: null,
+    boxes: [target.box],
+  });
+  for (const target of scene.objects) {
+    const glyph = target.glyph;
+    const glyphUnique = glyph && countWhere(scene, (o) => o.glyph?.char === glyph.char) === 1;
+    for (const attribute of ['color', 'shape'] as const) {
+      if (!differs(target, attribute)) continue;
+      const answer = attributeOf(target, attribute);
+      if (glyph && glyphUnique) {
+        const char = glyph.char.toLowerCase();
+        kinds[0].push(ask(target, `what ${attribute} is the object with the ${glyph.kind} ${char}?`, answer));
+      }
+      if (countWhere(scene, (o) => o.size === target.size) === 1)
+        kinds[1].push(ask(target, `what ${attribute} is the ${target.size} object?`, answer));
+    }
+    if (glyph && scene.objects.some((o) => o !== target && o.glyph && o.glyph.char !== glyph.char)) {
+      const answer = glyph.char.toLowerCase();
+      if (countWhere(scene, (o) => o.color === target.color) === 1)
+        kinds[2].push(ask(target, `what ${glyph.kind} is on the ${target.color} object?`, answer));
+      if (countWhere(scene, (o) => o.shape === target.shape) === 1)
+        kinds[2].push(ask(target, `what ${glyph.kind} is on the ${target.shape}?`, answer));
+    }
+  }
+  const supported =
+    variant === undefined ? kinds.filter((k) => k.length > 0) : [kinds[Math.min(2, Math.floor(variant * 3))]];
+  if (supported.length === 0 || supported[0].length === 0) return null;
+  return withDistractor(scene, rng.pick(rng.pick(supported)));
+}
+
+/**
+ * One builder per family. `variant` (a number in [0, 1) that the generator draws once per item, for the
+ * opt-in families only, so default streams are unchanged) lets a builder fix its question kind before
+ * seeing scenes; the default families take none.
+ */
+export const QUESTION_BUILDERS: Record<
+  Family,
+  (scene: Scene, rng: Rng, variant?: number) => QuestionAnswer | null
+> = {
   color: colorQuestion,
   shape: shapeQuestion,
   count: countQuestion,
   exist: existQuestion,
   spatial: spatialQuestion,
   glyph: glyphQuestion,
+  relate: relateQuestion,
+  twostep: twostepQuestion,
 };

@@ -18,6 +18,44 @@ export function oracle(item: Item): OracleResult {
   const objects = item.scene.objects;
   const q = item.question;
   let m: RegExpExecArray | null;
+  // Opt-in families first: some of their questions also fit the looser default templates below.
+  const attribute = (o: SceneObject | undefined, which: string) =>
+    o === undefined ? '?' : which === 'color' ? o.color : o.shape;
+  if (
+    (m = /^what (color|shape) is the object (left of|right of|above|below) the (?:(\w+) )?(\w+)\?$/.exec(q))
+  ) {
+    const [, which, relation, color, shape] = m;
+    const refs = count(objects, (o) => o.shape === shape && (color === undefined || o.color === color));
+    const ref = refs[0];
+    const standing = ref
+      ? count(objects, (o) => {
+          if (o === ref) return false;
+          const [dx, dy] = [o.center[0] - ref.center[0], o.center[1] - ref.center[1]];
+          return { 'left of': dx < 0, 'right of': dx > 0, above: dy < 0, below: dy > 0 }[relation]!;
+        })
+      : [];
+    return {
+      answer: standing.length === 1 ? attribute(standing[0], which) : '?',
+      relevant: [...standing, ...refs],
+      referenced: [refs, standing],
+    };
+  }
+  if ((m = /^what (color|shape) is the object with the (letter|digit) (\w)\?$/.exec(q))) {
+    const [, which, kind, char] = m;
+    const hits = count(objects, (o) => o.glyph?.kind === kind && o.glyph.char.toLowerCase() === char);
+    return { answer: attribute(hits[0], which), relevant: hits, referenced: [hits] };
+  }
+  if ((m = /^what (color|shape) is the (large|small) object\?$/.exec(q))) {
+    const hits = count(objects, (o) => o.size === m![2]);
+    return { answer: attribute(hits[0], m[1]), relevant: hits, referenced: [hits] };
+  }
+  if ((m = /^what (letter|digit) is on the (?:(\w+) object|(\w+))\?$/.exec(q))) {
+    const [, kind, color, shape] = m;
+    const hits = count(objects, (o) => (color !== undefined ? o.color === color : o.shape === shape));
+    const glyph = hits[0]?.glyph;
+    const answer = glyph && glyph.kind === kind ? glyph.char.toLowerCase() : '?';
+    return { answer, relevant: hits, referenced: [hits] };
+  }
   if ((m = /^what color is the (\w+)\?$/.exec(q))) {
     const hits = count(objects, (o) => o.shape === m![1]);
     return { answer: hits[0]?.color ?? '?', relevant: hits, referenced: [hits] };

@@ -13,20 +13,30 @@ const TEMPLATE_WORDS = [
 
 export const QUESTION_MARK = '?';
 
-/** Every token that can appear in any question or answer, sorted by UTF-16 code unit (JS default sort). */
-export const VOCABULARY: readonly string[] = [
-  ...new Set([
-    ...TEMPLATE_WORDS,
-    ...COLORS,
-    ...SHAPES,
-    ...SHAPES.map((s) => `${s}s`),
-    'yes',
-    'no',
-    ...DIGITS,
-    ...LETTERS.map((l) => l.toLowerCase()),
-    QUESTION_MARK,
-  ]),
-].sort();
+/** Words only the opt-in families (relate, twostep) use. */
+const OPT_IN_WORDS = ['with', 'large', 'small'];
+
+const BASE_WORDS = [
+  ...TEMPLATE_WORDS,
+  ...COLORS,
+  ...SHAPES,
+  ...SHAPES.map((s) => `${s}s`),
+  'yes',
+  'no',
+  ...DIGITS,
+  ...LETTERS.map((l) => l.toLowerCase()),
+  QUESTION_MARK,
+];
+
+/**
+ * Every token that can appear in any question or answer of the default families (the v1 word list, 72
+ * tokens), sorted by UTF-16 code unit (JS default sort). Manifests of datasets without an opt-in family
+ * list exactly this, as they always have (tokenizers built from it stay unchanged).
+ */
+export const VOCABULARY: readonly string[] = [...new Set(BASE_WORDS)].sort();
+
+/** VOCABULARY plus the opt-in families' words (75 tokens), listed by manifests of datasets that use them. */
+export const VOCABULARY_EXTENDED: readonly string[] = [...new Set([...BASE_WORDS, ...OPT_IN_WORDS])].sort();
 
 export function tokenize(text: string): string[] {
   const lower = text.toLowerCase().trim();

@@ -16,11 +16,11 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
-import { activeFamilies, generateImageItems, resolveOptions } from './generate.ts';
+import { activeFamilies, generateImageItems, resolveOptions, usesOptInFamilies } from './generate.ts';
 import { encodePng, renderScene } from './render.ts';
-import { FAMILIES } from './types.ts';
+import { ALL_FAMILIES } from './types.ts';
 import type { Family, GenerateOptions, PopeSubtype } from './types.ts';
-import { VOCABULARY } from './vocabulary.ts';
+import { VOCABULARY, VOCABULARY_EXTENDED } from './vocabulary.ts';
 
 export const DATASET_FORMAT = 'fusionscope-vqa';
 export const DATASET_VERSION = 1;
@@ -86,7 +86,7 @@ export function writeDataset(options: WriteOptions): WriteSummary {
     dir,
     split: resolved.split,
     count: resolved.count,
-    families: Object.fromEntries(FAMILIES.map((f) => [f, 0])) as Record<Family, number>,
+    families: Object.fromEntries(ALL_FAMILIES.map((f) => [f, 0])) as Record<Family, number>,
     popeSubtypes: { random: 0, popular: 0, adversarial: 0 },
     answers: { yes: 0, no: 0 },
   };
@@ -101,7 +101,8 @@ export function writeDataset(options: WriteOptions): WriteSummary {
       count: 0,
       ...(resolved.questionsPerImage > 1 ? { questionsPerImage: resolved.questionsPerImage } : {}),
       families: activeFamilies(resolved.weights),
-      vocabulary: [...VOCABULARY],
+      // The v1 list unless an opt-in family is asked (FORMAT.md), so default manifests stay unchanged.
+      vocabulary: [...(usesOptInFamilies(resolved.weights) ? VOCABULARY_EXTENDED : VOCABULARY)],
       boxFormat: 'xyxy-pixels',
     };
     const jsonl = openSync(join(tmp, 'items.jsonl'), 'w');
