@@ -55,6 +55,8 @@ describe('parseCliArgs', () => {
       help: false,
     });
     expect(parseCliArgs(BASE).imageSize).toBe(64);
+    const packed = parseCliArgs([...BASE, '--questions-per-image', '8', '--question-regions', 'any']);
+    expect([packed.questionsPerImage, packed.questionRegions]).toEqual([8, 'any']);
     expect(parseCliArgs([...BASE, '--weights', 'glyph=2,count=0.5']).familyWeights).toEqual({
       glyph: 2,
       count: 0.5,
@@ -97,6 +99,12 @@ describe('parseCliArgs', () => {
     [[...BASE, '--weights', 'colour=1'], /unknown family "colour"/],
     [[...BASE, '--weights', 'color'], /"color" is not FAMILY=NUMBER/],
     [[...BASE, '--weights', 'color=0'], /at least one family needs a positive weight/],
+    [[...BASE, '--question-regions', 'some'], /--question-regions: "some" is not one of disjoint\|any/],
+    [[...BASE, '--questions-per-image', '5'], /--questions-per-image: 5 is out of range 1\.\.4/],
+    [
+      [...BASE, '--questions-per-image', '9', '--question-regions', 'any'],
+      /--questions-per-image: 9 is out of range 1\.\.8/,
+    ],
   ])('rejects %j with a clear BAD_ARGUMENT', (argv, message) => {
     const error = parseError(argv);
     expect(error.code).toBe('BAD_ARGUMENT');

@@ -12,16 +12,20 @@ import {
   MAX_COUNT,
   MAX_IMAGE_SIZE,
   MAX_QUESTIONS_PER_IMAGE,
+  MAX_QUESTIONS_PER_IMAGE_ANY,
   MAX_SEED,
   MIN_IMAGE_SIZE,
 } from './generate.ts';
-import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, SPLITS } from './types.ts';
-import type { FamilyWeights, Split } from './types.ts';
+import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, QUESTION_REGIONS, SPLITS } from './types.ts';
+import type { FamilyWeights, QuestionRegions, Split } from './types.ts';
 import { writeDataset } from './write.ts';
 import type { WriteSummary } from './write.ts';
 
 export const USAGE = `Usage: npx tsx main/engine/synthetic/cli.ts --out DIR --split ${SPLITS.join('|')} --count N --seed S
-         [--image-size ${DEFAULT_IMAGE_SIZE}] [--questions-per-image 1..${MAX_QUESTIONS_PER_IMAGE}] [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]
+         [--image-size ${DEFAULT_IMAGE_SIZE}] [--questions-per-image 1..${MAX_QUESTIONS_PER_IMAGE}] [--question-regions ${QUESTION_REGIONS.join('|')}]
+         [--name NAME] [--weights ${FAMILIES.map((f) => `${f}=1`).join(',')}] [--force]
+  --question-regions: disjoint (default): the questions of one image are about boxes that do not meet;
+             any: any distinct questions (up to ${MAX_QUESTIONS_PER_IMAGE_ANY} per image), for packing them into one training sequence.
   --weights: family mix (default: the six families above, weight 1 each; families not named weigh 0).
              Opt-in families, asked only when named: ${OPT_IN_FAMILIES.join(', ')} (FORMAT.md), e.g.
              --weights color=1,shape=1,count=1,exist=1,spatial=2,glyph=1,relate=2,twostep=2`;
@@ -35,6 +39,7 @@ export interface CliOptions {
   name?: string;
   familyWeights?: FamilyWeights;
   questionsPerImage?: number;
+  questionRegions?: QuestionRegions;
   force: boolean;
   help: boolean;
 }
@@ -48,6 +53,7 @@ const VALUE_FLAGS = [
   'name',
   'weights',
   'questions-per-image',
+  'question-regions',
 ] as const;
 const BOOLEAN_FLAGS = ['force', 'help'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
@@ -126,9 +132,16 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   };
   if (values.has('name')) options.name = required('name');
   if (values.has('weights')) options.familyWeights = parseWeights(required('weights'));
+  if (values.has('question-regions')) {
+    const regions = required('question-regions');
+    if (!(QUESTION_REGIONS as readonly string[]).includes(regions))
+      throw bad(`--question-regions: "${regions}" is not one of ${QUESTION_REGIONS.join('|')}`);
+    options.questionRegions = regions as QuestionRegions;
+  }
   if (values.has('questions-per-image')) {
     const text = required('questions-per-image');
-    options.questionsPerImage = parseInteger(text, 'questions-per-image', 1, MAX_QUESTIONS_PER_IMAGE);
+    const max = options.questionRegions === 'any' ? MAX_QUESTIONS_PER_IMAGE_ANY : MAX_QUESTIONS_PER_IMAGE;
+    options.questionsPerImage = parseInteger(text, 'questions-per-image', 1, max);
   }
   return options;
 }
@@ -158,6 +171,7 @@ export function main(argv: readonly string[]): number {
       name: options.name,
       familyWeights: options.familyWeights,
       questionsPerImage: options.questionsPerImage,
+      questionRegions: options.questionRegions,
       overwrite: options.force,
     });
     process.stdout.write(`${formatSummary(summary, (performance.now() - started) / 1000)}\n`);

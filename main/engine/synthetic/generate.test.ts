@@ -145,6 +145,55 @@ describe('family mix and options', () => {
   });
 });
 
+describe('any distinct questions per image (packed training)', () => {
+  const options = { seed: 12, split: 'train', count: 40, questionsPerImage: 8 } as const;
+  const items = generateItems({ ...options, questionRegions: 'any' });
+  const groups = new Map<string, Item[]>();
+  for (const item of items) groups.set(item.image, [...(groups.get(item.image) ?? []), item]);
+
+  it('asks up to eight distinct questions of each image, box-less ones and overlapping regions included', () => {
+    expect(groups.size).toBe(40);
+    for (const group of groups.values()) {
+      expect(group.length).toBeGreaterThanOrEqual(1);
+      expect(group.length).toBeLessThanOrEqual(8);
+      expect(new Set(group.map((item) => item.question)).size).toBe(group.length);
+      for (const item of group) expect(JSON.stringify(item.scene)).toBe(JSON.stringify(group[0].scene));
+    }
+    // What `disjoint` never asks: no-box questions (POPE negatives, counts of zero) and shared objects.
+    expect(items.some((item) => item.boxes.length === 0)).toBe(true);
+    const shareAnObject = [...groups.values()].some((group) =>
+      group.some((a, i) =>
+        group
+          .slice(i + 1)
+          .some((b) => a.boxes.some((box) => b.boxes.some((other) => `${box}` === `${other}`))),
+      ),
+    );
+    expect(shareAnObject).toBe(true);
+    expect(items.length / groups.size).toBeGreaterThan(6);
+  });
+
+  it('answers every question as the independent oracle does, with train-split scenes only', () => {
+    for (const item of items) {
+      expect(item.answers[0]).toBe(oracle(item).answer);
+      expect(splitOfScene(item.scene)).toBe('train');
+    }
+  });
+
+  it('is a stream of its own: the one-question and disjoint streams are unchanged by it', () => {
+    const disjoint = generateItems({ ...options, questionsPerImage: 3 });
+    expect(
+      JSON.stringify(generateItems({ ...options, questionsPerImage: 3, questionRegions: 'disjoint' })),
+    ).toBe(JSON.stringify(disjoint));
+    expect(items[0].scene).not.toEqual(disjoint[0].scene);
+    expect(() => generateItems({ ...options, questionsPerImage: 9, questionRegions: 'any' })).toThrow(
+      /1\.\.8/,
+    );
+    expect(() => generateItems({ ...options, questionRegions: 'some' as unknown as 'any' })).toThrow(
+      /questionRegions: "some"/,
+    );
+  });
+});
+
 // Regenerate only for a deliberate format change (and bump the dataset version).
 const PINNED_JSON_SHA256 = '3b617b0c768a4b1855f7d14cb610326f2d89c05653f628885a13fc48b9af7594';
 const PINNED_PIXELS_SHA256 = '683b43e2aad265f0d56e8c4794597ca0833a5f7f06af34443ce3f8a19770cd7f';

@@ -8,8 +8,8 @@ import { FusionError } from '../../common/errors.ts';
 import { QUESTION_BUILDERS, type QuestionAnswer } from './questions.ts';
 import { Rng, hashString } from './random.ts';
 import { generateScene, splitOfScene } from './scene.ts';
-import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, SPLITS } from './types.ts';
-import type { Box, Family, FamilyWeights, GenerateOptions, Item, Split } from './types.ts';
+import { ALL_FAMILIES, FAMILIES, OPT_IN_FAMILIES, QUESTION_REGIONS, SPLITS } from './types.ts';
+import type { Box, Family, FamilyWeights, GenerateOptions, Item, QuestionRegions, Split } from './types.ts';
 
 export const DEFAULT_IMAGE_SIZE = 64;
 export const MIN_IMAGE_SIZE = 32;
@@ -18,6 +18,8 @@ export const MAX_IMAGE_SIZE = 256;
 export const MAX_COUNT = 999_999;
 export const MAX_SEED = 0xffffffff;
 export const MAX_QUESTIONS_PER_IMAGE = 4;
+/** With `questionRegions: 'any'` nothing has to be disjoint, so an image can carry more questions. */
+export const MAX_QUESTIONS_PER_IMAGE_ANY = 8;
 
 /** Scenes drawn per item before giving up; a family needs a suitable scene, a split its hash bucket. */
 const MAX_ATTEMPTS = 2000;
@@ -29,6 +31,7 @@ export interface ResolvedOptions {
   imageSize: number;
   weights: number[];
   questionsPerImage: number;
+  questionRegions: QuestionRegions;
 }
 
 function bad(message: string): FusionError {
@@ -46,18 +49,20 @@ export function resolveOptions(options: GenerateOptions): ResolvedOptions {
     throw bad(`count: ${String(count)} is not an integer in 0..${MAX_COUNT}`);
   if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE)
     throw bad(`imageSize: ${String(imageSize)} is not an integer in ${MIN_IMAGE_SIZE}..${MAX_IMAGE_SIZE}`);
-  const questionsPerImage = options.questionsPerImage ?? 1;
-  if (
-    !Number.isInteger(questionsPerImage) ||
-    questionsPerImage < 1 ||
-    questionsPerImage > MAX_QUESTIONS_PER_IMAGE
-  ) {
+  const questionRegions = options.questionRegions ?? 'disjoint';
+  if (!(QUESTION_REGIONS as readonly string[]).includes(questionRegions))
     throw bad(
-      `questionsPerImage: ${String(questionsPerImage)} is not an integer in 1..${MAX_QUESTIONS_PER_IMAGE}`,
+      `questionRegions: ${JSON.stringify(questionRegions)} is not one of ${QUESTION_REGIONS.join('|')}`,
+    );
+  const maxQuestions = questionRegions === 'any' ? MAX_QUESTIONS_PER_IMAGE_ANY : MAX_QUESTIONS_PER_IMAGE;
+  const questionsPerImage = options.questionsPerImage ?? 1;
+  if (!Number.isInteger(questionsPerImage) || questionsPerImage < 1 || questionsPerImage > maxQuestions) {
+    throw bad(
+      `questionsPerImage: ${String(questionsPerImage)} is not an integer in 1..${maxQuestions} (with ${questionRegions} regions)`,
     );
   }
   const weights = resolveWeights(options.familyWeights);
-  return { seed, split, count, imageSize, weights, questionsPerImage };
+  return { seed, split, count, imageSize, weights, questionsPerImage, questionRegions };
 }
 
 /**
@@ -96,9 +101,10 @@ export function itemId(split: Split, index: number): string {
 }
 
 function itemSeed(resolved: ResolvedOptions, index: number): number {
-  const { seed, split, imageSize, questionsPerImage } = resolved;
+  const { seed, split, imageSize, questionsPerImage, questionRegions } = resolved;
   // One question per image keeps the original stream, so existing datasets regenerate unchanged.
-  const group = questionsPerImage > 1 ? `/q${questionsPerImage}` : '';
+  const regions = questionRegions === 'any' ? '/any' : '';
+  const group = questionsPerImage > 1 || questionRegions === 'any' ? `/q${questionsPerImage}${regions}` : '';
   return hashString(`fusionscope-vqa/v1/${seed}/${split}/${imageSize}/${index}${group}`);
 }
 
@@ -145,29 +151,43 @@ function boxesMeet(a: Box, b: Box): boolean {
 /** Draws per question until the image has this many, each about boxes no other question touches. */
 const DRAWS_PER_QUESTION = 20;
 
+type Asked = { family: Family; qa: QuestionAnswer }[];
+
+/** `disjoint` regions: a question with a region that meets no region asked about before. */
+function disjointRegion(asked: Asked, qa: QuestionAnswer): boolean {
+  if (qa.boxes.length === 0) return false;
+  const taken = asked.flatMap((a) => a.qa.boxes);
+  return !qa.boxes.some((box) => taken.some((other) => boxesMeet(box, other)));
+}
+
+/** `any` regions: any question not asked of this image already. */
+function distinctQuestion(asked: Asked, qa: QuestionAnswer): boolean {
+  return !asked.some((a) => a.qa.question === qa.question);
+}
+
 /**
- * Image `index`'s questions when several are asked per image: up to `questionsPerImage`, at least two,
- * each with a region (a box) that meets no other question's, so the difference between two
- * questions' attention maps has a known place to point at. Ids `test-000001-q1`, one image file.
+ * Image `index`'s questions when several are asked per image: up to `questionsPerImage`. With `disjoint`
+ * regions at least two, each with a region (a box) that meets no other question's, so the difference
+ * between two questions' attention maps has a known place to point at; with `any`, at least one, each
+ * question distinct. Ids `test-000001-q1`, one image file.
  */
 export function generateImageGroup(resolved: ResolvedOptions, index: number): Item[] {
-  const { split, imageSize, weights, questionsPerImage } = resolved;
+  const { split, imageSize, weights, questionsPerImage, questionRegions } = resolved;
   const rng = new Rng(itemSeed(resolved, index));
   const image = `images/${itemId(split, index)}.png`;
+  const admits = questionRegions === 'any' ? distinctQuestion : disjointRegion;
+  const minimum = questionRegions === 'any' ? 1 : 2;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const scene = generateScene(rng, imageSize);
     if (splitOfScene(scene) !== split) continue;
-    const asked: { family: Family; qa: QuestionAnswer }[] = [];
+    const asked: Asked = [];
     for (let draw = 0; draw < DRAWS_PER_QUESTION * questionsPerImage; draw++) {
       if (asked.length === questionsPerImage) break;
       const family = ALL_FAMILIES[rng.weightedIndex(weights)];
       const qa = QUESTION_BUILDERS[family](scene, rng, drawVariant(family, rng));
-      if (!qa || qa.boxes.length === 0) continue;
-      const taken = asked.flatMap((a) => a.qa.boxes);
-      if (qa.boxes.some((box) => taken.some((other) => boxesMeet(box, other)))) continue;
-      asked.push({ family, qa });
+      if (qa && admits(asked, qa)) asked.push({ family, qa });
     }
-    if (asked.length < 2) continue;
+    if (asked.length < minimum) continue;
     return asked.map(({ family, qa }, k) => ({
       id: `${itemId(split, index)}-q${k + 1}`,
       image,
@@ -181,13 +201,15 @@ export function generateImageGroup(resolved: ResolvedOptions, index: number): It
   }
   throw new FusionError(
     'RUNTIME',
-    `could not ask two questions about disjoint regions of one ${split} image (#${index}) in ${MAX_ATTEMPTS} scenes`,
+    questionRegions === 'any'
+      ? `could not ask a question of one ${split} image (#${index}) in ${MAX_ATTEMPTS} scenes`
+      : `could not ask two questions about disjoint regions of one ${split} image (#${index}) in ${MAX_ATTEMPTS} scenes`,
   );
 }
 
 /** Image `index`'s items: one, or its group when several questions are asked per image. */
 export function generateImageItems(resolved: ResolvedOptions, index: number): Item[] {
-  return resolved.questionsPerImage > 1
+  return resolved.questionsPerImage > 1 || resolved.questionRegions === 'any'
     ? generateImageGroup(resolved, index)
     : [generateItem(resolved, index)];
 }

@@ -89,4 +89,14 @@ export interface GenerateOptions {
    * the same image.
    */
   questionsPerImage?: number;
+  /**
+   * Which questions an image with several may be asked (default `disjoint`, as above). `any`: up to
+   * `questionsPerImage` distinct questions of any family, box-less ones included (POPE negatives,
+   * counts of zero), regions free to overlap: the shared-image groups a trainer packs into one
+   * sequence, several answers per pass over the image.
+   */
+  questionRegions?: QuestionRegions;
 }
+
+export const QUESTION_REGIONS = ['disjoint', 'any'] as const;
+export type QuestionRegions = (typeof QUESTION_REGIONS)[number];

@@ -19,7 +19,7 @@ import { FusionError } from '../../common/errors.ts';
 import { activeFamilies, generateImageItems, resolveOptions, usesOptInFamilies } from './generate.ts';
 import { encodePng, renderScene } from './render.ts';
 import { ALL_FAMILIES } from './types.ts';
-import type { Family, GenerateOptions, PopeSubtype } from './types.ts';
+import type { Family, GenerateOptions, PopeSubtype, QuestionRegions } from './types.ts';
 import { VOCABULARY, VOCABULARY_EXTENDED } from './vocabulary.ts';
 
 export const DATASET_FORMAT = 'fusionscope-vqa';
@@ -53,6 +53,8 @@ export interface DatasetManifest {
   count: number;
   /** Present when above 1: each image is asked this many questions (at least two) about disjoint boxes. */
   questionsPerImage?: number;
+  /** Present when `any`: the image's questions are any distinct ones, regions free to overlap. */
+  questionRegions?: QuestionRegions;
   families: Family[];
   vocabulary: string[];
   boxFormat: 'xyxy-pixels';
@@ -100,6 +102,7 @@ export function writeDataset(options: WriteOptions): WriteSummary {
       imageSize: resolved.imageSize,
       count: 0,
       ...(resolved.questionsPerImage > 1 ? { questionsPerImage: resolved.questionsPerImage } : {}),
+      ...(resolved.questionRegions === 'any' ? { questionRegions: resolved.questionRegions } : {}),
       families: activeFamilies(resolved.weights),
       // The v1 list unless an opt-in family is asked (FORMAT.md), so default manifests stay unchanged.
       vocabulary: [...(usesOptInFamilies(resolved.weights) ? VOCABULARY_EXTENDED : VOCABULARY)],
