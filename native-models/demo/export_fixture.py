@@ -42,6 +42,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 import llava_demo as L  # noqa: E402
+import qwen2vl_demo as Q  # noqa: E402
+import train as T  # noqa: E402
 
 N_PROMPTS = 5
 
@@ -61,17 +63,13 @@ def main():
     torch.set_num_threads(2)
     L.Compute.bf16 = False
 
-    model = L.load_model(args.model)
+    arch, model, tok = T.open_model(args.model)
+    qwen = isinstance(arch, T.Qwen2VLArch)
     cfg = model.config
-    with open(os.path.join(args.model, "tokenizer.json")) as f:
-        vocab = json.load(f)["model"]["vocab"]
-    words = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
-    tok = L.Tokenizer([w for w in words if w not in L.SPECIALS + [L.IMAGE]])
-    assert tok.tokens == words, "tokenizer.json does not round-trip through llava_demo.Tokenizer"
 
     meta, items, images = L.load_split(args.test)
     questions = [it["question"] for it in items]
-    answer_ids, logits = L.greedy(model, tok, questions, images, max_new=4, want_logits=True)
+    answer_ids, logits = arch.greedy(model, tok, questions, images, max_new=4, want_logits=True)
 
     fam, sub, hits = {}, {}, 0
     records = {}
@@ -89,11 +87,11 @@ def main():
 
     prompts = []
     for it, img in zip(items[:N_PROMPTS], images[:N_PROMPTS]):
-        pv = L.preprocess(img[None])[0]
+        pv = arch.preprocess(img[None])[0]  # the engine's layout: CHW (LLaVA), flattened patches (Qwen2-VL)
         prompts.append({
             "id": it["id"],
-            "prompt": L.render_prompt(it["question"]),
-            "input_ids": tok.prompt_ids(it["question"], cfg["image_seq_length"]),
+            "prompt": (Q if qwen else L).render_prompt(it["question"]),
+            "input_ids": arch.prompt(tok, it["question"]),
             "pixel_values_head": [sig7(v) for v in pv.reshape(-1)[:16]],
             "pixel_values_mean": [sig7(v) for v in pv.reshape(3, -1).astype(np.float64).mean(1)],
         })
@@ -113,8 +111,8 @@ def main():
         "max_new_tokens": 4,
         "vocab_size": cfg["text_config"]["vocab_size"],
         "eos_token_id": tok.eos_id,
-        "image_token_index": cfg["image_token_index"],
-        "image_seq_length": cfg["image_seq_length"],
+        "image_token_index": tok.image_id,
+        "image_seq_length": len([t for t in arch.prompt(tok, "") if t == tok.image_id]),
         "accuracy": acc,
         "items": records,
         "prompts": prompts,
@@ -125,10 +123,12 @@ def main():
     print(f"wrote {out}: {len(items)} items, accuracy {acc['overall']:.4f} "
           + " ".join(f"{k}={v['accuracy']:.3f}" for k, v in acc["families"].items()))
 
-    if args.oracle:
+    if args.oracle and qwen:
+        print("--oracle: Qwen2-VL's float64 check is check_qwen2vl.py (against reference/torch_qwen.py)")
+    elif args.oracle:
         worst = 0.0
         for it, img, lg in zip(items[: args.oracle], images, logits):
-            req = {"model": args.model, "input_ids": tok.prompt_ids(it["question"], cfg["image_seq_length"]),
+            req = {"model": args.model, "input_ids": arch.prompt(tok, it["question"]),
                    "pixel_values": L.preprocess(img[None])[0].reshape(-1).tolist(), "runs": {"base": []}}
             res = subprocess.run([sys.executable, os.path.join(ROOT, "native-models", "reference", "torch_llava.py")],
                                  input=json.dumps(req), capture_output=True, text=True, check=True)

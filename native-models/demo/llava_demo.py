@@ -43,10 +43,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def render_prompt(question):
+def render_prompt(question, images=1):
     """What CHAT_TEMPLATE renders for [{role: user, content: [image, text question]}] with
-    add_generation_prompt=True."""
-    return "USER: " + IMAGE + "\n" + question + " " + "ASSISTANT:"
+    add_generation_prompt=True; with `images` > 1, every image first, each "<image>\n" (how the engine
+    feeds a crop after the original: main/engine/inference/prompt.ts promptText)."""
+    return "USER: " + (IMAGE + "\n") * images + question + " " + "ASSISTANT:"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -84,8 +85,11 @@ class Tokenizer:
         """Hugging Face pipeline: split on added tokens (verbatim, no strip), pre-tokenize the rest,
         WordLevel lookup (unknown -> <unk>), then the post-processor adds <s>."""
         ids = [self.bos_id] if add_bos else []
-        pattern = "(" + "|".join(re.escape(t) for t in sorted(self.added, key=len, reverse=True)) + ")"
-        for part in re.split(pattern, text):
+        added = tuple(self.added)
+        if getattr(self, "_split_on", None) != added:  # compiled once per set of added tokens (training encodes 10^5 prompts)
+            self._split_on = added
+            self._splitter = re.compile("(" + "|".join(re.escape(t) for t in sorted(added, key=len, reverse=True)) + ")")
+        for part in self._splitter.split(text):
             if part in self.ids and part in self.added:
                 ids.append(self.ids[part])
             elif part:
@@ -97,10 +101,10 @@ class Tokenizer:
         toks = [self.tokens[i] for i in ids if not (skip_special and self.tokens[i] in self.added)]
         return " ".join(toks)
 
-    def prompt_ids(self, question, image_tokens):
-        """Prompt with the <image> placeholder expanded to `image_tokens` copies (the processor's
+    def prompt_ids(self, question, image_tokens, images=1):
+        """Prompt with each <image> placeholder expanded to `image_tokens` copies (the processor's
         behaviour in transformers >= 4.47)."""
-        return self.encode(render_prompt(question).replace(IMAGE, IMAGE * image_tokens))
+        return self.encode(render_prompt(question, images).replace(IMAGE, IMAGE * image_tokens))
 
     def tokenizer_json(self):
         def added(i, t):
@@ -406,11 +410,16 @@ class LlamaModel(nn.Module):
         emb = torch.cat([freqs, freqs], dim=-1)
         return emb.cos(), emb.sin()
 
-    def forward(self, embeds, want_probs=False):
-        """Causal pass over positions 0..n-1 -> (normed hidden states, per-layer probs, per-layer (k, v))."""
+    def forward(self, embeds, want_probs=False, positions=None, mask=None):
+        """Causal pass over positions 0..n-1 -> (normed hidden states, per-layer probs, per-layer (k, v)).
+        Packed training passes its own RoPE `positions` [B, n] and additive `mask` [B, 1, n, n] instead."""
         n = embeds.shape[1]
-        cos, sin = self.rope(torch.arange(n))
-        mask = torch.full((n, n), float("-inf")).triu(1)
+        if positions is None:
+            cos, sin = self.rope(torch.arange(n))
+        else:
+            cos, sin = (t[:, None] for t in self.rope(positions))
+        if mask is None:
+            mask = torch.full((n, n), float("-inf")).triu(1)
         x = embeds
         all_probs, cache = [], []
         for layer in self.layers:
@@ -479,9 +488,12 @@ class Llava(nn.Module):
         emb = emb.masked_scatter(is_img[..., None], feats.to(emb.dtype))
         return emb
 
-    def forward(self, input_ids, pixel_values=None, positions=None, want_probs=False, feats=None):
-        """Logits at `positions` ([B, k] indexes) or at every position."""
-        hidden, probs, _ = self.model.language_model(self.embed(input_ids, pixel_values, feats), want_probs)
+    def forward(self, input_ids, pixel_values=None, positions=None, want_probs=False, feats=None,
+                rope_positions=None, attn_mask=None):
+        """Logits at `positions` ([B, k] indexes) or at every position; `rope_positions` and `attn_mask` as
+        in LlamaModel.forward (packed sequences)."""
+        hidden, probs, _ = self.model.language_model(self.embed(input_ids, pixel_values, feats), want_probs,
+                                                     rope_positions, attn_mask)
         if positions is not None:
             hidden = torch.gather(hidden, 1, positions[..., None].expand(-1, -1, hidden.shape[-1]))
         return self.lm_head(hidden), probs
@@ -585,6 +597,26 @@ def load_split(folder):
     return meta, items, images
 
 
+def load_groups(folder):
+    """A split with several questions per image -> (meta, items, images uint8 [G, H, W, 3] one per image,
+    groups: per image the indexes of its items, in file order)."""
+    with open(os.path.join(folder, "dataset.json")) as f:
+        meta = json.load(f)
+    items, groups, where = [], [], {}
+    with open(os.path.join(folder, "items.jsonl")) as f:
+        for line in f:
+            if line.strip():
+                it = json.loads(line)
+                if it["image"] not in where:
+                    where[it["image"]] = len(groups)
+                    groups.append([])
+                groups[where[it["image"]]].append(len(items))
+                items.append(it)
+    paths = sorted(where, key=where.get)
+    images = np.stack([load_rgb(os.path.join(folder, p)) for p in paths])
+    return meta, items, images, groups
+
+
 def normalize_answer(text):
     return " ".join(text.strip().split())
 
@@ -595,9 +627,10 @@ def normalize_answer(text):
 
 
 @torch.no_grad()
-def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=False):
+def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=False, extra_u8=None):
     """Greedy answers: for each item, the generated token ids up to and excluding EOS (at most max_new
-    tokens), and optionally the float32 logits at the prompt's last position.
+    tokens), and optionally the float32 logits at the prompt's last position. `extra_u8` (uint8
+    [N, H, W, 3], optional): a second image per item after the first, as the engine feeds a crop.
 
     Prompts are right-padded and run in one causal pass (a real position never sees the padding), then
     decoding continues one token per row with a key/value cache; the padding keys are masked out."""
@@ -608,13 +641,16 @@ def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=Fa
         qs = questions[s : s + batch]
         b = len(qs)
         pv = torch.from_numpy(preprocess(images_u8[s : s + batch]))
-        prompts = [tok.prompt_ids(q, n_img) for q in qs]
+        feats = model.image_features(pv)
+        if extra_u8 is not None:
+            feats = torch.cat([feats, model.image_features(torch.from_numpy(preprocess(extra_u8[s : s + batch])))], 1)
+        prompts = [tok.prompt_ids(q, n_img, 1 if extra_u8 is None else 2) for q in qs]
         lens = torch.tensor([len(p) for p in prompts])
         width = int(lens.max())
         ids = torch.full((b, width), tok.pad_id, dtype=torch.long)
         for i, p in enumerate(prompts):
             ids[i, : len(p)] = torch.tensor(p)
-        hidden, _, cache = lm(model.embed(ids, pv))
+        hidden, _, cache = lm(model.embed(ids, None, feats))
         logits = model.lm_head(hidden[torch.arange(b), lens - 1])
         if want_logits:
             out_logits.extend(logits.numpy())

@@ -43,10 +43,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
+import crops as C  # noqa: E402
 import llava_demo as L  # noqa: E402
+import qwen2vl_demo as Q  # noqa: E402
 
 SEED = 1234
 IMAGE_SIZE = 64
+CELL_GRID = 8  # image tokens per side, each covering 8 x 8 pixels (both architectures)
 
 # Architecture (see MODEL_CARD.md).
 VISION = dict(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4, patch_size=8)
@@ -71,9 +74,45 @@ VAL_SEED = 7002
 TEST_COUNT = 400
 TEST_SEED = 2026
 EVAL_EVERY = 250  # joint-stage steps between val evaluations (model selection)
+QUESTIONS_PER_IMAGE = 1  # above 1: the train split asks this many questions per image, packed (PackedEncoded)
+IMAGE_WEIGHTS = {}  # packed: family -> extra draw weight per question of that family on an image
 WEIGHT_DECAY = 0.05
 INIT = "fanin"
 CLIP_NORM = 1.0
+
+# Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: vision, text
+# (merged), stages (options: aux weight, question_loss, batch), batch (units per batch: items, or images
+# when packed), train_count (idem),
+# train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights, eval_every,
+# arch (ARCHITECTURES).
+RECIPES = {
+    "v1": {},
+    # issue 19: 12 decoder layers; 8 questions per image packed into one sequence (about 3.6x more
+    # supervised answers per token than one question per sequence); family weights set for the shares
+    # of questions wanted (glyph, relate and twostep questions are scarcer per image than their weight
+    # says), glyph-bearing images drawn more often; every 4th joint batch feeds a crop as a second image
+    "v2": {
+        "text": {"num_hidden_layers": 12},
+        "stages": [
+            ("vision", 1600, 2e-3, 100, "vision", {"batch": 64}),
+            ("language", 150, 2e-3, 20, "lm"),
+            ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
+            ("joint", 1650, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
+        ],
+        "batch": 16,
+        "questions_per_image": 8,
+        "train_count": 48000,
+        "train_weights": {"color": 1.3, "shape": 1.1, "count": 1.6, "exist": 1.0, "spatial": 5.0, "glyph": 6.6,
+                          "relate": 4.6, "twostep": 4.0},
+        "image_weights": {"glyph": 3.0},
+        "train_seed": 7211,
+        "val_weights": {f: 1 for f in ("color", "shape", "count", "exist", "spatial", "glyph", "relate", "twostep")},
+        "val_seed": 7202,
+        "eval_every": 250,
+    },
+}
+# issue 19: the same data and schedule on the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT)
+RECIPES["qwen2vl"] = dict(RECIPES["v2"], arch="qwen2vl", text={})
 
 
 def log(*a):
@@ -86,21 +125,27 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def generate_split(out, split, count, seed, weights=None):
+def generate_split(out, split, count, seed, weights=None, questions_per_image=1):
     """Runs the synthetic CLI unless `out` already holds exactly this split (checked through dataset.json
-    and, for weighted mixes, the generated_with.json sidecar written here)."""
+    and, for weighted mixes, the generated_with.json sidecar written here). Several questions per image
+    are any distinct ones (`--question-regions any`), for packed training."""
     args = ["--split", split, "--count", str(count), "--seed", str(seed), "--image-size", str(IMAGE_SIZE)]
     if weights:
         args += ["--weights", ",".join(f"{k}={v}" for k, v in weights.items())]
+    if questions_per_image > 1:
+        args += ["--questions-per-image", str(questions_per_image), "--question-regions", "any"]
+    recorded = bool(weights) or questions_per_image > 1  # the sidecar records the non-default arguments
     manifest, sidecar = os.path.join(out, "dataset.json"), os.path.join(out, "generated_with.json")
     if os.path.exists(manifest):
         with open(manifest) as f:
             meta = json.load(f)
         if meta.get("format") != "fusionscope-vqa":
             raise SystemExit(f"{out} holds something else than a fusionscope-vqa split; not replacing it")
-        same = (meta.get("split"), meta.get("count"), meta.get("seed"), meta.get("imageSize")) == (
+        # with several questions per image the manifest counts questions; the sidecar holds --count
+        counted = meta.get("count") if questions_per_image == 1 else count
+        same = (meta.get("split"), counted, meta.get("seed"), meta.get("imageSize")) == (
             split, count, seed, IMAGE_SIZE)
-        if same and weights:
+        if same and recorded:
             same = os.path.exists(sidecar) and json.load(open(sidecar)) == args
         elif same:
             same = not os.path.exists(sidecar)
@@ -109,7 +154,7 @@ def generate_split(out, split, count, seed, weights=None):
     cmd = ["npx", "tsx", "main/engine/synthetic/cli.ts", "--out", out] + args + ["--force"]
     log("+", " ".join(cmd))
     subprocess.run(cmd, cwd=ROOT, check=True)
-    if weights:
+    if recorded:
         L.write_json(sidecar, args)
 
 
@@ -119,17 +164,99 @@ def generate_split(out, split, count, seed, weights=None):
 class Encoded:
     """A split tokenized for training/eval."""
 
-    def __init__(self, tok, items, images, n_img):
+    def __init__(self, arch, tok, items, images):
+        self.arch = arch
         self.items = items
         self.images = images
-        self.prompts = [tok.prompt_ids(it["question"], n_img) for it in items]
+        self.prompts = [arch.prompt(tok, it["question"]) for it in items]
         # language stage: the same prompt with the image placeholder removed
-        self.text_prompts = [tok.encode(L.render_prompt(it["question"]).replace(L.IMAGE, "")) for it in items]
-        self.answers = [tok.encode(L.normalize_answer(it["answers"][0]), add_bos=False) + [tok.eos_id] for it in items]
+        self.text_prompts = [arch.text_prompt(tok, it["question"]) for it in items]
+        self.answers = [arch.answer(tok, it["answers"][0]) for it in items]
         self.patch_labels = None
         unk = sum(tok.unk_id in p for p in self.prompts) + sum(tok.unk_id in a for a in self.answers)
         if unk:
             raise SystemExit(f"{unk} items contain words outside the tokenizer vocabulary")
+
+    def units(self):
+        """What a batch draws: items."""
+        return len(self.items)
+
+    def scene_items(self):
+        return self.items
+
+
+class PackedEncoded:
+    """A split with several questions per image (the generator's `--question-regions any`), packed one
+    image per sequence: the prefix (`<s> USER:` and the image tokens) once, then one segment per question
+    (its words, `ASSISTANT:`, the answer and `</s>`). Each segment attends to the prefix and to itself
+    only, and its RoPE positions restart where the prefix ends, so every answer is computed exactly as in
+    a one-question sequence (the evaluation's and the engine's layout) while the image and its tokens are
+    paid for once per image instead of once per question."""
+
+    def __init__(self, arch, tok, items, images, groups):
+        self.arch = arch
+        self.items, self.images, self.groups = items, images, groups
+        # True: the image; False: no image (language stage); "crop": the image, then a crop of it
+        self.prefix = {True: arch.prefix(tok, True), False: arch.prefix(tok, False), "crop": arch.prefix(tok, True, 2)}
+        self.segments = []  # per item: (question part, answer part)
+        for it in items:
+            prompt = arch.prompt(tok, it["question"])
+            if prompt[: len(self.prefix[True])] != self.prefix[True]:
+                raise SystemExit(f"{it['id']}: its prompt does not start with the shared image prefix")
+            for key, full in ((False, arch.text_prompt(tok, it["question"])), ("crop", arch.prompt(tok, it["question"], 2))):
+                if full != self.prefix[key] + prompt[len(self.prefix[True]) :]:
+                    raise SystemExit(f"{it['id']}: its {key} prompt is not the {key} prefix + its question")
+            self.segments.append((prompt[len(self.prefix[True]) :], arch.answer(tok, it["answers"][0])))
+        self.patch_labels = None
+        unk = sum(tok.unk_id in q or tok.unk_id in a for q, a in self.segments)
+        if unk:
+            raise SystemExit(f"{unk} items contain words outside the tokenizer vocabulary")
+
+    def units(self):
+        """What a batch draws: images (each with its questions)."""
+        return len(self.groups)
+
+    def scene_items(self):
+        """One item per image, for the per-patch scene labels."""
+        return [self.items[g[0]] for g in self.groups]
+
+
+def make_packed_batch(enc, idx, tok, with_image, crops=None):
+    """Packed sequences of the images `idx`: ids [B, W] (right-padded), pixel values (a list: the images,
+    then `crops` uint8 [B, H, W, 3] when given, fed as second images), loss (position, target) pairs
+    [B, k] (target -100 = none), RoPE positions [B, W] and the additive attention mask [B, 1, W, W] (a key
+    is visible when it is not later and lies in the prefix or the query's segment)."""
+    prefix = enc.prefix["crop" if crops is not None else with_image]
+    p = len(prefix)
+    rows = [[enc.segments[i] for i in enc.groups[g]] for g in idx]
+    width = max(p + sum(len(q) + len(a) for q, a in segs) for segs in rows)
+    k = max(sum(len(a) for _, a in segs) for segs in rows)
+    ids = torch.full((len(idx), width), tok.pad_id, dtype=torch.long)
+    rope = torch.zeros((len(idx), width), dtype=torch.long)
+    segment = torch.full((len(idx), width), -1, dtype=torch.long)  # 0 = prefix, j + 1 = question j, -1 = pad
+    pos = torch.zeros((len(idx), k), dtype=torch.long)
+    tgt = torch.full((len(idx), k), -100, dtype=torch.long)
+    for r, segs in enumerate(rows):
+        ids[r, :p] = torch.tensor(prefix)
+        rope[r, :p] = torch.arange(p)
+        segment[r, :p] = 0
+        at, n_tgt = p, 0
+        for j, (q, a) in enumerate(segs):
+            tokens = q + a
+            end = at + len(tokens)
+            ids[r, at:end] = torch.tensor(tokens)
+            rope[r, at:end] = torch.arange(p, p + len(tokens))
+            segment[r, at:end] = j + 1
+            # the last question token predicts the first answer token, and so on up to </s>
+            pos[r, n_tgt : n_tgt + len(a)] = torch.arange(at + len(q) - 1, end - 1)
+            tgt[r, n_tgt : n_tgt + len(a)] = torch.tensor(a)
+            at, n_tgt = end, n_tgt + len(a)
+    order = torch.arange(width)
+    visible = (order[None, None, :] <= order[None, :, None]) & (
+        (segment[:, None, :] == 0) | (segment[:, None, :] == segment[:, :, None]))
+    mask = torch.zeros(visible.shape).masked_fill(~visible, float("-inf"))[:, None]
+    pixels = [enc.images[idx]] + ([crops] if crops is not None else []) if with_image else []
+    return ids, [torch.from_numpy(enc.arch.preprocess(p)) for p in pixels], pos, tgt, rope, mask
 
 
 COLORS = ["red", "green", "blue", "yellow", "purple", "orange"]
@@ -220,21 +347,17 @@ def make_batch(enc, idx, tok, with_image, question_loss=False):
         pos[r, :n] = torch.arange(st, st + n)
         tgt[r, :n] = torch.tensor(s[st + 1 :])
         qmask[r, : len(prompts[i]) - 1 - st] = True
-    pv = torch.from_numpy(L.preprocess(enc.images[idx])) if with_image else None
+    pv = [torch.from_numpy(enc.arch.preprocess(enc.images[idx]))] if with_image else []
     return ids, pv, pos, tgt, qmask
 
 
-def set_trainable(model, which):
+def set_trainable(model, arch, which):
+    """which: all, lm, vision, or vision+projector (the architecture says which part a parameter is in)."""
+    wanted = {"all": ("vision", "projector", "lm"), "lm": ("lm",), "vision": ("vision",),
+              "vision+projector": ("vision", "projector")}[which]
     for name, p in model.named_parameters():
-        if which == "all":
-            p.requires_grad_(True)
-        elif which == "lm":
-            p.requires_grad_(name.startswith(("model.language_model.", "lm_head.")))
-        elif which == "vision":
-            p.requires_grad_(name.startswith("model.vision_tower."))
-        elif which == "vision+projector":
-            p.requires_grad_(name.startswith(("model.vision_tower.", "model.multi_modal_projector.")))
-    # the last CLIP layer and post_layernorm never reach the LLM (vision_feature_layer -2): no gradient
+        p.requires_grad_(arch.part(name) in wanted)
+    # LLaVA: the last CLIP layer and post_layernorm never reach the LLM (vision_feature_layer -2): no gradient
     return [p for p in model.parameters() if p.requires_grad]
 
 
@@ -261,7 +384,7 @@ def evaluate(model, tok, enc, limit=None, blank=False, fp32=True):
     prev = L.Compute.bf16
     L.Compute.bf16 = not fp32
     model.eval()
-    preds = L.greedy(model, tok, [it["question"] for it in enc.items[:n]], images)
+    preds = enc.arch.greedy(model, tok, [it["question"] for it in enc.items[:n]], images)
     model.train()
     L.Compute.bf16 = prev
     return score(tok, enc.items[:n], preds)
@@ -401,10 +524,149 @@ def export(model, tok, folder):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Architectures: what training needs to know of each (one class each; the rest of the file is shared).
+# ---------------------------------------------------------------------------------------------------
+
+
+class LlavaArch:
+    """LLaVA-1.5 (llava_demo.py): CLIP feature-layer patches -> mlp2x_gelu projector -> LLaMA."""
+
+    PARTS = (("model.vision_tower.", "vision"), ("model.multi_modal_projector.", "projector"),
+             ("model.language_model.", "lm"), ("lm_head.", "lm"))
+    preprocess = staticmethod(L.preprocess)
+    greedy = staticmethod(L.greedy)
+
+    def __init__(self, vision, text):
+        VISION.update(vision)
+        TEXT.update(text)
+
+    def part(self, name):
+        return next(part for prefix, part in self.PARTS if name.startswith(prefix))
+
+    def tokenizer(self, words):
+        return L.Tokenizer(words)
+
+    @property
+    def n_img(self):
+        return (IMAGE_SIZE // VISION["patch_size"]) ** 2
+
+    def new_model(self, tok):
+        model = L.Llava(build_config(tok))
+        L.init_weights(model, SEED, INIT)
+        return model
+
+    def prompt(self, tok, question, images=1):
+        return tok.prompt_ids(question, self.n_img, images)
+
+    def text_prompt(self, tok, question):
+        return tok.encode(L.render_prompt(question).replace(L.IMAGE, ""))
+
+    def prefix(self, tok, with_image, images=1):
+        return tok.encode("USER: " + "\n".join([L.IMAGE * self.n_img] * images if with_image else []))
+
+    def answer(self, tok, answer):
+        return tok.encode(L.normalize_answer(answer), add_bos=False) + [tok.eos_id]
+
+    def cells(self, model, pv):
+        """Per image token, what the auxiliary scene-label head reads: the feature layer's patches."""
+        vm = model.model.vision_tower.vision_model
+        return vm.hidden_states(pv, model.feature_index)[model.feature_index][:, 1:]
+
+    def cell_width(self):
+        return VISION["hidden_size"]
+
+    def project(self, model, cells):
+        return model.model.multi_modal_projector(cells)
+
+    def rope(self, model, prefix, positions):
+        return positions
+
+    def export(self, model, tok, folder):
+        export(model, tok, folder)
+
+    def load(self, folder):
+        model = L.load_model(folder)
+        if model.config["image_seq_length"] != self.n_img:
+            raise SystemExit(f"{folder}: {model.config['image_seq_length']} image tokens, this code makes {self.n_img}")
+        with open(os.path.join(folder, "tokenizer.json")) as f:
+            vocab = json.load(f)["model"]["vocab"]
+        words = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+        tok = L.Tokenizer([w for w in words if w not in L.SPECIALS + [L.IMAGE]])
+        if tok.tokens != words:
+            raise SystemExit(f"{folder}: tokenizer.json does not round-trip through llava_demo.Tokenizer")
+        return model, tok
+
+
+class Qwen2VLArch:
+    """Qwen2-VL (qwen2vl_demo.py): merged 2 x 2 patches, M-RoPE; the merger plays the projector."""
+
+    PARTS = (("model.visual.merger.", "projector"), ("model.visual.", "vision"), ("model.language_model.", "lm"),
+             ("lm_head.", "lm"))
+    preprocess = staticmethod(Q.preprocess)
+    greedy = staticmethod(Q.greedy)
+    part = LlavaArch.part
+
+    def __init__(self, vision, text):
+        self.vision, self.text = vision, text
+
+    def tokenizer(self, words):
+        return Q.Tokenizer(words, image_tokens=Q.n_image_tokens(self.vision))
+
+    def new_model(self, tok):
+        model = Q.Qwen2VL(Q.build_config(tok, self.vision, self.text))
+        Q.init_weights(model, SEED)
+        return model
+
+    def prompt(self, tok, question, images=1):
+        return tok.prompt_ids(question, images)
+
+    def text_prompt(self, tok, question):
+        return tok.text_prompt_ids(question)
+
+    def prefix(self, tok, with_image, images=1):
+        return tok.prefix_ids(with_image, images)
+
+    def answer(self, tok, answer):
+        return tok.answer_ids(answer)
+
+    def cells(self, model, pv):
+        return model.vision_cells(pv)
+
+    def cell_width(self):
+        v = dict(Q.VISION, **self.vision)
+        return v["embed_dim"] * v["spatial_merge_size"] ** 2
+
+    def project(self, model, cells):
+        return model.merge(cells)
+
+    def rope(self, model, prefix, positions):
+        return model.packed_rope(prefix, positions)
+
+    def export(self, model, tok, folder):
+        Q.export(model, tok, folder)
+
+    def load(self, folder):
+        return Q.load_model(folder)
+
+
+ARCHITECTURES = {"llava": LlavaArch, "qwen2vl": Qwen2VLArch}
+MODEL_TYPES = {"llava": "llava", "qwen2_vl": "qwen2vl"}  # config.json model_type -> ARCHITECTURES key
+
+
+def open_model(folder):
+    """An exported demo model -> (its architecture, the model in eval mode, its tokenizer)."""
+    with open(os.path.join(folder, "config.json")) as f:
+        model_type = json.load(f).get("model_type")
+    if model_type not in MODEL_TYPES:
+        raise SystemExit(f"{folder}: model_type {model_type!r} is none of {sorted(MODEL_TYPES)}")
+    arch = ARCHITECTURES[MODEL_TYPES[model_type]]({}, {})
+    model, tok = arch.load(folder)
+    return arch, model.eval(), tok
 
 
 def main():
-    global TRAIN_COUNT, BATCH, STAGES, EVAL_EVERY, INIT
+    global TRAIN_COUNT, BATCH, STAGES, EVAL_EVERY, INIT, TRAIN_WEIGHTS, TRAIN_SEED, QUESTIONS_PER_IMAGE, VAL_SEED
+    global IMAGE_WEIGHTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=os.path.join(ROOT, "tmp", "demo-train"),
                     help="scratch folder for the generated train/val data (git-ignored /tmp/ by default)")
@@ -416,7 +678,23 @@ def main():
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--no-fixture", action="store_true")
     ap.add_argument("--override", default=None, help="(experiments) JSON merged into VISION/TEXT/STAGES")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="v1")
+    ap.add_argument("--deadline-s", type=float, default=None,
+                    help="(experiments) end the joint stage once this many seconds have passed since the start")
     args = ap.parse_args()
+    recipe = RECIPES[args.recipe]
+    arch = ARCHITECTURES[recipe.get("arch", "llava")](recipe.get("vision", {}), recipe.get("text", {}))
+    STAGES = recipe.get("stages", STAGES)
+    TRAIN_COUNT = recipe.get("train_count", TRAIN_COUNT)
+    TRAIN_WEIGHTS = recipe.get("train_weights", TRAIN_WEIGHTS)
+    TRAIN_SEED = recipe.get("train_seed", TRAIN_SEED)
+    QUESTIONS_PER_IMAGE = recipe.get("questions_per_image", QUESTIONS_PER_IMAGE)
+    VAL_SEED = recipe.get("val_seed", VAL_SEED)
+    IMAGE_WEIGHTS = recipe.get("image_weights", IMAGE_WEIGHTS)
+    val_weights = recipe.get("val_weights")
+    EVAL_EVERY = recipe.get("eval_every", EVAL_EVERY)
+    if "batch" in recipe and args.batch == BATCH:
+        args.batch = recipe["batch"]
 
     t_start = time.time()
     torch.set_num_threads(2)
@@ -437,12 +715,15 @@ def main():
     train_dir = args.train_dir or os.path.join(args.work, "train")
     val_dir = args.val_dir or os.path.join(args.work, "val")
     if not args.train_dir:
-        generate_split(train_dir, "train", TRAIN_COUNT, TRAIN_SEED, TRAIN_WEIGHTS)
+        generate_split(train_dir, "train", TRAIN_COUNT, TRAIN_SEED, TRAIN_WEIGHTS, QUESTIONS_PER_IMAGE)
     if not args.val_dir:
-        generate_split(val_dir, "val", VAL_COUNT, VAL_SEED)
+        generate_split(val_dir, "val", VAL_COUNT, VAL_SEED, val_weights)
     generate_split(args.test, "test", TEST_COUNT, TEST_SEED)
     t_data = time.time()
-    train_meta, train_items, train_images = L.load_split(train_dir)
+    if QUESTIONS_PER_IMAGE > 1:
+        train_meta, train_items, train_images, train_groups = L.load_groups(train_dir)
+    else:
+        train_meta, train_items, train_images = L.load_split(train_dir)
     val_meta, val_items, val_images = L.load_split(val_dir)
     test_meta, test_items, test_images = L.load_split(args.test)
     log(f"data: train {len(train_items)}, val {len(val_items)}, test {len(test_items)} "
@@ -450,17 +731,18 @@ def main():
 
     # 2. tokenizer + model
     words = set(train_meta["vocabulary"]) | set(val_meta["vocabulary"]) | set(test_meta["vocabulary"])
-    tok = L.Tokenizer(words)
-    config = build_config(tok)
-    n_img = config["image_seq_length"]
-    model = L.Llava(config)
-    L.init_weights(model, SEED, INIT)
+    tok = arch.tokenizer(words)
+    model = arch.new_model(tok)
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
     log(f"vocab {tok.vocab_size}, params {n_params}")
-    train = Encoded(tok, train_items, train_images, n_img)
-    val = Encoded(tok, val_items, val_images, n_img)
-    test = Encoded(tok, test_items, test_images, n_img)
+    if QUESTIONS_PER_IMAGE > 1:
+        train = PackedEncoded(arch, tok, train_items, train_images, train_groups)
+    else:
+        train = Encoded(arch, tok, train_items, train_images)
+    packed = isinstance(train, PackedEncoded)
+    val = Encoded(arch, tok, val_items, val_images)
+    test = Encoded(arch, tok, test_items, test_images)
 
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, "training_log.jsonl")
@@ -471,51 +753,73 @@ def main():
         logf.write(json.dumps(entry) + "\n")
         logf.flush()
 
-    record({"event": "start", "seed": SEED, "vision": VISION, "text": TEXT, "stages": stages, "batch": BATCH,
+    record({"event": "start", "recipe": args.recipe, "seed": SEED, "vision": VISION, "text": TEXT,
+            "stages": stages, "batch": BATCH, "questions_per_image": QUESTIONS_PER_IMAGE,
             "train_count": len(train_items), "val_count": len(val_items), "params": n_params,
             "vocab_size": tok.vocab_size})
 
     # 3. stages
     rng = np.random.default_rng(SEED)
-    order, cursor = rng.permutation(len(train_items)), 0
+    crop_rng = np.random.default_rng(SEED + 1)  # a stream of its own: recipes without crops draw as before
+    draw_rng, draw_p = np.random.default_rng(SEED + 2), None
+    if IMAGE_WEIGHTS:
+        # an image is drawn in proportion to 1 + the weights of its questions' families: families that few
+        # questions per image can be about (one glyph question at most, mostly) are seen more often
+        w = np.array([1 + sum(IMAGE_WEIGHTS.get(train.items[i]["family"], 0) for i in g) for g in train.groups])
+        draw_p = w / w.sum()
+    order, cursor = rng.permutation(train.units()), 0
     best = None
-    vm = model.model.vision_tower.vision_model
     aux = None
     for stage in stages:
         name, steps, peak, warmup, which = stage[:5]
         opts = stage[5] if len(stage) > 5 else {}
         qweight = opts.get("question_loss", 0.0)
-        params = set_trainable(model, which)
+        batch = opts.get("batch", BATCH)
+        params = set_trainable(model, arch, which)
         aux_w = 1.0 if name == "vision" else opts.get("aux", 0.0)
         if aux_w > 0:
             if aux is None:
-                aux = AuxHead(VISION["hidden_size"])
+                aux = AuxHead(arch.cell_width())
             params = params + list(aux.parameters())
-            grid = IMAGE_SIZE // VISION["patch_size"]
-            if train.patch_labels is None:
-                train.patch_labels = patch_labels(train.items, grid, VISION["patch_size"], IMAGE_SIZE)
+            if train.patch_labels is None:  # both architectures: 64 image tokens, one per 8 x 8 pixel cell
+                train.patch_labels = patch_labels(train.scene_items(), CELL_GRID, IMAGE_SIZE // CELL_GRID, IMAGE_SIZE)
         opt = make_optimizer(params, peak)
         with_image = name != "language"
         L.Compute.bf16 = True
         t0 = time.time()
         run_loss, run_n = 0.0, 0
         for step in range(steps):
-            if cursor + BATCH > len(order):
-                order, cursor = rng.permutation(len(train_items)), 0
-            idx = np.sort(order[cursor : cursor + BATCH])
-            cursor += BATCH
-            ids, pv, pos, tgt, qmask = make_batch(train, idx, tok, with_image, qweight > 0)
+            out_of_time = name == "joint" and args.deadline_s and time.time() - t_start > args.deadline_s
+            last = step == steps - 1 or out_of_time
+            if draw_p is not None:
+                idx = np.sort(draw_rng.choice(train.units(), size=min(batch, train.units()), replace=False, p=draw_p))
+            else:
+                if cursor + batch > len(order):
+                    order, cursor = rng.permutation(train.units()), 0
+                idx = np.sort(order[cursor : cursor + batch])
+                cursor += batch
+            rope = amask = None
+            crop_every = opts.get("crops_every", 0)
+            if packed:
+                crops = None
+                if with_image and crop_every and step % crop_every == crop_every - 1:
+                    crops = C.training_crops([[train.items[i] for i in train.groups[g]] for g in idx],
+                                             train.images[idx], crop_rng, IMAGE_SIZE // CELL_GRID)
+                ids, pv, pos, tgt, rope, amask = make_packed_batch(train, idx, tok, with_image, crops)
+                rope = arch.rope(model, train.prefix["crop" if crops is not None else with_image], rope)
+                qmask = torch.zeros(tgt.shape, dtype=torch.bool)
+            else:
+                ids, pv, pos, tgt, qmask = make_batch(train, idx, tok, with_image, qweight > 0)
             lr = lr_at(step, steps, peak, warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
-            vfeats = None
-            if with_image:
-                vfeats = vm.hidden_states(pv, model.feature_index)[model.feature_index][:, 1:]
+            cells = [arch.cells(model, p) for p in pv]
+            vfeats = cells[0] if cells else None  # the first image's: the one the scene labels describe
             if name == "vision":
                 loss = aux.loss(vfeats, (train.patch_labels[0][idx], train.patch_labels[1][idx]))
             else:
-                proj = model.model.multi_modal_projector(vfeats) if with_image else None
-                logits, _ = model(ids, None, positions=pos, feats=proj)
+                proj = torch.cat([arch.project(model, c) for c in cells], 1) if with_image else None
+                logits, _ = model(ids, None, positions=pos, feats=proj, rope_positions=rope, attn_mask=amask)
                 ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100,
                                      reduction="none").view(tgt.shape)
                 valid = tgt != -100
@@ -531,20 +835,24 @@ def main():
             opt.step()
             run_loss += float(loss)
             run_n += 1
-            if (step + 1) % 25 == 0 or step == steps - 1:
+            if (step + 1) % 25 == 0 or last:
                 rate = (step + 1) / (time.time() - t0)
                 log(f"[{name}] step {step + 1}/{steps} loss {run_loss / run_n:.4f} lr {lr:.2e} "
                     f"gnorm {float(gnorm):.2f} {rate:.2f} it/s elapsed {time.time() - t_start:.0f}s")
                 record({"event": "train", "stage": name, "step": step + 1, "loss": run_loss / run_n, "lr": lr,
                         "grad_norm": float(gnorm)})
                 run_loss, run_n = 0.0, 0
-            if name == "joint" and ((step + 1) % EVAL_EVERY == 0 or step == steps - 1):
+            if name == "joint" and ((step + 1) % EVAL_EVERY == 0 or last):
                 res, _ = evaluate(model, tok, val, fp32=False)
                 log(f"  val (bf16) acc {res['accuracy']:.4f} " +
                     " ".join(f"{k}={v['accuracy']:.3f}" for k, v in res["families"].items()))
                 record({"event": "val", "stage": name, "step": step + 1, **res})
                 if best is None or res["accuracy"] >= best[0]:
                     best = (res["accuracy"], step + 1, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            if out_of_time:
+                log(f"[{name}] deadline reached after step {step + 1}: the stage ends here (not reproducible)")
+                record({"event": "deadline", "stage": name, "step": step + 1})
+                break
         if name == "align":
             res, _ = evaluate(model, tok, val, fp32=False)
             log(f"  val after align (bf16) acc {res['accuracy']:.4f} " +
@@ -558,7 +866,7 @@ def main():
     model.eval()
 
     # 4. export + float32 evaluation
-    export(model, tok, args.out)
+    arch.export(model, tok, args.out)
     val_res, _ = evaluate(model, tok, val)
     test_res, test_preds = evaluate(model, tok, test)
     blank_res, _ = evaluate(model, tok, test, blank=True)
