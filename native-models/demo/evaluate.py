@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Scores an exported demo model (LLaVA or Qwen2-VL, told apart by its config.json) on any splits of the
-synthetic benchmark: greedy exact match, overall, per family and per POPE subtype, with the image and with
-it replaced by a blank image of its mean colour (how much the answers depend on seeing the image).
+synthetic benchmark: greedy exact match, overall, per family and per POPE subtype, with the image, with
+it replaced by a blank image of its mean colour (how much the answers depend on seeing the image), and
+with a crop of the item's own boxes fed after it as a second image (an oracle crop refinement; items
+without boxes get a seeded random square), cut as the engine cuts crops (crops.py).
 
     /usr/bin/python3 native-models/demo/evaluate.py --model DIR --split DIR [--split DIR ...] [--json FILE]
 
@@ -16,11 +18,13 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import crops as C  # noqa: E402
 import llava_demo as L  # noqa: E402
 import train as T  # noqa: E402
 
@@ -43,9 +47,14 @@ def main():
         meta, items, images = L.load_split(folder)
         questions = [it["question"] for it in items]
         entry = {"seed": meta.get("seed"), "families_asked": meta.get("families")}
-        for variant, pixels in (("image", images), ("blank", T.blank_images(images))):
+        rng = np.random.default_rng(0)
+        size = images.shape[1]
+        crops = np.stack([C.crop_image(im, C.crop_rect(it["boxes"], size, size // T.CELL_GRID, rng=rng), size)
+                          for it, im in zip(items, images)])
+        for variant, pixels, extra in (("image", images, None), ("blank", T.blank_images(images), None),
+                                       ("crop", images, crops)):
             started = time.time()
-            res, _ = T.score(tok, items, arch.greedy(model, tok, questions, pixels))
+            res, _ = T.score(tok, items, arch.greedy(model, tok, questions, pixels, extra_u8=extra))
             entry[variant] = res
             print(f"{folder} [{variant}] {res['accuracy']:.4f} (n {res['n']}) {families_line(res)} "
                   f"({time.time() - started:.0f}s)", flush=True)
