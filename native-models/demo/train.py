@@ -80,11 +80,10 @@ WEIGHT_DECAY = 0.05
 INIT = "fanin"
 CLIP_NORM = 1.0
 
-# Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: vision, text
-# (merged), stages (options: aux weight, question_loss, batch), batch (units per batch: items, or images
-# when packed), train_count (idem),
-# train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights, eval_every,
-# arch (ARCHITECTURES).
+# Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: arch
+# (ARCHITECTURES), vision and text (merged into the architecture's own), stages (options: aux weight,
+# question_loss, batch, crops_every), batch (units per batch: items, or images when packed), train_count
+# (idem), train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights, eval_every.
 RECIPES = {
     "v1": {},
     # issue 19: 12 decoder layers; 8 questions per image packed into one sequence (about 3.6x more
