@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Equivalence fixture for FusionScope's engine: runs the trained demo model (native-models/demo/model/,
-float32, exactly transformers' LlavaForConditionalGeneration semantics) on every item of the committed
+"""Equivalence fixture for FusionScope's engine: runs a trained demo model (native-models/demo/model/ by
+default; LLaVA or Qwen2-VL, told apart by its config.json; float32, exactly transformers' semantics for
+LlavaForConditionalGeneration / Qwen2VLForConditionalGeneration) on every item of the committed
 test split (native-models/demo/data/test/) and writes native-models/demo/model/reference_outputs.json:
 
   {

@@ -626,6 +626,53 @@ def normalize_answer(text):
 # ---------------------------------------------------------------------------------------------------
 
 
+def image_features(model, preprocess_fn, images_u8, extra_u8=None):
+    """Each item's image features, then its second image's (a crop, as the engine feeds `extraImages`)."""
+    feats = model.image_features(torch.from_numpy(preprocess_fn(images_u8)))
+    if extra_u8 is not None:
+        feats = torch.cat([feats, model.image_features(torch.from_numpy(preprocess_fn(extra_u8)))], 1)
+    return feats
+
+
+def padded_ids(prompts, pad_id):
+    """Right-padded ids [B, W] and each row's length."""
+    lens = torch.tensor([len(p) for p in prompts])
+    ids = torch.full((len(prompts), int(lens.max())), pad_id, dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, : len(p)] = torch.tensor(p)
+    return ids, lens
+
+
+def decode_greedy(model, tok, logits, cache, lens, first_pos, max_new, trace=None):
+    """Greedy continuation of prefilled right-padded prompts: from the prompts' last-position `logits`,
+    one token per row with the key/value `cache`, the padding keys masked out; generated token i of row r
+    sits at position first_pos[r] + i. Returns each row's tokens up to and excluding EOS. `trace`, a list,
+    receives every step's logits."""
+    b, width = len(lens), int(lens.max())
+    lm = model.model.language_model
+    gen = [[] for _ in range(b)]
+    done = torch.zeros(b, dtype=torch.bool)
+    # keys: prompt slots 0..width-1 (valid below each row's length), then one slot per generated token
+    key_ok = torch.arange(width)[None, :] < lens[:, None]
+    for step in range(max_new):
+        if trace is not None:
+            trace.append(logits)
+        nxt = logits.argmax(-1)
+        for i in range(b):
+            if not done[i]:
+                if int(nxt[i]) == tok.eos_id:
+                    done[i] = True
+                else:
+                    gen[i].append(int(nxt[i]))
+        if bool(done.all()) or step == max_new - 1:
+            break
+        key_ok = torch.cat([key_ok, torch.ones(b, 1, dtype=torch.bool)], dim=1)
+        mask = torch.zeros(key_ok.shape).masked_fill(~key_ok, float("-inf"))[:, None, None, :]
+        hidden, cache = lm.step(lm.embed_tokens(nxt[:, None]), first_pos + step, mask, cache)
+        logits = model.lm_head(hidden[:, 0])
+    return gen
+
+
 @torch.no_grad()
 def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=False, extra_u8=None):
     """Greedy answers: for each item, the generated token ids up to and excluding EOS (at most max_new
@@ -639,39 +686,12 @@ def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=Fa
     out_ids, out_logits = [], []
     for s in range(0, len(questions), batch):
         qs = questions[s : s + batch]
-        b = len(qs)
-        pv = torch.from_numpy(preprocess(images_u8[s : s + batch]))
-        feats = model.image_features(pv)
-        if extra_u8 is not None:
-            feats = torch.cat([feats, model.image_features(torch.from_numpy(preprocess(extra_u8[s : s + batch])))], 1)
-        prompts = [tok.prompt_ids(q, n_img, 1 if extra_u8 is None else 2) for q in qs]
-        lens = torch.tensor([len(p) for p in prompts])
-        width = int(lens.max())
-        ids = torch.full((b, width), tok.pad_id, dtype=torch.long)
-        for i, p in enumerate(prompts):
-            ids[i, : len(p)] = torch.tensor(p)
+        feats = image_features(model, preprocess, images_u8[s : s + batch],
+                               None if extra_u8 is None else extra_u8[s : s + batch])
+        ids, lens = padded_ids([tok.prompt_ids(q, n_img, 1 if extra_u8 is None else 2) for q in qs], tok.pad_id)
         hidden, _, cache = lm(model.embed(ids, None, feats))
-        logits = model.lm_head(hidden[torch.arange(b), lens - 1])
+        logits = model.lm_head(hidden[torch.arange(len(qs)), lens - 1])
         if want_logits:
             out_logits.extend(logits.numpy())
-        gen = [[] for _ in qs]
-        done = torch.zeros(b, dtype=torch.bool)
-        # keys: prompt slots 0..width-1 (valid below each row's length), then one slot per generated token
-        key_ok = torch.arange(width)[None, :] < lens[:, None]
-        for step in range(max_new):
-            nxt = logits.argmax(-1)
-            for i in range(b):
-                if not done[i]:
-                    if int(nxt[i]) == tok.eos_id:
-                        done[i] = True
-                    else:
-                        gen[i].append(int(nxt[i]))
-            if bool(done.all()) or step == max_new - 1:
-                break
-            key_ok = torch.cat([key_ok, torch.ones(b, 1, dtype=torch.bool)], dim=1)
-            mask = torch.zeros(key_ok.shape).masked_fill(~key_ok, float("-inf"))[:, None, None, :]
-            emb = lm.embed_tokens(nxt[:, None])
-            hidden, cache = lm.step(emb, lens + step, mask, cache)
-            logits = model.lm_head(hidden[:, 0])
-        out_ids.extend(gen)
+        out_ids.extend(decode_greedy(model, tok, logits, cache, lens, lens, max_new))
     return (out_ids, out_logits) if want_logits else out_ids

@@ -567,41 +567,15 @@ def greedy(model, tok, questions, images_u8, max_new=4, batch=64, want_logits=Fa
     out_ids, out_logits = [], []
     for s in range(0, len(questions), batch):
         qs = questions[s : s + batch]
-        b = len(qs)
-        feats = model.image_features(torch.from_numpy(preprocess(images_u8[s : s + batch])))
-        if extra_u8 is not None:
-            feats = torch.cat([feats, model.image_features(torch.from_numpy(preprocess(extra_u8[s : s + batch])))], 1)
-        prompts = [tok.prompt_ids(q, 1 if extra_u8 is None else 2) for q in qs]
-        lens = torch.tensor([len(p) for p in prompts])
-        width = int(lens.max())
-        ids = torch.full((b, width), tok.pad_id, dtype=torch.long)
-        for i, p in enumerate(prompts):
-            ids[i, : len(p)] = torch.tensor(p)
+        feats = L.image_features(model, preprocess, images_u8[s : s + batch],
+                                 None if extra_u8 is None else extra_u8[s : s + batch])
+        ids, lens = L.padded_ids([tok.prompt_ids(q, 1 if extra_u8 is None else 2) for q in qs], tok.pad_id)
         rope = model.rope_index(ids)
         hidden, _, cache = lm(model.embed(ids, None, feats), positions=rope)
-        logits = model.lm_head(hidden[torch.arange(b), lens - 1])
-        # the prompt ends with text, whose position is its largest
-        next_pos = rope[0, torch.arange(b), lens - 1] + 1
+        rows = torch.arange(len(qs))
+        logits = model.lm_head(hidden[rows, lens - 1])
         if want_logits:
             out_logits.extend(logits.numpy())
-        gen = [[] for _ in qs]
-        done = torch.zeros(b, dtype=torch.bool)
-        key_ok = torch.arange(width)[None, :] < lens[:, None]
-        for step in range(max_new):
-            if trace is not None:
-                trace.append(logits)
-            nxt = logits.argmax(-1)
-            for i in range(b):
-                if not done[i]:
-                    if int(nxt[i]) == tok.eos_id:
-                        done[i] = True
-                    else:
-                        gen[i].append(int(nxt[i]))
-            if bool(done.all()) or step == max_new - 1:
-                break
-            key_ok = torch.cat([key_ok, torch.ones(b, 1, dtype=torch.bool)], dim=1)
-            mask = torch.zeros(key_ok.shape).masked_fill(~key_ok, float("-inf"))[:, None, None, :]
-            hidden, cache = lm.step(lm.embed_tokens(nxt[:, None]), next_pos + step, mask, cache)
-            logits = model.lm_head(hidden[:, 0])
-        out_ids.extend(gen)
+        # the prompt ends with text, whose position is its largest
+        out_ids.extend(L.decode_greedy(model, tok, logits, cache, lens, rope[0, rows, lens - 1] + 1, max_new, trace))
     return (out_ids, out_logits) if want_logits else out_ids
