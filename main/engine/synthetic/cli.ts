@@ -2,7 +2,7 @@
  * `npx tsx main/engine/synthetic/cli.ts --out DIR --split train|val|test --count N --seed S
  * [--image-size 64] [--name NAME] [--weights color=1,shape=1,...] [--force]`
  * Writes one split of the synthetic visual-QA benchmark; failures print `error [CODE]: message`, exit 2.
- * The opt-in families (relate, twostep) are asked only when `--weights` names them.
+ * The opt-in families (relate, twostep, locate) are asked only when `--weights` names them.
  */
 import { pathToFileURL } from 'node:url';
 

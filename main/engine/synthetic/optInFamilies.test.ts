@@ -1,5 +1,5 @@
 /**
- * The opt-in families (relate, twostep): answers follow from the scene, scenes that cannot support them
+ * The opt-in families (relate, twostep, locate): answers follow from the scene, scenes that cannot support them
  * are refused, a distractor is always kept, and asking for them leaves every default stream unchanged.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +28,11 @@ const TWOSTEP: Item[] = [
   ...generateItems({ seed: 34, split: 'train', count: 900, familyWeights: { twostep: 1 } }),
   ...generateItems({ seed: 35, split: 'test', count: 150, imageSize: 48, familyWeights: { twostep: 1 } }),
   ...generateItems({ seed: 36, split: 'val', count: 150, imageSize: 128, familyWeights: { twostep: 1 } }),
+];
+
+const LOCATE: Item[] = [
+  ...generateItems({ seed: 37, split: 'train', count: 600, familyWeights: { locate: 1 } }),
+  ...generateItems({ seed: 38, split: 'test', count: 150, imageSize: 48, familyWeights: { locate: 1 } }),
 ];
 
 const dirs: string[] = [];
@@ -81,8 +86,8 @@ function allAsked(family: 'relate' | 'twostep', s: Scene): Set<string> {
 describe('default streams are unchanged', () => {
   it('opt-in families weigh 0 unless named, and come after the default ones', () => {
     expect(ALL_FAMILIES).toEqual([...FAMILIES, ...OPT_IN_FAMILIES]);
-    expect(resolveWeights(undefined)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
-    expect(resolveWeights({ relate: 2, color: 1 })).toEqual([1, 0, 0, 0, 0, 0, 2, 0]);
+    expect(resolveWeights(undefined)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0]);
+    expect(resolveWeights({ relate: 2, color: 1 })).toEqual([1, 0, 0, 0, 0, 0, 2, 0, 0]);
   });
 
   it('naming the six default families, or giving the opt-in ones weight 0, reproduces the default stream', () => {
@@ -99,7 +104,9 @@ describe('default streams are unchanged', () => {
 
   it('keeps the v1 vocabulary (72 tokens) and extends it only for the opt-in words', () => {
     expect(VOCABULARY).toHaveLength(72);
-    expect([...VOCABULARY_EXTENDED]).toEqual([...VOCABULARY, 'large', 'small', 'with'].sort());
+    expect([...VOCABULARY_EXTENDED]).toEqual(
+      [...VOCABULARY, 'large', 'small', 'with', 'at', 'bottom', 'or', 'top'].sort(),
+    );
   });
 
   it('a default manifest lists the v1 vocabulary, one asking an opt-in family the extended one', () => {
@@ -136,7 +143,7 @@ describe('default streams are unchanged', () => {
       'relate=1,twostep=2',
     ]);
     expect(options.familyWeights).toEqual({ relate: 1, twostep: 2 });
-    expect(USAGE).toMatch(/relate, twostep/);
+    expect(USAGE).toMatch(/relate, twostep, locate/);
   });
 });
 
@@ -298,10 +305,51 @@ describe('twostep', () => {
   });
 });
 
+describe('locate', () => {
+  it('answers as the independent oracle does, about a uniquely named object, with a distractor kept', () => {
+    for (const item of LOCATE) {
+      const { answer, relevant } = oracle(item);
+      expect(item.answers, item.question).toEqual([answer]);
+      expect(relevant).toHaveLength(1);
+      expect(item.boxes.map(boxKey)).toEqual([boxKey(relevant[0].box)]);
+      expect(item.scene.objects.length).toBeGreaterThan(1);
+    }
+  });
+
+  it('keeps the centre clearly off the middle and balances the four sides', () => {
+    const sides: Record<string, number> = {};
+    for (const item of LOCATE) {
+      const { relevant } = oracle(item);
+      const horizontal = item.question.includes('left or the right');
+      const centre = horizontal ? relevant[0].center[0] : relevant[0].center[1];
+      expect(Math.abs(centre - item.scene.imageSize / 2)).toBeGreaterThanOrEqual(
+        (SPATIAL_MIN_SEPARATION / 2) * item.scene.imageSize,
+      );
+      sides[item.answers[0]] = (sides[item.answers[0]] ?? 0) + 1;
+    }
+    expect(Object.keys(sides).sort()).toEqual(['bottom', 'left', 'right', 'top']);
+    for (const n of Object.values(sides)) expect(n / LOCATE.length).toBeGreaterThan(0.18);
+  });
+
+  it('asks about a hand-made scene exactly what holds there, and refuses an object at the middle', () => {
+    const s = scene(object(0, 'circle', 'red', 'small', 2, 2), object(1, 'square', 'blue', 'small', 25, 25));
+    const asked = new Set<string>();
+    for (let seed = 0; seed < 200; seed++) {
+      const qa = QUESTION_BUILDERS.locate(s, new Rng(seed));
+      if (qa) asked.add(`${qa.question} ${qa.answers[0]}`);
+    }
+    // The square's centre (32, 32) is at the middle: never asked about. The circle sits top left.
+    expect([...asked].sort()).toEqual([
+      'is the red circle at the top or the bottom? top',
+      'is the red circle on the left or the right? left',
+    ]);
+  });
+});
+
 describe('vocabulary of the opt-in families', () => {
   it('questions and answers use only the extended vocabulary and the documented shape', () => {
     const vocabulary = new Set(VOCABULARY_EXTENDED);
-    for (const item of [...RELATE, ...TWOSTEP]) {
+    for (const item of [...RELATE, ...TWOSTEP, ...LOCATE]) {
       expect(item.question).toMatch(/^[a-z0-9 ]+\?$/);
       for (const token of [...tokenize(item.question), ...item.answers])
         expect(vocabulary.has(token), `${JSON.stringify(token)} in ${item.question}`).toBe(true);

@@ -252,6 +252,36 @@ function relateQuestion(scene: Scene, rng: Rng): QuestionAnswer | null {
   });
 }
 
+/** `locate`: which half of the image an object's centre lies in, along one axis. */
+const LOCATE_SIDES = { horizontal: ['left', 'right'], vertical: ['top', 'bottom'] } as const;
+
+/**
+ * `locate`: "is the {color} {shape} on the left or the right?" / "... at the top or the bottom?" (the
+ * object uniquely named). Its centre lies at least SPATIAL_MIN_SEPARATION / 2 of the image side from the
+ * middle along the asked axis, as clear as a `spatial` comparison with an object at the middle; the axis
+ * and the answer are drawn before the object, so the sides stay balanced. Boxes: [the object].
+ */
+function locateQuestion(scene: Scene, rng: Rng): QuestionAnswer | null {
+  const horizontal = rng.chance(0.5);
+  const [first, second] = horizontal ? LOCATE_SIDES.horizontal : LOCATE_SIDES.vertical;
+  const wantFirst = rng.chance(0.5);
+  const margin = (SPATIAL_MIN_SEPARATION / 2) * scene.imageSize;
+  const middle = scene.imageSize / 2;
+  const candidates = uniquelyNamed(scene).filter((o) => {
+    const offset = (horizontal ? o.center[0] : o.center[1]) - middle;
+    return wantFirst ? offset <= -margin : offset >= margin;
+  });
+  if (candidates.length === 0) return null;
+  const target = rng.pick(candidates);
+  const sides = horizontal ? 'on the left or the right' : 'at the top or the bottom';
+  return withDistractor(scene, {
+    question: `is the ${target.color} ${target.shape} ${sides}?`,
+    answers: [wantFirst ? first : second],
+    subtype: null,
+    boxes: [target.box],
+  });
+}
+
 /**
  * `twostep`: find an object by one attribute, answer another. Three kinds, drawn uniformly among those
  * the scene supports:
@@ -319,4 +349,5 @@ export const QUESTION_BUILDERS: Record<
   glyph: glyphQuestion,
   relate: relateQuestion,
   twostep: twostepQuestion,
+  locate: locateQuestion,
 };

@@ -40,6 +40,17 @@ export function oracle(item: Item): OracleResult {
       referenced: [refs, standing],
     };
   }
+  if ((m = /^is the (\w+) (\w+) (on the left or the right|at the top or the bottom)\?$/.exec(q))) {
+    const [, color, shape, sides] = m;
+    const hits = count(objects, (o) => o.color === color && o.shape === shape);
+    const horizontal = sides.startsWith('on');
+    const side = (o: SceneObject) => {
+      const c = horizontal ? o.center[0] : o.center[1];
+      const before = c < item.scene.imageSize / 2;
+      return horizontal ? (before ? 'left' : 'right') : before ? 'top' : 'bottom';
+    };
+    return { answer: hits.length === 1 ? side(hits[0]) : '?', relevant: hits, referenced: [hits] };
+  }
   if ((m = /^what (color|shape) is the object with the (letter|digit) (\w)\?$/.exec(q))) {
     const [, which, kind, char] = m;
     const hits = count(objects, (o) => o.glyph?.kind === kind && o.glyph.char.toLowerCase() === char);

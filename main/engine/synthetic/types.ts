@@ -12,11 +12,11 @@ export type Size = (typeof SIZES)[number];
 /** The default families: a dataset written without family weights asks exactly these. */
 export const FAMILIES = ['color', 'shape', 'count', 'exist', 'spatial', 'glyph'] as const;
 /**
- * Opt-in families (relational and two-step questions): weight 0 unless named in `familyWeights`, and
+ * Opt-in families (relational, two-step and absolute-position questions): weight 0 unless named in `familyWeights`, and
  * appended after the default ones, so every default stream (and every dataset written before they
  * existed) stays byte-identical.
  */
-export const OPT_IN_FAMILIES = ['relate', 'twostep'] as const;
+export const OPT_IN_FAMILIES = ['relate', 'twostep', 'locate'] as const;
 /** Every family, in canonical order (the order of the weights vector and of manifests' `families`). */
 export const ALL_FAMILIES = [...FAMILIES, ...OPT_IN_FAMILIES] as const;
 export type Family = (typeof ALL_FAMILIES)[number];

@@ -13,8 +13,8 @@ const TEMPLATE_WORDS = [
 
 export const QUESTION_MARK = '?';
 
-/** Words only the opt-in families (relate, twostep) use. */
-const OPT_IN_WORDS = ['with', 'large', 'small'];
+/** Words only the opt-in families (relate, twostep, locate) use. */
+const OPT_IN_WORDS = ['with', 'large', 'small', 'or', 'at', 'top', 'bottom'];
 
 const BASE_WORDS = [
   ...TEMPLATE_WORDS,
@@ -35,7 +35,7 @@ const BASE_WORDS = [
  */
 export const VOCABULARY: readonly string[] = [...new Set(BASE_WORDS)].sort();
 
-/** VOCABULARY plus the opt-in families' words (75 tokens), listed by manifests of datasets that use them. */
+/** VOCABULARY plus the opt-in families' words (79 tokens), listed by manifests of datasets that use them. */
 export const VOCABULARY_EXTENDED: readonly string[] = [...new Set([...BASE_WORDS, ...OPT_IN_WORDS])].sort();
 
 export function tokenize(text: string): string[] {
