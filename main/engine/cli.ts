@@ -38,8 +38,13 @@ defaults: the demo model and its test split; the format is detected from the fil
 ${FORMAT_NAMES.join(', ')}):
 ${analysisUsage()}  fusionscope runs
   fusionscope report   [--out DIR]     figures (SVG, PNG) and CSV/JSON for the newest runs of the model
-  fusionscope analyze  [--out DIR]     sweep (knockout, then hidden; or --mode) + evolve + contrast +
-                                       report (the headless main job)
+  fusionscope analyze  [--model DIR[,DIR…]] [--out DIR]   the headless main job: sweep (knockout, then
+                                       hidden; or --mode) + evolve + contrast + question-contrast + report,
+                                       on each model given (default: every embedded demo model). With
+                                       several: each model's report in OUT/NAME/ — NAME its folder's name
+                                       (a hub model's repo name), lower case; where two collide, the parent
+                                       folder's name before it, then -2, -3… — and their comparison on
+                                       normalised depth in OUT/compare/ (compare.json, figures, CSV)
   fusionscope export   --run N --out DIR [--format csv|parquet|npz] [--force]   a run's samples, metrics
                                        and arrays for Python (default csv; layout in docs/SCHEMA.md)
 

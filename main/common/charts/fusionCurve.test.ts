@@ -222,6 +222,20 @@ describe('fusionCurveOption', () => {
     expect(title.subtextStyle.lineHeight).toBeGreaterThan(title.subtextStyle.fontSize);
   });
 
+  it('puts a second model’s baseline label under its line, so close baselines do not print over each other', () => {
+    const option = fusionCurveOption({
+      metricLabel: 'a',
+      xAxis: 'depth',
+      series: [llava({ baseline: 0.86 }), { ...qwen(), baseline: 0.9 }],
+    });
+    const position = (model: string) =>
+      (
+        seriesById(option, fusionSeriesId.mean(model)).markLine!.data.find((l) => l.name === 'baseline')!
+          .label as { position: string }
+      ).position;
+    expect([position('llava'), position('qwen')]).toEqual(['insideEndTop', 'insideEndBottom']);
+  });
+
   it('rejects bad input with BAD_ARGUMENT', () => {
     const bad = (f: () => unknown) => {
       try {

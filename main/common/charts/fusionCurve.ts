@@ -83,6 +83,7 @@ function bandSeries(curve: ResolvedCurve, color: string, index: number): Record<
 function markLines(
   curve: ResolvedCurve,
   color: string,
+  index: number,
   labelled: boolean,
   cursor?: FusionCurveInput['cursor'],
 ): Record<string, unknown>[] {
@@ -108,7 +109,9 @@ function markLines(
       lineStyle: { type: 'dashed', color, width: 1.5 },
       label: {
         formatter: curve.baselineLabel ?? `baseline${suffix}`,
-        position: 'insideEndTop',
+        // Models' baselines often lie close (0.86, 0.90): the second's label under its line, as its
+        // fusion numbers are above, so the two do not print over each other.
+        position: index % 2 === 0 ? 'insideEndTop' : 'insideEndBottom',
         color,
         fontSize: FONT_SIZE.note,
       },
@@ -148,7 +151,7 @@ function meanSeries(
       silent: true,
       symbol: ['none', 'none'],
       precision: 6,
-      data: markLines(curve, color, multi, cursor),
+      data: markLines(curve, color, index, multi, cursor),
     },
     markArea: {
       silent: true,

@@ -14,6 +14,7 @@ import { caTriptychSvg } from '../report/figures/caTriptych.ts';
 import type { PanelMark } from '../report/figures/panels.ts';
 import type { ReportContext } from '../report/reportContext.ts';
 import { toCsv } from '../report/table/csv.ts';
+import type { TableCell, TableColumn } from '../report/table/types.ts';
 import { acrossFamilies, answerText, sampleTitle } from './reportSamples.ts';
 
 /** Crop outlines: vermillion for CA's crop, blue for ViCrop's (the box stays white on the maps). */
@@ -34,37 +35,78 @@ function pText(p: number | null | undefined): string | null {
   return p < 0.001 ? '< 0.001' : p.toFixed(3);
 }
 
+const nOf = (m: MethodScore) => m.n ?? null;
+
+/**
+ * A method's row of the results table and its columns (`best`: bold the best score, which only means
+ * something among one model's methods), shared by a model's report and the comparison of models.
+ */
+export function methodColumns(best: boolean): TableColumn[] {
+  return [
+    { label: 'method' },
+    { label: 'n', digits: 0 },
+    { label: 'score', digits: 3, ...(best ? { best: 'max' as const } : {}) },
+    { label: '\u0394 vs none [95% CI]', align: 'right' },
+    { label: 'p (McNemar)', align: 'right' },
+    { label: 'improved', digits: 0 },
+    { label: 'worsened', digits: 0 },
+  ];
+}
+
+export function methodCells(m: MethodScore): TableCell[] {
+  return [
+    METHOD_LABELS[m.method],
+    nOf(m),
+    m.mean,
+    deltaText(m.delta),
+    pText(m.p),
+    m.method === 'none' ? null : m.improved,
+    m.method === 'none' ? null : m.worsened,
+  ];
+}
+
+export const METHOD_NOTE =
+  '\u0394: mean paired difference to no refinement, 95% paired bootstrap CI; p: exact two-sided McNemar (sign) test on improved vs worsened';
+
+/** The same numbers for a CSV, at full precision. */
+export const METHOD_CSV_COLUMNS = [
+  'method',
+  'n',
+  'score',
+  'delta',
+  'delta_ci_lower',
+  'delta_ci_upper',
+  'p_mcnemar',
+  'improved',
+  'worsened',
+];
+
+export function methodCsvCells(m: MethodScore): TableCell[] {
+  return [
+    m.method,
+    nOf(m),
+    m.mean,
+    m.delta?.mean ?? null,
+    m.delta?.lower ?? null,
+    m.delta?.upper ?? null,
+    m.p ?? null,
+    m.improved,
+    m.worsened,
+  ];
+}
+
 function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): void {
   const methods: readonly MethodScore[] = c.methods;
-  const nOf = (m: MethodScore) => m.n ?? null;
   const notApplicable = c.notApplicable ?? [];
   const n = methods[0] ? nOf(methods[0]) : null;
   report.addTable(
     'contrastive-results',
     {
       title: `Refinements vs no refinement (the same ${n ?? c.sampleCount} samples)`,
-      columns: [
-        'method',
-        { label: 'n', digits: 0 },
-        { label: 'score', digits: 3, best: 'max' },
-        { label: '\u0394 vs none [95% CI]', align: 'right' },
-        { label: 'p (McNemar)', align: 'right' },
-        { label: 'improved', digits: 0 },
-        { label: 'worsened', digits: 0 },
-        { label: 'ms / sample', digits: 0 },
-      ],
-      rows: methods.map((m) => [
-        METHOD_LABELS[m.method],
-        nOf(m),
-        m.mean,
-        deltaText(m.delta),
-        pText(m.p),
-        m.method === 'none' ? null : m.improved,
-        m.method === 'none' ? null : m.worsened,
-        m.latencyMs ?? null,
-      ]),
+      columns: [...methodColumns(true), { label: 'ms / sample', digits: 0 }],
+      rows: methods.map((m) => [...methodCells(m), m.latencyMs ?? null]),
       notes: [
-        '\u0394: mean paired difference to no refinement, 95% paired bootstrap CI; p: exact two-sided McNemar (sign) test on improved vs worsened',
+        METHOD_NOTE,
         'ms / sample: wall time of each method on one sample, every pass it needs (the two-pass methods include reading the maps)',
         ...(c.varActivity ? [varActivityText(c.varActivity)] : []),
         ...notApplicable.map((na) => `not applicable: ${METHOD_LABELS[na.method]}: ${na.reason}`),
@@ -76,31 +118,9 @@ function resultsTable(report: ReportContext, run: RunRow, c: ContrastSummary): v
   report.addFile(
     'contrastive-results.csv',
     toCsv(
+      [...METHOD_CSV_COLUMNS, 'latency_ms'],
       [
-        'method',
-        'n',
-        'score',
-        'delta',
-        'delta_ci_lower',
-        'delta_ci_upper',
-        'p_mcnemar',
-        'improved',
-        'worsened',
-        'latency_ms',
-      ],
-      [
-        ...methods.map((m) => [
-          m.method,
-          nOf(m),
-          m.mean,
-          m.delta?.mean ?? null,
-          m.delta?.lower ?? null,
-          m.delta?.upper ?? null,
-          m.p ?? null,
-          m.improved,
-          m.worsened,
-          m.latencyMs ?? null,
-        ]),
+        ...methods.map((m) => [...methodCsvCells(m), m.latencyMs ?? null]),
         ...notApplicable.map((na) => [na.method, null, null, null, null, null, null, null, null, null]),
       ],
     ),

@@ -79,7 +79,7 @@ function mapsOf(workspace: Workspace, runId: number, itemId: string): number[][]
  * level box mass starts from if attention ignores the question (for a grid covering the whole image,
  * the boxes' share of its area). Null when no item has a box.
  */
-async function boxMassChance(
+export async function boxMassChance(
   report: ReportContext,
   items: readonly DatasetItem[],
 ): Promise<{ mean: number; n: number } | null> {

@@ -11,8 +11,9 @@ import type { Metric, SweepSummary } from '../../common/analysis.ts';
 import { fusionCurveOption, type FusionCurveSeries } from '../../common/charts/fusionCurve.ts';
 import { FIGURE_SIZE } from '../../common/charts/theme.ts';
 import type { RunRow } from '../../common/runs.ts';
-import type { ReportContext } from '../report/reportContext.ts';
+import { runsBeside, type ReportContext } from '../report/reportContext.ts';
 import { toCsv } from '../report/table/csv.ts';
+import type { Workspace } from '../store/workspace.ts';
 import type { ReadOptions } from './analysis.ts';
 
 /** Reads a sweep run's summary (sweep.ts's summarizeSweep, passed in: it imports this file). */
@@ -36,19 +37,21 @@ interface SweepSettings {
 }
 
 const settingsOf = (run: RunRow) => (run.config ?? {}) as SweepSettings;
-const modeOf = (run: RunRow) => settingsOf(run).mode ?? 'hidden';
+export const modeOf = (run: RunRow) => settingsOf(run).mode ?? 'hidden';
 /** What took the image's states in hidden mode (runs from before the setting zeroed them); null otherwise. */
-const fillOf = (run: RunRow) => (modeOf(run) === 'hidden' ? (settingsOf(run).fill ?? 'zero') : null);
+export const fillOf = (run: RunRow) => (modeOf(run) === 'hidden' ? (settingsOf(run).fill ?? 'zero') : null);
 /** A run's mode with its fill: "hidden (resample)", "knockout". */
-const methodOf = (run: RunRow) => {
+export const methodOf = (run: RunRow) => {
   const fill = fillOf(run);
   return fill === null ? modeOf(run) : `${modeOf(run)} (${fill})`;
 };
+/** Consecutive layers masked together (1: one layer at a time). */
+export const windowOf = (run: RunRow) => settingsOf(run).window ?? 1;
 /** One curve per mode, fill and window (a windowed knockout beside the single-layer one). */
-const curveKey = (run: RunRow) => `${methodOf(run)}/w${settingsOf(run).window ?? 1}`;
+const curveKey = (run: RunRow) => `${methodOf(run)}/w${windowOf(run)}`;
 /** A curve's short name in subtitles: its mode and fill, and its window when it masks several layers. */
 const curveName = (run: RunRow) => {
-  const window = settingsOf(run).window ?? 1;
+  const window = windowOf(run);
   return window > 1 ? `${methodOf(run)} ×${window}` : methodOf(run);
 };
 
@@ -196,7 +199,7 @@ function curveCsv(curves: readonly ModeCurve[]): string {
         return [
           modeOf(run),
           fillOf(run),
-          settingsOf(run).window ?? 1,
+          windowOf(run),
           v.layer,
           summary.masked[i].mean,
           summary.masked[i].lower,
@@ -216,7 +219,7 @@ function curveCsv(curves: readonly ModeCurve[]): string {
 }
 
 /** The items' metrics as words: "exact-match accuracy", or several joined. */
-async function scoreName(report: ReportContext, run: RunRow): Promise<string> {
+export async function scoreName(report: ReportContext, run: RunRow): Promise<string> {
   const metrics = new Set((await report.doneItems(run)).map((item) => item.metric));
   metrics.delete('none');
   return metrics.size > 0 ? [...metrics].map((m) => METRIC_NAMES[m]).join(' / ') : 'score';
@@ -237,6 +240,14 @@ const FILL_ORDER = ['zero', 'resample', 'mean'];
 const order = (run: RunRow) =>
   MODE_ORDER.indexOf(modeOf(run)) * FILL_ORDER.length + FILL_ORDER.indexOf(fillOf(run) ?? 'zero');
 
+/**
+ * The sweeps a model's report draws beside `own` (its newest sweep): the newest finished run of every
+ * other mode, fill and window on the same items; hidden first, zeroing before its controls.
+ */
+export function sweepRunsBeside(workspace: Workspace, own: RunRow): RunRow[] {
+  return runsBeside(workspace, own, curveKey).sort((a, b) => order(a) - order(b));
+}
+
 export async function sweepReport(
   report: ReportContext,
   run: RunRow,
@@ -244,7 +255,7 @@ export async function sweepReport(
   read: ReadSweep,
 ): Promise<object> {
   const numLayers = report.model.spec.decoder.layers;
-  const runs = report.runsOf('sweep', curveKey).sort((a, b) => order(a) - order(b));
+  const runs = sweepRunsBeside(report.workspace, run);
   const metrics = [
     {
       metric: 'score' as const,
@@ -276,7 +287,7 @@ export async function sweepReport(
       modes.push({
         mode: modeOf(r),
         fill: fillOf(r),
-        window: settingsOf(r).window ?? 1,
+        window: windowOf(r),
         metric: summary.metric,
         runId: r.id,
         samples: summary.sampleCount,

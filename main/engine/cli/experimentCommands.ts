@@ -1,7 +1,8 @@
 /**
  * Dataset-scale commands: one per analysis of the registry (recorded in a workspace database,
  * resumable; flags made from the analysis's settings), runs (the workspace's history), report and
- * analyze. Defaults run on the embedded demo model and its test split.
+ * analyze. Defaults run on the embedded demo model (analyze: every embedded demo model) and its test
+ * split.
  */
 import { join } from 'node:path';
 
@@ -9,13 +10,14 @@ import { FusionError } from '../../common/errors.ts';
 import type { Analysis } from '../analyses/analysis.ts';
 import { analysisOf } from '../analyses/registry.ts';
 import { FORMAT_NAMES, isFormatName, type OpenDatasetOptions } from '../datasets/index.ts';
-import { DEMO_DATASET_DIR, DEMO_MULTI_DATASET_DIR } from '../demo.ts';
+import { DEMO_DATASET_DIR, DEMO_MODEL_DIRS, DEMO_MULTI_DATASET_DIR } from '../demo.ts';
 import { runExperiment, type ExperimentConfig } from '../experiments/experiment.ts';
 import type { LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
 import { configFromFlags } from './analysisFlags.ts';
-import { parseIntList, withModel, type Flags } from './flags.ts';
+import { analyzeModels, planModels } from './analyzeModels.ts';
+import { modelList, parseIntList, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
 import { queueChoice } from './queueCommands.ts';
 import { runIssues } from './runIssues.ts';
@@ -189,14 +191,34 @@ export function mainJob(flags: Flags, layers: number): { kind: string; flags: Fl
   ];
 }
 
-/** The headless main job (`mainJob`), then the report. */
+/** The models `analyze` runs on: `--model A,B`, else every embedded demo model. */
+export function analyzedModels(flags: Flags): string[] {
+  return modelList(flags, DEMO_MODEL_DIRS);
+}
+
+/** The main job's runs on one model, in order; false when one was cancelled (the job stops there). */
+async function runMainJob(model: LoadedModel, workspace: Workspace, flags: Flags): Promise<boolean> {
+  for (const step of mainJob(flags, model.spec.decoder.layers)) {
+    if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return false;
+  }
+  return true;
+}
+
+/**
+ * The headless main job (`mainJob`), then the report: on one model into OUT; on several (`--model
+ * A,B`, or every embedded demo model) each model's into OUT/<slug>/ and their comparison into
+ * OUT/compare/ (cli/analyzeModels.ts).
+ */
 export async function analyzeCommand(flags: Flags): Promise<void> {
+  const models = analyzedModels(flags);
+  const out = flags.out ?? DEFAULT_REPORT_DIR;
+  if (models.length > 1) {
+    const plan = await planModels(models, flags);
+    return withWorkspace(flags, (workspace) => analyzeModels(plan, workspace, flags, out, runMainJob));
+  }
   await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      for (const step of mainJob(flags, model.spec.decoder.layers)) {
-        if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return;
-      }
-      const out = flags.out ?? DEFAULT_REPORT_DIR;
+    withModel({ ...flags, model: models[0] }, async (model) => {
+      if (!(await runMainJob(model, workspace, flags))) return;
       const written = await writeReport(workspace, model, out);
       process.stdout.write(`report written to ${out}/ (${written.length} files)\n`);
     }),

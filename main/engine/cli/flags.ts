@@ -82,6 +82,27 @@ export function parseIntList(text: string, flag: string): number[] {
   });
 }
 
+/**
+ * `--model A,B`: the models a command runs on, comma-separated, in the order given (`fusionscope
+ * worker` holds them, `analyze` runs and compares them); `fallback` when the flag is absent. A model
+ * named twice is refused: it would be computed (or held) twice.
+ */
+export function modelList(flags: Flags, fallback: readonly string[]): string[] {
+  if (flags.model === undefined) return [...fallback];
+  const models = flags.model
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  if (models.length === 0) {
+    throw new FusionError('BAD_ARGUMENT', `--model ${JSON.stringify(flags.model)} names no model`);
+  }
+  const twice = models.find((m, i) => models.indexOf(m) !== i);
+  if (twice !== undefined) {
+    throw new FusionError('BAD_ARGUMENT', `--model names ${JSON.stringify(twice)} twice`);
+  }
+  return models;
+}
+
 export function parseNumber(text: string, flag: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value))

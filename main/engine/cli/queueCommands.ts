@@ -4,10 +4,10 @@
  */
 import { FusionError } from '../../common/errors.ts';
 import type { QueueChoice } from '../experiments/experiment.ts';
-import { DEMO_MODEL_DIR } from '../demo.ts';
+import { DEMO_MODEL_DIRS } from '../demo.ts';
 import { parseQueueAddress } from '../queue/address.ts';
 import type { WorkerStatus } from '../queue/workers.ts';
-import { modelOptions, parseIntList, required, type Flags } from './flags.ts';
+import { modelList, modelOptions, parseIntList, required, type Flags } from './flags.ts';
 import { terminalLine } from './terminalText.ts';
 
 function intFlag(flags: Flags, name: string, min: number, max: number): number | undefined {
@@ -61,10 +61,7 @@ export function queueChoice(flags: Flags): QueueChoice | undefined {
 /** `fusionscope worker --queue URL [--model DIR[,DIR…]] …`: computes jobs until SIGINT/SIGTERM. */
 export async function workerCommand(flags: Flags): Promise<void> {
   const address = parseQueueAddress(required(flags, 'queue'));
-  const models = (flags.model ?? DEMO_MODEL_DIR)
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
+  const models = modelList(flags, DEMO_MODEL_DIRS);
   const options = modelOptions(flags);
   const lockMs = intFlag(flags, 'lock-ms', 1000, 3_600_000);
   // Loaded here: the queue client is not part of every command's start-up.

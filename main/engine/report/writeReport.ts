@@ -4,9 +4,6 @@
  * with every section and the runs' provenance. Written into a temporary folder and renamed, so a failed
  * report leaves nothing half written.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-
 import { METHOD_LABELS } from '../../common/charts/labels.ts';
 import { FusionError } from '../../common/errors.ts';
 import type { RunRow } from '../../common/runs.ts';
@@ -28,11 +25,12 @@ export interface ReportOptions {
 export type { ReportModel };
 export { METHOD_LABELS };
 
-function newestRun(
+/** The run a report shows for `kind`: `given` when it is one, else the model's newest finished run. */
+export function newestRun(
   workspace: Workspace,
-  model: ReportModel,
+  model: Pick<ReportModel, 'folder'>,
   kind: string,
-  given: RunRow | undefined,
+  given?: RunRow,
 ): RunRow | undefined {
   if (given?.kind === kind) return given;
   return workspace.listRuns({ kind, status: 'done' }).find((run) => run.model.folder === model.folder);
@@ -70,18 +68,5 @@ export async function writeReport(
     json[analysis.kind] = { ...(await analysis.report(report, run, summary)), provenance: run.provenance };
   }
   report.addFile('report.json', `${JSON.stringify(json, null, 2)}\n`);
-  return writeAtomically(outDir, report.files);
-}
-
-async function writeAtomically(
-  outDir: string,
-  files: ReadonlyMap<string, string | Uint8Array>,
-): Promise<string[]> {
-  const temp = `${outDir}.tmp-${process.pid}`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
-  for (const [name, content] of files) await writeFile(join(temp, name), content);
-  await rm(outDir, { recursive: true, force: true });
-  await rename(temp, outDir);
-  return [...files.keys()].sort();
+  return report.writeTo(outDir);
 }

@@ -1,0 +1,148 @@
+/**
+ * `fusionscope analyze` on several models (`--model A,B`, or every embedded demo model): the main job
+ * on each in turn, in one workspace, each model's report written into OUT/<slug>/ as soon as its
+ * runs are done, then their comparison into OUT/compare/. A model that fails is named and the others
+ * go on, so nothing computed is lost; the command fails at the end, saying which. Ctrl-C stops the
+ * whole job (its runs stay resumable).
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+
+import { ModelFormatError } from '../../../native-models/errors.ts';
+
+import { errorToResult, FusionError } from '../../common/errors.ts';
+import { resolveModelFolder } from '../model/resolveModelFolder.ts';
+import { openModel, type LoadedModel } from '../model/openModel.ts';
+import { digestModel, type ModelDigest } from '../report/compare/modelDigest.ts';
+import { writeComparison, type FailedModel } from '../report/compare/writeComparison.ts';
+import { COMPARE_FOLDER, modelSlugs } from '../report/modelSlugs.ts';
+import { writeReport } from '../report/writeReport.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { modelOptions, type Flags } from './flags.ts';
+import { terminalLine } from './terminalText.ts';
+
+/** A model of the job: as the user named it, and its report's folder under OUT. */
+export interface PlannedModel {
+  readonly requested: string;
+  readonly slug: string;
+}
+
+/** The main job's runs on one model; false when one was cancelled (the job stops, resumable). */
+export type MainJobRunner = (model: LoadedModel, workspace: Workspace, flags: Flags) => Promise<boolean>;
+
+const say = (line: string) => process.stderr.write(`${terminalLine(line)}\n`);
+
+/**
+ * Resolves every model before anything runs, so a mistyped name costs nothing, and gives each its
+ * folder. A model named twice under two spellings (a path and its hub id) is refused.
+ */
+export async function planModels(models: readonly string[], flags: Flags): Promise<PlannedModel[]> {
+  if (flags.resume !== undefined && flags.resume !== 'auto') {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `--resume ${flags.resume} names one run, of one model; with several models leave it out (auto: each run resumes its newest unfinished one)`,
+    );
+  }
+  const resolved = await Promise.all(
+    models.map((model) => resolveModelFolder(model, { revision: flags.revision })),
+  );
+  resolved.forEach(({ folder }, i) => {
+    const first = resolved.findIndex((r) => r.folder === folder);
+    if (first !== i) {
+      throw new FusionError(
+        'BAD_ARGUMENT',
+        `--model names one checkpoint twice: ${JSON.stringify(models[first])} and ${JSON.stringify(models[i])}`,
+      );
+    }
+  });
+  const slugs = modelSlugs(resolved);
+  return models.map((requested, i) => ({ requested, slug: slugs[i] }));
+}
+
+/**
+ * Removes a one-model report left at OUT's top level (report.json, its figures and CSV) by an earlier
+ * `analyze`, so OUT holds one layout; folders (other models' reports) are left as they are.
+ */
+async function removeSingleLayout(out: string): Promise<void> {
+  const entries = await readdir(out, { withFileTypes: true }).catch(() => []);
+  if (!entries.some((e) => e.isFile() && e.name === 'report.json')) return;
+  const reportFiles = new Set(['.json', '.svg', '.png', '.csv']);
+  for (const entry of entries) {
+    if (entry.isFile() && reportFiles.has(extname(entry.name))) await rm(join(out, entry.name));
+  }
+}
+
+type Outcome = { digest: ModelDigest } | { failed: FailedModel; error: unknown } | 'cancelled';
+
+async function analyzeOne(
+  planned: PlannedModel,
+  workspace: Workspace,
+  flags: Flags,
+  out: string,
+  runMainJob: MainJobRunner,
+): Promise<Outcome> {
+  try {
+    const model = await openModel(planned.requested, modelOptions(flags));
+    try {
+      if (!(await runMainJob(model, workspace, flags))) return 'cancelled';
+      const dir = join(out, planned.slug);
+      const written = await writeReport(workspace, model, dir);
+      process.stdout.write(
+        `${terminalLine(`report of ${planned.requested} written to ${dir}/ (${written.length} files)`)}\n`,
+      );
+      return { digest: await digestModel(workspace, model, planned.slug) };
+    } finally {
+      await model.close();
+    }
+  } catch (error) {
+    if (error instanceof FusionError && error.code === 'CANCELLED') return 'cancelled';
+    const failed = { model: planned.requested, slug: planned.slug, error: errorToResult(error).error };
+    say(
+      `error [${failed.error.code}]: ${planned.requested}: ${failed.error.message}; going on with the other models`,
+    );
+    return { failed, error };
+  }
+}
+
+export async function analyzeModels(
+  plan: readonly PlannedModel[],
+  workspace: Workspace,
+  flags: Flags,
+  out: string,
+  runMainJob: MainJobRunner,
+): Promise<void> {
+  const digests: ModelDigest[] = [];
+  const failed: FailedModel[] = [];
+  let firstError: unknown;
+  for (const [i, planned] of plan.entries()) {
+    say(`model ${i + 1} of ${plan.length}: ${planned.requested} (report: ${join(out, planned.slug)}/)`);
+    const outcome = await analyzeOne(planned, workspace, flags, out, runMainJob);
+    if (outcome === 'cancelled') {
+      say('stopped; rerun the same command to resume');
+      return;
+    }
+    if ('digest' in outcome) digests.push(outcome.digest);
+    else {
+      failed.push(outcome.failed);
+      firstError ??= outcome.error;
+    }
+  }
+  if (digests.length > 0) {
+    const dir = join(out, COMPARE_FOLDER);
+    const written = await writeComparison(digests, failed, dir);
+    await removeSingleLayout(out);
+    process.stdout.write(
+      `${terminalLine(`comparison of ${digests.map((d) => d.slug).join(', ')} written to ${dir}/ (${written.length} files)`)}\n`,
+    );
+  }
+  if (failed.length > 0) {
+    // The first failure's code, so the exit status says what kind of failure it was.
+    throw new FusionError(
+      firstError instanceof FusionError || firstError instanceof ModelFormatError
+        ? firstError.code
+        : 'INTERNAL',
+      `${failed.length} of ${plan.length} models failed (${failed.map((f) => `${f.model}: [${f.error.code}] ${f.error.message}`).join('; ')})` +
+        (digests.length > 0 ? `; the others' reports and their comparison are written` : ''),
+    );
+  }
+}
