@@ -82,8 +82,9 @@ CLIP_NORM = 1.0
 
 # Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: arch
 # (ARCHITECTURES), vision and text (merged into the architecture's own), stages (options: aux weight,
-# question_loss, batch, crops_every), batch (units per batch: items, or images when packed), train_count
-# (idem), train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights, eval_every.
+# question_loss, batch, crops_every, families), batch (units per batch: items, or images when packed),
+# train_count (idem), train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights,
+# eval_every.
 RECIPES = {
     "v1": {},
     # issue 19: 12 decoder layers; 8 questions per image packed into one sequence (about 3.6x more
@@ -113,8 +114,15 @@ RECIPES = {
         "eval_every": 250,
     },
 }
-# issue 19: the same data and schedule on the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT)
-RECIPES["qwen2vl"] = dict(RECIPES["v2"], arch="qwen2vl", text={})
+# issue 19: the same data on the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT). Its vision tower
+# sees 256 patches per image (LLaVA's 64), about 5x the time per image, and a joint batch takes about 1.9 s
+# (LLaVA 1.5 s): a shorter vision stage of smaller batches and fewer joint batches fit the hour.
+RECIPES["qwen2vl"] = dict(RECIPES["v2"], arch="qwen2vl", text={}, stages=[
+    ("vision", 600, 2e-3, 60, "vision", {"batch": 32}),
+    ("language", 150, 2e-3, 20, "lm"),
+    ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
+    ("joint", 1300, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
+])
 
 
 def log(*a):
@@ -223,14 +231,16 @@ class PackedEncoded:
         return [self.items[g[0]] for g in self.groups]
 
 
-def make_packed_batch(enc, idx, tok, with_image, crops=None):
+def make_packed_batch(enc, idx, tok, with_image, crops=None, groups=None):
     """Packed sequences of the images `idx`: ids [B, W] (right-padded), pixel values (a list: the images,
     then `crops` uint8 [B, H, W, 3] when given, fed as second images), loss (position, target) pairs
     [B, k] (target -100 = none), RoPE positions [B, W] and the additive attention mask [B, 1, W, W] (a key
-    is visible when it is not later and lies in the prefix or the query's segment)."""
+    is visible when it is not later and lies in the prefix or the query's segment). `groups` (default
+    enc.groups): each image's questions to pack, e.g. only some families'."""
     prefix = enc.prefix["crop" if crops is not None else with_image]
     p = len(prefix)
-    rows = [[enc.segments[i] for i in enc.groups[g]] for g in idx]
+    groups = enc.groups if groups is None else groups
+    rows = [[enc.segments[i] for i in groups[g]] for g in idx]
     width = max(p + sum(len(q) + len(a) for q, a in segs) for segs in rows)
     k = max(sum(len(a) for _, a in segs) for segs in rows)
     ids = torch.full((len(idx), width), tok.pad_id, dtype=torch.long)
@@ -787,14 +797,22 @@ def main():
                 train.patch_labels = patch_labels(train.scene_items(), CELL_GRID, IMAGE_SIZE // CELL_GRID, IMAGE_SIZE)
         opt = make_optimizer(params, peak)
         with_image = name != "language"
+        # stage option `families`: only these families' questions are packed, and only images with one are
+        # drawn (a curriculum: e.g. single-object look-ups before comparisons of two)
+        groups, stage_p = (train.groups if packed else None), draw_p
+        if packed and opts.get("families"):
+            groups = [[i for i in g if train.items[i]["family"] in opts["families"]] for g in train.groups]
+            eligible = np.array([len(g) > 0 for g in groups], dtype=np.float64)
+            stage_p = eligible if draw_p is None else draw_p * eligible
+            stage_p = stage_p / stage_p.sum()
         L.Compute.bf16 = True
         t0 = time.time()
         run_loss, run_n = 0.0, 0
         for step in range(steps):
             out_of_time = name == "joint" and args.deadline_s and time.time() - t_start > args.deadline_s
             last = step == steps - 1 or out_of_time
-            if draw_p is not None:
-                idx = np.sort(draw_rng.choice(train.units(), size=min(batch, train.units()), replace=False, p=draw_p))
+            if stage_p is not None:
+                idx = np.sort(draw_rng.choice(train.units(), size=min(batch, train.units()), replace=False, p=stage_p))
             else:
                 if cursor + batch > len(order):
                     order, cursor = rng.permutation(train.units()), 0
@@ -805,9 +823,9 @@ def main():
             if packed:
                 crops = None
                 if with_image and crop_every and step % crop_every == crop_every - 1:
-                    crops = C.training_crops([[train.items[i] for i in train.groups[g]] for g in idx],
+                    crops = C.training_crops([[train.items[i] for i in groups[g]] for g in idx],
                                              train.images[idx], crop_rng, IMAGE_SIZE // CELL_GRID)
-                ids, pv, pos, tgt, rope, amask = make_packed_batch(train, idx, tok, with_image, crops)
+                ids, pv, pos, tgt, rope, amask = make_packed_batch(train, idx, tok, with_image, crops, groups)
                 rope = arch.rope(model, train.prefix["crop" if crops is not None else with_image], rope)
                 qmask = torch.zeros(tgt.shape, dtype=torch.bool)
             else:

@@ -1,6 +1,7 @@
 /**
- * The opt-in families (relate, twostep, locate): answers follow from the scene, scenes that cannot support them
- * are refused, a distractor is always kept, and asking for them leaves every default stream unchanged.
+ * The opt-in families (relate, twostep, locate): answers follow from the scene, scenes that cannot
+ * support them are refused, a distractor is always kept, and asking for them leaves every default
+ * stream unchanged.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
