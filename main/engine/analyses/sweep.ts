@@ -163,6 +163,7 @@ export function summarizeSweep(workspace: Workspace, runId: number, options: Rea
   const parsed = sweepConfig.safeParse(run.config);
   const mode = parsed.success ? parsed.data.mode : 'hidden';
   const fill = parsed.success ? parsed.data.fill : 'zero';
+  const window = parsed.success ? parsed.data.window : 1;
   const cumulative = CUMULATIVE_MODES.has(mode);
   const criterion = options.labels?.criterion ?? (cumulative ? 'marginal' : 'drop');
   const metric = options.metric ?? 'score';
@@ -200,7 +201,9 @@ export function summarizeSweep(workspace: Workspace, runId: number, options: Rea
     baselineMean: drops.baselineMean,
     mode,
     ...(mode === 'hidden' ? { fill } : {}),
-    masked: layerBootstrap(masked),
+    // A window starting at layer l sits at depth l / (L − 1) of the model's L layers; its last start
+    // is L − window, so a windowed curve does not reach depth 1.
+    masked: layerBootstrap(masked, { layerCount: layers[layers.length - 1] + window }),
     drops: drops.layers.map(({ p: _p, ...stat }) => stat),
     labels: { ...labels, warnings: [...warnings, ...labels.warnings] },
   };

@@ -79,6 +79,23 @@ describe('runExperiment', () => {
     expect(workspace.readSamples(first.runId)).toHaveLength(ITEMS);
   });
 
+  it("places a windowed sweep's points at their first layer's depth in the model", async () => {
+    // A workspace of its own: the report test below reads the newest sweeps of the shared one.
+    const own = Workspace.open(join(root, 'workspace-windowed'));
+    try {
+      const outcome = await runExperiment(
+        { model, workspace: own, dataset, limit: 2 },
+        { kind: 'sweep', config: { mode: 'knockout', window: 2, maxNewTokens: 1 } },
+      );
+      const summary = summarizeSweep(own, outcome.runId);
+      // 4 layers, windows {0,1} {1,2} {2,3}: starts 0, 1, 2 at depths 0, 1/3, 2/3.
+      expect(summary.masked.map((s) => s.layer)).toEqual([0, 1, 2]);
+      summary.masked.forEach((s, i) => expect(s.depth).toBeCloseTo(i / 3, 12));
+    } finally {
+      own.close();
+    }
+  });
+
   it('records attention evolution curves with box mass for items that have boxes', async () => {
     const outcome = await runExperiment(
       { model, workspace, dataset },
