@@ -48,6 +48,13 @@ describe.each(ANALYSES.map((analysis) => [analysis.kind, analysis] as const))('%
     }
     expect(analysisUsage()).toContain(`fusionscope ${kind}`);
   });
+
+  it('is listed in the usage with its description two or more spaces after its name', () => {
+    const line = analysisUsage()
+      .split('\n')
+      .find((l) => l.startsWith(`  fusionscope ${kind} `));
+    expect(line).toMatch(new RegExp(`^ {2}fusionscope ${kind} {2,}\\S`));
+  });
 });
 
 describe('settings from flags', () => {

@@ -82,8 +82,10 @@ function flagUsage(field: ConfigField): string {
 /** Usage lines: per analysis, its command, description and flags (wrapped). */
 export function analysisUsage(analyses: readonly Analysis[] = ANALYSES): string {
   const lines: string[] = [];
+  // Descriptions start in one column, past the longest command name.
+  const nameWidth = Math.max(...analyses.map((a) => a.kind.length)) + 2;
   for (const analysis of analyses) {
-    lines.push(`  fusionscope ${analysis.kind.padEnd(9)}${analysis.description}`);
+    lines.push(`  fusionscope ${analysis.kind.padEnd(nameWidth)}${analysis.description}`);
     let line = '     ';
     for (const flag of analysis.fields.map(flagUsage)) {
       if (line.length + flag.length > 100) {
