@@ -37,7 +37,9 @@ each also takes --model DIR --dataset PATH [--dataset-format NAME] [--limit N] [
 defaults: the demo model and its test split; the format is detected from the files unless named:
 ${FORMAT_NAMES.join(', ')}):
 ${analysisUsage()}  fusionscope runs
-  fusionscope report   [--out DIR]     figures (SVG, PNG) and CSV/JSON for the newest runs of the model
+  fusionscope report   [--model DIR[,DIR…]] [--out DIR]   figures (SVG, PNG) and CSV/JSON for the newest
+                                       runs of the model; of several, laid out as analyze lays them out,
+                                       with their comparison, from the runs already made (none rerun)
   fusionscope analyze  [--model DIR[,DIR…]] [--out DIR]   the headless main job: sweep (knockout, then
                                        hidden; or --mode) + evolve + contrast + question-contrast + report,
                                        on each model given (default: every embedded demo model). With

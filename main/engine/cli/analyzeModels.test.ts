@@ -231,6 +231,47 @@ describe('fusionscope analyze --model A,B', () => {
     }
   });
 
+  it('report --model A,B lays out the same reports and comparison from the runs already made', async () => {
+    const runCount = () => {
+      const ws = Workspace.open(workspace);
+      try {
+        return ws.listRuns({}).length;
+      } finally {
+        ws.close();
+      }
+    };
+    const before = runCount();
+    const out = join(root, 'report-again');
+    const { code, stderr } = await runCli([
+      ...['report', '--model', `${llava},${qwen}`, '--workspace', workspace, '--out', out],
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(runCount()).toBe(before);
+    expect((await readdir(out)).sort()).toEqual(['compare', 'llava-model', 'qwen-model']);
+    const again = await readJson<CompareJson>(join(out, 'compare', 'compare.json'));
+    const analyzed = await readJson<CompareJson>(join(root, 'report', 'compare', 'compare.json'));
+    expect(again.models).toEqual(analyzed.models);
+
+    // A model never analysed has no runs to report: named, and the other's report is still written.
+    const unseen = join(root, 'unseen', 'model');
+    await writeTinyLlava(unseen, { seed: 14, dtype: 'F32', layout: 'modern' });
+    const partial = await runCli([
+      ...[
+        'report',
+        '--model',
+        `${llava},${unseen}`,
+        '--workspace',
+        workspace,
+        '--out',
+        join(root, 'report-3'),
+      ],
+    ]);
+    expect(partial.code).not.toBe(0);
+    expect(partial.stderr).toContain(`1 of 2 models failed (${unseen}: `);
+    expect(existsSync(join(root, 'report-3', 'llava-model', 'report.json'))).toBe(true);
+    expect(runCount()).toBe(before);
+  });
+
   it('goes on past a model that fails, and says which; the others and their comparison are written', async () => {
     const broken = join(root, 'broken', 'model');
     await writeTinyLlava(broken, { seed: 13, dtype: 'F32', layout: 'modern' });

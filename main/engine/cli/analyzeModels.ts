@@ -33,16 +33,24 @@ export type MainJobRunner = (model: LoadedModel, workspace: Workspace, flags: Fl
 const say = (line: string) => process.stderr.write(`${terminalLine(line)}\n`);
 
 /**
+ * The main job is several runs per model, so `--resume ID` (one run) cannot say which of them to
+ * continue; `auto` (each run resumes its newest unfinished one) is what a rerun does anyway.
+ */
+export function refuseOneRunResume(flags: Flags): void {
+  if (flags.resume !== undefined && flags.resume !== 'auto') {
+    throw new FusionError(
+      'BAD_ARGUMENT',
+      `--resume ${flags.resume} names one run, but analyze makes several per model; leave it out (auto: each run resumes its newest unfinished one)`,
+    );
+  }
+}
+
+/**
  * Resolves every model before anything runs, so a mistyped name costs nothing, and gives each its
  * folder. A model named twice under two spellings (a path and its hub id) is refused.
  */
 export async function planModels(models: readonly string[], flags: Flags): Promise<PlannedModel[]> {
-  if (flags.resume !== undefined && flags.resume !== 'auto') {
-    throw new FusionError(
-      'BAD_ARGUMENT',
-      `--resume ${flags.resume} names one run, of one model; with several models leave it out (auto: each run resumes its newest unfinished one)`,
-    );
-  }
+  refuseOneRunResume(flags);
   const resolved = await Promise.all(
     models.map((model) => resolveModelFolder(model, { revision: flags.revision })),
   );

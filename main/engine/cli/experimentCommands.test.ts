@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { knockoutWindow, mainJob } from './experimentCommands.ts';
+import { analyzeCommand, knockoutWindow, mainJob } from './experimentCommands.ts';
 
 const steps = (flags: Parameters<typeof mainJob>[0], layers = 8) =>
   mainJob(flags, layers).map((step) =>
@@ -55,6 +55,16 @@ describe('the main job (analyze)', () => {
     expect(datasetOf({})).toMatch(/native-models[/\\]demo[/\\]data[/\\]multi$/);
     expect(datasetOf({ dataset: '/data/vqav2' })).toBe('/data/vqav2');
     expect(mainJob({}, 8).find((step) => step.kind === 'evolve')?.flags.dataset).toBeUndefined();
+  });
+
+  it('refuses --resume ID, which would name one run for all of its runs, before opening anything', async () => {
+    const workspace = '/nonexistent/fusionscope-never-created';
+    for (const model of ['native-models/demo/model', 'native-models/demo/model,/elsewhere/other']) {
+      await expect(analyzeCommand({ resume: '3', model, workspace })).rejects.toMatchObject({
+        code: 'BAD_ARGUMENT',
+        message: expect.stringMatching(/--resume 3 names one run/),
+      });
+    }
   });
 
   it('knocks out a quarter of the depth at a time, at least 2 layers', () => {

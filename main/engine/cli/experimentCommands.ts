@@ -16,7 +16,7 @@ import type { LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
 import { configFromFlags } from './analysisFlags.ts';
-import { analyzeModels, planModels } from './analyzeModels.ts';
+import { analyzeModels, planModels, refuseOneRunResume, type MainJobRunner } from './analyzeModels.ts';
 import { modelList, parseIntList, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
 import { queueChoice } from './queueCommands.ts';
@@ -143,14 +143,14 @@ export async function runsCommand(flags: Flags): Promise<void> {
   }
 }
 
+/**
+ * The report of the newest runs: of one model into OUT; of several (`--model A,B`, or every embedded
+ * demo model, as `analyze` runs them) each into OUT/<slug>/ with their comparison, from the runs the
+ * workspace already holds — nothing is computed, and a model without runs is named.
+ */
 export async function reportCommand(flags: Flags): Promise<void> {
-  await withWorkspace(flags, (workspace) =>
-    withModel(flags, async (model) => {
-      const out = flags.out ?? DEFAULT_REPORT_DIR;
-      const written = await writeReport(workspace, model, out);
-      process.stdout.write(`report written to ${out}/: ${written.join(', ')}\n`);
-    }),
-  );
+  const runsAlreadyMade = async () => true;
+  await reportEachModel(flags, runsAlreadyMade);
 }
 
 /**
@@ -210,15 +210,21 @@ async function runMainJob(model: LoadedModel, workspace: Workspace, flags: Flags
  * OUT/compare/ (cli/analyzeModels.ts).
  */
 export async function analyzeCommand(flags: Flags): Promise<void> {
+  refuseOneRunResume(flags);
+  await reportEachModel(flags, runMainJob);
+}
+
+/** `runs` on each model `analyzedModels` names, then the report(s) of what the workspace holds. */
+async function reportEachModel(flags: Flags, runs: MainJobRunner): Promise<void> {
   const models = analyzedModels(flags);
   const out = flags.out ?? DEFAULT_REPORT_DIR;
   if (models.length > 1) {
     const plan = await planModels(models, flags);
-    return withWorkspace(flags, (workspace) => analyzeModels(plan, workspace, flags, out, runMainJob));
+    return withWorkspace(flags, (workspace) => analyzeModels(plan, workspace, flags, out, runs));
   }
   await withWorkspace(flags, (workspace) =>
     withModel({ ...flags, model: models[0] }, async (model) => {
-      if (!(await runMainJob(model, workspace, flags))) return;
+      if (!(await runs(model, workspace, flags))) return;
       const written = await writeReport(workspace, model, out);
       process.stdout.write(`report written to ${out}/ (${written.length} files)\n`);
     }),
