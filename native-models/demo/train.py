@@ -7,7 +7,11 @@ Reproduce (from the repository root, on the 2-core CPU box, ~35 minutes):
 
     /usr/bin/python3 native-models/demo/train.py
 
-Needs /usr/bin/python3 with torch 1.13 + numpy + PIL, and `npx tsx` (the data generator). Steps:
+Needs /usr/bin/python3 with torch 1.13 + numpy + PIL, and `npx tsx` (the data generator). On Debian also
+install an optimised BLAS (`apt-get install libopenblas0-pthread`): python3-torch's float32 matrix
+products go through the system BLAS, and the reference BLAS it pulls in by default runs them at about
+4 GFLOP/s here (OpenBLAS: 50-70), which makes the float32 evaluation alone take minutes. Training's
+bfloat16 products use oneDNN and are unaffected. Steps:
 
   1. data: the synthetic CLI writes the train split (fresh seed), a 1k val split (model selection) and,
      if missing, the committed 400-item test split native-models/demo/data/test/ (seed 2026);
@@ -99,7 +103,7 @@ RECIPES = {
             ("vision", 1100, 2e-3, 100, "vision", {"batch": 64}),
             ("language", 150, 2e-3, 20, "lm"),
             ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
-            ("joint", 1650, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
+            ("joint", 4000, 7e-4, 60, "all", {"aux": 0.3, "crops_every": 4}),
         ],
         "batch": 16,
         "questions_per_image": 8,
@@ -115,13 +119,13 @@ RECIPES = {
     },
 }
 # issue 19: the same data on the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT). Its vision tower
-# sees 256 patches per image (LLaVA's 64), about 5x the time per image, and a joint batch takes about 1.9 s
-# (LLaVA 1.5 s): a shorter vision stage of smaller batches and fewer joint batches fit the hour.
+# sees 256 patches per image (LLaVA's 64), about 5x the time per image, and a joint batch takes about 1.3x
+# LLaVA's: a shorter vision stage of smaller batches and fewer joint batches fit the hour.
 RECIPES["qwen2vl"] = dict(RECIPES["v2"], arch="qwen2vl", text={}, stages=[
     ("vision", 600, 2e-3, 60, "vision", {"batch": 32}),
     ("language", 150, 2e-3, 20, "lm"),
     ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
-    ("joint", 1300, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
+    ("joint", 2200, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
 ])
 
 
