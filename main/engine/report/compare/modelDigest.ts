@@ -89,7 +89,7 @@ function groupOf(run: RunRow): string {
   return `${modeOf(run)}${fill && fill !== 'zero' ? `-${fill}` : ''}${windowOf(run) > 1 ? '-window' : ''}`;
 }
 
-function sweepDigest(run: RunRow, summary: SweepSummary, layers: number): SweepDigest {
+function sweepDigest(run: RunRow, summary: SweepSummary): SweepDigest {
   const shape = sweepCurve(summary);
   const window = windowOf(run);
   return {
@@ -100,8 +100,7 @@ function sweepDigest(run: RunRow, summary: SweepSummary, layers: number): SweepD
     summary,
     curve: summary.masked.map((stat, i) => ({
       layer: stat.layer,
-      // On the model's depth, not the curve's points: a window's last start is not the last layer.
-      depth: normalizedDepth(stat.layer, layers),
+      depth: stat.depth,
       mean: shape.mean[i],
       lower: shape.lower[i],
       upper: shape.upper[i],
@@ -111,11 +110,11 @@ function sweepDigest(run: RunRow, summary: SweepSummary, layers: number): SweepD
 }
 
 /** The sweeps the model's report draws beside its newest one; a mode without complete samples is left out. */
-function sweepDigests(workspace: Workspace, own: RunRow, headline: SweepSummary, layers: number) {
+function sweepDigests(workspace: Workspace, own: RunRow, headline: SweepSummary) {
   return sweepRunsBeside(workspace, own).flatMap((run) => {
-    if (run.id === own.id) return [sweepDigest(run, headline, layers)];
+    if (run.id === own.id) return [sweepDigest(run, headline)];
     try {
-      return [sweepDigest(run, summarizeSweep(workspace, run.id, { metric: 'score' }), layers)];
+      return [sweepDigest(run, summarizeSweep(workspace, run.id, { metric: 'score' }))];
     } catch {
       return [];
     }
@@ -156,7 +155,7 @@ export async function digestModel(
   const layers = model.spec.decoder.layers;
   const report = new ReportContext(workspace, model, 0, runs, footerLines);
   const headline = summarizeSweep(workspace, sweepRun.id);
-  const sweeps = sweepDigests(workspace, sweepRun, headline, layers);
+  const sweeps = sweepDigests(workspace, sweepRun, headline);
   const evolveRun = runs.get('evolve');
   const contrastRun = runs.get('contrast');
   const info = model.info();
@@ -168,7 +167,7 @@ export async function digestModel(
     modelType: model.spec.modelType,
     layers,
     metricText: await scoreName(report, sweepRun),
-    sweep: sweeps.find((s) => s.run.id === sweepRun.id) ?? sweepDigest(sweepRun, headline, layers),
+    sweep: sweeps.find((s) => s.run.id === sweepRun.id) ?? sweepDigest(sweepRun, headline),
     sweeps,
     evolution: evolveRun ? await evolutionDigest(report, evolveRun, layers) : null,
     contrast: contrastRun
