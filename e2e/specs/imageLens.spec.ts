@@ -1,5 +1,5 @@
 /**
- * The image-token lens in the Layers view on the embedded demo model (8 layers, an 8 × 8 grid of
+ * The image-token lens in the Layers view on the embedded demo model (12 layers, an 8 × 8 grid of
  * image tokens): the researcher runs it on a few items from its generated form, reads its per-layer
  * curves, then looks at one sample's image with every token labelled with the word it reads as, and
  * slides through the layers to watch the labels change.
@@ -19,10 +19,10 @@ test('layers: the image-token lens labels each image token with its top-1 word, 
   await root.locator('[data-field=run-limit]').fill(String(ITEMS));
   await root.locator('[data-action=run-image-lens]').click();
   const lines = root.locator('[data-summary-lines]');
-  await expect(lines).toContainText(new RegExp(`^image-lens run \\d+: ${ITEMS} samples, 8 layers`), {
+  await expect(lines).toContainText(new RegExp(`^image-lens run \\d+: ${ITEMS} samples, 12 layers`), {
     timeout: 120_000,
   });
-  await expect(lines).toContainText(/patch_gold_top5 +(\d\.\d{3} ){7}\d\.\d{3}/);
+  await expect(lines).toContainText(/patch_gold_top5 +(\d\.\d{3} ){11}\d\.\d{3}/);
   await expect(app.page.locator('[data-job][data-job-state=running]')).toHaveCount(0);
   const chart = root.locator('[data-chart=image-lens]');
   await expect(chart.locator('svg').first()).toBeVisible();
@@ -30,9 +30,9 @@ test('layers: the image-token lens labels each image token with its top-1 word, 
 
   // The sample's image, every one of its 64 tokens labelled, at the last layer first.
   const panel = root.locator('[data-panel=image-lens]');
-  await expect(panel).toHaveAttribute('data-layer', '7');
+  await expect(panel).toHaveAttribute('data-layer', '11');
   const figure = panel.locator('svg.image-lens-grid');
-  await expect(figure).toHaveAttribute('data-layer', '7');
+  await expect(figure).toHaveAttribute('data-layer', '11');
   const cells = figure.locator('[data-lens-cell]');
   await expect(cells).toHaveCount(64);
   await expect(figure.locator('image').first()).toHaveAttribute('href', /.+/);

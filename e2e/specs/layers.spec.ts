@@ -17,7 +17,7 @@ async function runOnItems(page: Page, root: Locator, kind: string, limit: number
   await root.locator('[data-field=run-limit]').fill(String(limit));
   await root.locator(`[data-action=run-${kind}]`).click();
   await expect(root.locator('[data-summary-lines]')).toContainText(
-    new RegExp(`^${kind} run \\d+: ${limit} samples, 8 layers`),
+    new RegExp(`^${kind} run \\d+: ${limit} samples, 12 layers`),
     { timeout: 120_000 },
   );
   await expect(page.locator('[data-job][data-job-state=running]')).toHaveCount(0);
@@ -38,7 +38,7 @@ test('layers: the logit lens runs on a few items and draws gold probability and 
   await expect(chart).toContainText('gold probability');
   await expect(root.locator('[data-summary-lines]')).toContainText(/gold first top-1|top-1 at no layer/);
   const tokens = root.locator('[data-table=lens-top-tokens]');
-  await expect(tokens.locator('tbody tr')).toHaveCount(8);
+  await expect(tokens.locator('tbody tr')).toHaveCount(12);
   await expect(tokens.locator('thead th')).toHaveCount(1 + 3);
   await screenshot(app.page, `${info.project.name}-layers-logit-lens`);
 });
@@ -65,7 +65,7 @@ test('layers: head × layer knockout draws which heads carry the image where', a
   await root.locator('[data-field=run-limit]').fill('2');
   await root.locator('[data-action=run-head-knockout]').click();
   await expect(root.locator('[data-summary-lines]')).toContainText(
-    /^head-knockout run \d+: 2 samples, 8 layers × 4 heads/,
+    /^head-knockout run \d+: 2 samples, 12 layers × 4 heads/,
     {
       timeout: 120_000,
     },
@@ -91,7 +91,7 @@ test('layers: question contrast pairs the questions asked of one image and finds
   await root.locator('[data-action=run-question-contrast]').click();
   const lines = root.locator('[data-summary-lines]');
   await expect(lines).toContainText(
-    /^question-contrast run \d+: [23] images, \d+ ordered question pairs, 8 layers/,
+    /^question-contrast run \d+: [23] images, \d+ ordered question pairs, 12 layers/,
     {
       timeout: 120_000,
     },

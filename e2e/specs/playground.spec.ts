@@ -31,15 +31,15 @@ test('playground: an uploaded image gets an answer and the answer’s map, layer
   await expect(answer).toHaveAttribute('data-answer-text', /\S/);
   const overlay = root.locator('[data-panel=token-overlay]');
   await expect(overlay).toHaveAttribute('data-chosen-token', '0');
-  await expect(overlay).toHaveAttribute('data-layer', '7');
+  await expect(overlay).toHaveAttribute('data-layer', '11');
   // 64 image tokens, each a cell of the overlay.
   await expect(overlay.locator('svg.attention-overlay rect[fill^="#"]')).toHaveCount(64);
   const last = await overlay.locator('svg.attention-overlay').innerHTML();
   await root.locator('[data-field=layer]').fill('0');
   await expect(overlay).toHaveAttribute('data-layer', '0');
   expect(await overlay.locator('svg.attention-overlay').innerHTML()).not.toBe(last);
-  await expect(root.locator('[data-panel=token-strip] [data-strip-layer]')).toHaveCount(8);
-  await root.locator('[data-field=layer]').fill('7');
+  await expect(root.locator('[data-panel=token-strip] [data-strip-layer]')).toHaveCount(12);
+  await root.locator('[data-field=layer]').fill('11');
   await screenshot(app.page, `${info.project.name}-playground`);
 });
 
@@ -99,7 +99,7 @@ test('playground: each generated word has its own map', async ({ app }, info) =>
 
   const overlay = root.locator('[data-panel=token-overlay]');
   const map = overlay.locator('svg.attention-overlay');
-  await root.locator('[data-field=layer]').fill('7');
+  await root.locator('[data-field=layer]').fill('11');
   await words.nth(0).click();
   await expect(overlay).toHaveAttribute('data-chosen-token', '0');
   await expect(words.nth(0)).toHaveAttribute('aria-pressed', 'true');
@@ -110,7 +110,7 @@ test('playground: each generated word has its own map', async ({ app }, info) =>
     'data-chosen-text',
     (await words.nth(1).getAttribute('data-token-text'))!,
   );
-  await expect(map).toHaveAttribute('data-token-map', 'answer:1:7');
+  await expect(map).toHaveAttribute('data-token-map', 'answer:1:11');
   expect(await map.innerHTML()).not.toBe(first);
   await screenshot(app.page, `${info.project.name}-playground-tokens`);
 

@@ -31,7 +31,7 @@ test('models: the demo model is loaded and described', async ({ app }, info) => 
   await demo.click();
   const details = root.locator('[data-model-details]');
   await expect(details).toContainText('llava');
-  await expect(details).toContainText('8'); // decoder layers
+  await expect(details).toContainText('12'); // decoder layers
   await expect(details).toContainText(/cpu/i); // execution provider
   // The demo's F32 weights kept as they are, held once (a few MiB, never the float32 copy of a 16-bit one).
   await expect(details.locator('[data-fact="precision"]')).toHaveText('auto');
@@ -77,12 +77,12 @@ test('attention: the overlay follows the layer slider, the head and play', async
   await slider.fill('0');
   await expect(overlay).toHaveAttribute('data-layer', '0');
   const first = await overlay.innerHTML();
-  await slider.fill('7');
-  await expect(overlay).toHaveAttribute('data-layer', '7');
+  await slider.fill('11');
+  await expect(overlay).toHaveAttribute('data-layer', '11');
   expect(await overlay.innerHTML()).not.toBe(first);
   await root.locator('[data-field=head]').selectOption({ index: 1 });
   await root.locator('[data-action=play]').click();
-  await expect(overlay).not.toHaveAttribute('data-layer', '7');
+  await expect(overlay).not.toHaveAttribute('data-layer', '11');
   await root.locator('[data-action=play]').click();
   await expect(root.locator('[data-chart=evolution] svg').first()).toBeVisible();
   await screenshot(app.page, `${info.project.name}-attention`);

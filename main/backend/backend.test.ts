@@ -1,6 +1,6 @@
 /**
  * The backend end to end: a real engine worker thread, a real SQLite workspace in a temp folder and the
- * real demo model (8 layers, 64 image tokens; it loads in seconds). Runs use a few items only.
+ * real demo model (12 layers, 64 image tokens; it loads in seconds). Runs use a few items only.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ describe('start', () => {
     const models = await app.ok('listModels', {});
     expect(models).toHaveLength(1);
     const [model] = models;
-    expect(model).toMatchObject({ isDemo: true, name: 'demo', layers: 8, heads: 4, hiddenSize: 160 });
+    expect(model).toMatchObject({ isDemo: true, name: 'demo', layers: 12, heads: 4, hiddenSize: 160 });
     expect(model.id).toMatch(/^\/.*native-models\/demo\/model$/);
     // auto keeps the demo's F32; tensors no graph reads (the tower's unused last layer) are not held.
     expect(model.precision).toBe('auto');
@@ -138,10 +138,10 @@ describe('runs', () => {
     expect(summary.summary).toMatchObject({
       runId: sweepRun,
       sampleCount: 3,
-      layerCount: 8,
+      layerCount: 12,
       metric: 'score',
     });
-    expect(summary.summary.labels.layers).toHaveLength(8);
+    expect(summary.summary.labels.layers).toHaveLength(12);
     const gold = await app.ok('runSummary', {
       runId: sweepRun,
       metric: 'gold_prob',
@@ -181,14 +181,14 @@ describe('runs', () => {
     expect(detail.tokenRects[9]).toEqual({ x: 8, y: 8, width: 8, height: 8 });
     expect(detail.tokenRects[63]).toEqual({ x: 56, y: 56, width: 8, height: 8 });
     const maps = detail.arrays.maps as number[][];
-    expect(maps).toHaveLength(8);
+    expect(maps).toHaveLength(12);
     for (const map of maps) {
       expect(map).toHaveLength(64);
       expect(map.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4); // renormalised over image tokens
     }
     const perHead = detail.arrays.per_head as number[][][];
-    expect([perHead.length, perHead[0].length, perHead[0][0].length]).toEqual([8, 4, 64]);
-    expect(detail.metrics.filter((m) => m.name === 'entropy')).toHaveLength(8);
+    expect([perHead.length, perHead[0].length, perHead[0][0].length]).toEqual([12, 4, 64]);
+    expect(detail.metrics.filter((m) => m.name === 'entropy')).toHaveLength(12);
   });
 
   it('contrast with layers left out reads them off the sweep; sampleDetail has ca, pre and final', async () => {
@@ -204,7 +204,7 @@ describe('runs', () => {
     const sweep = await app.ok('runSummary', { runId: sweepRun });
     if (sweep.kind !== 'sweep') throw new Error('expected a sweep summary');
     const [run] = await app.ok('listRuns', { kind: 'contrast' });
-    expect(run.config).toMatchObject(layersFromSweep(sweep.summary.labels, 8));
+    expect(run.config).toMatchObject(layersFromSweep(sweep.summary.labels, 12));
     const { samples } = await app.ok('runSamples', { runId: run.id });
     const detail = await app.ok('sampleDetail', { runId: run.id, itemId: samples[0].itemId });
     const [ca, pre, final] = ['ca', 'pre', 'final'].map((name) => detail.arrays[name] as number[]);
@@ -311,7 +311,7 @@ describe('hostile and mistaken calls', () => {
     });
     expect(await start({ candidateLayers: [1000], reviewLayer: 1 })).toMatchObject({
       code: 'BAD_ARGUMENT',
-      message: expect.stringMatching(/within 0\.\.7.*1000/),
+      message: expect.stringMatching(/within 0\.\.11.*1000/),
     });
     expect(await start({ candidateLayers: [1], reviewLayer: 900 })).toMatchObject({ code: 'BAD_ARGUMENT' });
     expect(await start({}, { modelId: '/no/model' })).toMatchObject({
@@ -327,9 +327,9 @@ describe('hostile and mistaken calls', () => {
         kind: 'sweep',
         modelId,
         datasetId,
-        config: { mode: 'hidden', window: 9 },
+        config: { mode: 'hidden', window: 13 },
       }),
-    ).toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/1\.\.8/) });
+    ).toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/1\.\.12/) });
     expect(await app.ok('listModels', {})).toHaveLength(1);
   });
 

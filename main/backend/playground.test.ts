@@ -50,7 +50,7 @@ describe('askImage', () => {
     expect(result.image.preview).toMatch(/^data:image\/png;base64,/);
     expect(result.tokenRects).toHaveLength(64);
     expect(result.grid).toEqual({ rows: 8, cols: 8 });
-    expect(result.layers).toBe(8);
+    expect(result.layers).toBe(12);
     expect(result.answer.text.length).toBeGreaterThan(0);
     expect(result.answer.maps).toHaveLength(result.answer.tokens.length);
     for (const map of result.answer.maps[0]) {
@@ -84,7 +84,7 @@ describe('askImage', () => {
         /knockout takes no scale/,
       ],
       [ask({ mask: { mode: 'hidden', layers: [] } }), 'BAD_REQUEST', /mask\.layers/],
-      [ask({ mask: { mode: 'hidden', layers: [12] } }), 'BAD_ARGUMENT', /layer 12 is out of range.*0\.\.7/],
+      [ask({ mask: { mode: 'hidden', layers: [12] } }), 'BAD_ARGUMENT', /layer 12 is out of range.*0\.\.11/],
     ];
     for (const [params, code, message] of cases) {
       const error = await app.fails('askImage', params);

@@ -13,12 +13,17 @@ import { forward, prepareSample } from './inference/forward.ts';
 import { generate } from './inference/generate.ts';
 import type { LoadedModel } from './model/openModel.ts';
 
+/** The LLaVA-1.5-architecture demo model: what the app and the one-model commands open by default. */
 export const DEMO_MODEL_DIR = fileURLToPath(new URL('../../native-models/demo/model', import.meta.url));
+/** The Qwen2-VL-architecture demo model, trained on the same data (native-models/demo-qwen2vl). */
+export const DEMO_QWEN2VL_MODEL_DIR = fileURLToPath(
+  new URL('../../native-models/demo-qwen2vl/model', import.meta.url),
+);
 /**
  * Every embedded demo model, one line each, in the order `fusionscope analyze` runs them when no
  * --model is given; with more than one it writes each model's report and their comparison.
  */
-export const DEMO_MODEL_DIRS: readonly string[] = [DEMO_MODEL_DIR];
+export const DEMO_MODEL_DIRS: readonly string[] = [DEMO_MODEL_DIR, DEMO_QWEN2VL_MODEL_DIR];
 export const DEMO_DATASET_DIR = fileURLToPath(new URL('../../native-models/demo/data/test', import.meta.url));
 /** Test-split images asked two or three questions each, about disjoint regions (question contrast). */
 export const DEMO_MULTI_DATASET_DIR = fileURLToPath(

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 import { NATIVE_EXTERNALS, ROOT } from '../../scripts/build-host.mjs';
 import { ICON_DIR, ICON_SOURCE, iconFiles } from '../../scripts/icons.mjs';
-import { DEMO_DATASET_DIR, DEMO_MODEL_DIR } from '../engine/demo.ts';
+import { DEMO_DATASET_DIR, DEMO_MODEL_DIRS } from '../engine/demo.ts';
 
 interface BuilderConfig {
   extraMetadata?: { main?: string };
@@ -55,12 +55,13 @@ it('builds the installers asked for, from the bundle the build script writes', a
     typeof entry === 'string' ? [entry] : (entry.filter ?? []),
   );
   expect(files).toEqual(expect.arrayContaining(['out/host/**/*', 'renderer/dist/**/*']));
-  for (const folder of [DEMO_MODEL_DIR, DEMO_DATASET_DIR]) {
+  const covers = (patterns: readonly string[] | undefined, folder: string) => {
     const rel = relative(ROOT, folder).split('\\').join('/');
-    expect(
-      files.some((pattern) => rel.startsWith(pattern.replace(/\/\*\*\/\*$/, ''))),
-      rel,
-    ).toBe(true);
+    return (patterns ?? []).some((pattern) => rel.startsWith(pattern.replace(/\/\*\*\/\*$/, '')));
+  };
+  for (const folder of [...DEMO_MODEL_DIRS, DEMO_DATASET_DIR]) {
+    expect(covers(files, folder), `files: ${folder}`).toBe(true);
+    expect(covers(config.asarUnpack, folder), `asarUnpack: ${folder}`).toBe(true);
   }
 });
 

@@ -19,7 +19,7 @@ test split (native-models/demo/data/test/) and writes native-models/demo/model/r
     },
     "prompts": [  # the first few items, for the tokenizer / preprocessing checks
       {"id": ..., "prompt": "USER: <image>\\n... ASSISTANT:", "input_ids": [...] (image token expanded),
-       "pixel_values_head": [first 16 values of the CHW float32 pixel_values],
+       "pixel_values_head": [first 16 values of the float32 pixel_values: CHW, or Qwen2-VL's patch rows],
        "pixel_values_mean": [per-channel mean]}
     ]
   }
@@ -94,7 +94,9 @@ def main():
             "prompt": (Q if qwen else L).render_prompt(it["question"]),
             "input_ids": arch.prompt(tok, it["question"]),
             "pixel_values_head": [sig7(v) for v in pv.reshape(-1)[:16]],
-            "pixel_values_mean": [sig7(v) for v in pv.reshape(3, -1).astype(np.float64).mean(1)],
+            # per channel: CHW planes (LLaVA), or each flattened patch's channel-major blocks (Qwen2-VL)
+            "pixel_values_mean": [sig7(v) for v in (pv.reshape(-1, 3, pv.shape[-1] // 3) if qwen else pv.reshape(1, 3, -1))
+                                  .astype(np.float64).mean((0, 2))],
         })
 
     acc = {

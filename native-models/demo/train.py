@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Train FusionScope's embedded demo model: a LLaVA-1.5-architecture model (CLIP ViT vision tower ->
-mlp2x_gelu projector -> LLaMA decoder) trained from scratch on the synthetic visual-QA benchmark
-(main/engine/synthetic), written directly in Hugging Face llava layout to native-models/demo/model/.
+"""Train FusionScope's embedded demo models from scratch on the synthetic visual-QA benchmark
+(main/engine/synthetic), written directly in Hugging Face layout: the LLaVA-1.5-architecture model (CLIP ViT
+vision tower -> mlp2x_gelu projector -> LLaMA decoder, recipe v2) to native-models/demo/model/ and the
+Qwen2-VL-architecture model (recipe qwen2vl) to native-models/demo-qwen2vl/model/.
 
-Reproduce (from the repository root, on the 2-core CPU box, ~35 minutes):
+Reproduce (from the repository root, on the 2-core CPU box, alone on it: about 56 and 47 minutes):
 
-    /usr/bin/python3 native-models/demo/train.py
+    /usr/bin/python3 native-models/demo/train.py                     # LLaVA (--recipe v2)
+    /usr/bin/python3 native-models/demo/train.py --recipe qwen2vl    # Qwen2-VL
 
 Needs /usr/bin/python3 with torch 1.13 + numpy + PIL, and `npx tsx` (the data generator). On Debian also
 install an optimised BLAS (`apt-get install libopenblas0-pthread`): python3-torch's float32 matrix
@@ -13,14 +15,16 @@ products go through the system BLAS, and the reference BLAS it pulls in by defau
 4 GFLOP/s here (OpenBLAS: 50-70), which makes the float32 evaluation alone take minutes. Training's
 bfloat16 products use oneDNN and are unaffected. Steps:
 
-  1. data: the synthetic CLI writes the train split (fresh seed), a 1k val split (model selection) and,
-     if missing, the committed 400-item test split native-models/demo/data/test/ (seed 2026);
+  1. data: the synthetic CLI writes the train split (fresh seed; with v2, 8 questions per image, packed into
+     one sequence), a 1k val split (model selection) and, if missing, the committed 400-item test split
+     native-models/demo/data/test/ (seed 2026);
   2. tokenizer: closed word-level vocabulary (dataset vocabulary + chat-template words), tokenizer.json;
-  3. recipe (LLaVA-shaped): (a) language pre-training on question/answer text alone, (b) projector
+  3. recipe (LLaVA-shaped): (0) vision pre-training on per-patch scene labels (a stand-in for CLIP's),
+     (a) language pre-training on question/answer text alone, (b) projector
      alignment: vision tower + projector trained with the language model frozen, (c) joint fine-tuning
      of everything. AdamW, linear warmup + cosine decay per stage, gradient clipping at 1.0, batches
      mixing all question families; loss on the answer tokens and </s> only;
-  4. model selection on val (float32 greedy exact match), export (config.json, model.safetensors,
+  4. model selection on val (greedy exact match, bfloat16 as in training), export (config.json, model.safetensors,
      tokenizer files, preprocessor_config.json, generation_config.json), training_log.jsonl;
   5. evaluation on the test split (float32): overall / per family / per POPE subtype, and with the image
      replaced by a blank mean-colour image; then export_fixture.py writes reference_outputs.json.
@@ -118,15 +122,21 @@ RECIPES = {
         "eval_every": 250,
     },
 }
-# issue 19: the same data on the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT). Its vision tower
-# sees 256 patches per image (LLaVA's 64), about 5x the time per image, and a joint batch takes about 1.3x
+# issue 19: the Qwen2-VL architecture (qwen2vl_demo.py's VISION / TEXT) on the same data. Its vision tower
+# sees 256 patches per image (LLaVA's 64), about 5x the time per image, and a joint batch takes about 1.4x
 # LLaVA's: a shorter vision stage of smaller batches and fewer joint batches fit the hour.
-RECIPES["qwen2vl"] = dict(RECIPES["v2"], arch="qwen2vl", text={}, stages=[
-    ("vision", 600, 2e-3, 60, "vision", {"batch": 32}),
-    ("language", 150, 2e-3, 20, "lm"),
-    ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
-    ("joint", 2200, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
-])
+RECIPES["qwen2vl"] = dict(
+    RECIPES["v2"],
+    arch="qwen2vl",
+    text={},
+    out=os.path.join(ROOT, "native-models", "demo-qwen2vl", "model"),
+    stages=[
+        ("vision", 600, 2e-3, 60, "vision", {"batch": 32}),
+        ("language", 150, 2e-3, 20, "lm"),
+        ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
+        ("joint", 2200, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
+    ],
+)
 
 
 def log(*a):
@@ -686,7 +696,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=os.path.join(ROOT, "tmp", "demo-train"),
                     help="scratch folder for the generated train/val data (git-ignored /tmp/ by default)")
-    ap.add_argument("--out", default=os.path.join(HERE, "model"))
+    ap.add_argument("--out", default=None, help="where the model goes (default: the recipe's embedded model folder)")
     ap.add_argument("--test", default=os.path.join(HERE, "data", "test"))
     ap.add_argument("--train-dir", help="(experiments) use this train split instead of generating one")
     ap.add_argument("--val-dir", help="(experiments) use this val split instead of generating one")
@@ -694,11 +704,12 @@ def main():
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--no-fixture", action="store_true")
     ap.add_argument("--override", default=None, help="(experiments) JSON merged into VISION/TEXT/STAGES")
-    ap.add_argument("--recipe", choices=sorted(RECIPES), default="v1")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="v2")
     ap.add_argument("--deadline-s", type=float, default=None,
                     help="(experiments) end the joint stage once this many seconds have passed since the start")
     args = ap.parse_args()
     recipe = RECIPES[args.recipe]
+    args.out = args.out or recipe.get("out", os.path.join(HERE, "model"))
     arch = ARCHITECTURES[recipe.get("arch", "llava")](recipe.get("vision", {}), recipe.get("text", {}))
     STAGES = recipe.get("stages", STAGES)
     TRAIN_COUNT = recipe.get("train_count", TRAIN_COUNT)

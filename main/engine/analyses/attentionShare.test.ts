@@ -208,8 +208,8 @@ describe('fusionscope attention-share', () => {
       join(root, 'cli'),
     ]);
     expect(code).toBe(0);
-    expect(printed).toMatch(/^attention-share run \d+: 2 samples, 8 layers$/m);
-    expect(printed).toMatch(/^ {2}image {3}(\d\.\d{3} ){7}\d\.\d{3}$/m);
+    expect(printed).toMatch(/^attention-share run \d+: 2 samples, 12 layers$/m);
+    expect(printed).toMatch(/^ {2}image {3}(\d\.\d{3} ){11}\d\.\d{3}$/m);
     expect(printed).toMatch(
       /^ {2}image share (below 0\.01 at layers [\d, ]+|at or above 0\.01 at every layer)/m,
     );

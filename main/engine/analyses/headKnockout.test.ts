@@ -108,7 +108,7 @@ describe('head-knockout', () => {
       join(root, 'cli'),
     ]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^head-knockout run \d+: 2 samples, 8 layers × 4 heads/m);
+    expect(stdout).toMatch(/^head-knockout run \d+: 2 samples, 12 layers × 4 heads/m);
     expect(stdout).toMatch(/largest drops/);
   });
 });

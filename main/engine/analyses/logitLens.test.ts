@@ -217,8 +217,8 @@ describe('fusionscope logit-lens', () => {
       join(root, 'cli'),
     ]);
     expect(code).toBe(0);
-    expect(printed).toMatch(/^logit-lens run \d+: 3 samples, 8 layers$/m);
-    expect(printed).toMatch(/^ {2}gold_prob {2}(\d\.\d{3} ){7}\d\.\d{3}$/m);
+    expect(printed).toMatch(/^logit-lens run \d+: 3 samples, 12 layers$/m);
+    expect(printed).toMatch(/^ {2}gold_prob {2}(\d\.\d{3} ){11}\d\.\d{3}$/m);
     expect(printed).toMatch(
       /^ {2}gold first top-1 at layer \d\.\d\d on average \(\d of 3 samples; the rest never\)$|top-1 at no layer/m,
     );

@@ -102,7 +102,7 @@ describe('fusionscope question-contrast on the demo model', () => {
     const pairs = groups.reduce((n, g) => n + g.length * (g.length - 1), 0);
     expect(stdout).toMatch(
       new RegExp(
-        `^question-contrast run \\d+: ${groups.length} images, ${pairs} ordered question pairs, 8 layers$`,
+        `^question-contrast run \\d+: ${groups.length} images, ${pairs} ordered question pairs, 12 layers$`,
         'm',
       ),
     );
@@ -114,7 +114,7 @@ describe('fusionscope question-contrast on the demo model', () => {
     try {
       const run = workspace.listRuns().find((r) => r.kind === 'question-contrast')!;
       const summary = summarizeQuestionContrast(workspace, run.id);
-      expect(summary).toMatchObject({ sampleCount: 7, images: groups.length, pairs, layerCount: 8 });
+      expect(summary).toMatchObject({ sampleCount: 7, images: groups.length, pairs, layerCount: 12 });
       // The demo's grid tiles the whole image, so uniform attention's box mass is the box's share of
       // the image area: an independent check of the stored coverage.
       const model = await openModel(DEMO_MODEL_DIR);
@@ -124,7 +124,7 @@ describe('fusionscope question-contrast on the demo model', () => {
         return area / (width * height);
       });
       expect(summary.chance).toBeCloseTo(areas.reduce((a, b) => a + b, 0) / areas.length, 6);
-      expect(model.spec.decoder.layers).toBe(8);
+      expect(model.spec.decoder.layers).toBe(12);
       for (const stat of summary.curves.specificity!) {
         const own = summary.curves.own_box_mass!.find((s) => s.layer === stat.layer)!;
         const other = summary.curves.other_box_mass!.find((s) => s.layer === stat.layer)!;

@@ -295,7 +295,7 @@ describe('fusionscope analyze --model A,B', () => {
       { model: broken, slug: 'broken-model', error: { code: 'BAD_WEIGHTS', message: expect.any(String) } },
     ]);
     const [tiny, demo] = compare.models;
-    expect([tiny.slug, demo.slug, demo.layers]).toEqual(['qwen-model', 'demo-model', 8]);
+    expect([tiny.slug, demo.slug, demo.layers]).toEqual(['qwen-model', 'demo-model', 12]);
     // The tiny model's runs were done by the test before: reused, not run again.
     const first = await readJson<CompareJson>(join(root, 'report', 'compare', 'compare.json'));
     expect(tiny.sweeps).toEqual(first.models[1].sweeps);

@@ -40,7 +40,7 @@ export function refuseOneRunResume(flags: Flags): void {
   if (flags.resume !== undefined && flags.resume !== 'auto') {
     throw new FusionError(
       'BAD_ARGUMENT',
-      `--resume ${flags.resume} names one run, but analyze makes several per model; leave it out (auto: each run resumes its newest unfinished one)`,
+      `--resume ${flags.resume} names one run, but the main job is several runs per model; leave it out (auto: each run resumes its newest unfinished one)`,
     );
   }
 }

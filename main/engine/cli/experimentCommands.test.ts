@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { analyzeCommand, knockoutWindow, mainJob } from './experimentCommands.ts';
+import { analyzeCommand, knockoutWindow, mainJob, reportCommand } from './experimentCommands.ts';
 
 const steps = (flags: Parameters<typeof mainJob>[0], layers = 8) =>
   mainJob(flags, layers).map((step) =>
@@ -62,9 +62,15 @@ describe('the main job (analyze)', () => {
     for (const model of ['native-models/demo/model', 'native-models/demo/model,/elsewhere/other']) {
       await expect(analyzeCommand({ resume: '3', model, workspace })).rejects.toMatchObject({
         code: 'BAD_ARGUMENT',
-        message: expect.stringMatching(/--resume 3 names one run/),
+        message: expect.stringMatching(
+          /--resume 3 names one run, but the main job is several runs per model/,
+        ),
       });
     }
+    // report shares the refusal, so its message names no one command
+    await expect(
+      reportCommand({ resume: '3', model: 'native-models/demo/model,/elsewhere/other', workspace }),
+    ).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.not.stringMatching(/analyze/) });
   });
 
   it('knocks out a quarter of the depth at a time, at least 2 layers', () => {

@@ -144,13 +144,26 @@ export async function runsCommand(flags: Flags): Promise<void> {
 }
 
 /**
- * The report of the newest runs: of one model into OUT; of several (`--model A,B`, or every embedded
- * demo model, as `analyze` runs them) each into OUT/<slug>/ with their comparison, from the runs the
- * workspace already holds — nothing is computed, and a model without runs is named.
+ * The report of the newest runs: of one model into OUT; of several (`--model A,B`, or the embedded
+ * demo models the workspace has runs of) each into OUT/<slug>/ with their comparison, from the runs
+ * the workspace already holds — nothing is computed, and a model named without runs is named.
  */
 export async function reportCommand(flags: Flags): Promise<void> {
   const runsAlreadyMade = async () => true;
-  await reportEachModel(flags, runsAlreadyMade);
+  const model = flags.model ?? (await demoModelsWithRuns(flags)).join(',');
+  await reportEachModel({ ...flags, model }, runsAlreadyMade);
+}
+
+/**
+ * The embedded demo models the workspace has runs of (all of them when it has none, so the error names
+ * them): after `sweep` on the default model, `report` reports that one instead of failing on the other.
+ */
+function demoModelsWithRuns(flags: Flags): Promise<readonly string[]> {
+  return withWorkspace(flags, async (workspace) => {
+    const folders = new Set(workspace.listRuns().map((run) => run.model.folder));
+    const withRuns = DEMO_MODEL_DIRS.filter((folder) => folders.has(folder));
+    return withRuns.length > 0 ? withRuns : DEMO_MODEL_DIRS;
+  });
 }
 
 /**

@@ -16,7 +16,7 @@ import { DEMO_DATASET_DIR } from '../demo.ts';
 
 const IMAGE = join(DEMO_DATASET_DIR, 'images', 'test-000002.png');
 const QUESTION = 'what color is the triangle?';
-const LAYERS = 8;
+const LAYERS = 12;
 const HEADS = 4;
 const IMAGE_TOKENS = 64;
 
@@ -81,7 +81,7 @@ describe('fusionscope trace --per-generated-token', () => {
     expect(lines[0]).toBe(`answer: ${JSON.stringify(generated.text)} (stopped by ${generated.stoppedBy})`);
     expect(lines.slice(1)).toHaveLength(generated.tokens.length);
     expect(lines[1]).toMatch(
-      /^token 0 ".*" chosen at position \d+: layer 7 looks most at image tokens \d+ \(0\.\d{3}\)/,
+      /^token 0 ".*" chosen at position \d+: layer 11 looks most at image tokens \d+ \(0\.\d{3}\)/,
     );
   });
 

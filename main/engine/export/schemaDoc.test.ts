@@ -144,8 +144,8 @@ describe('docs/SCHEMA.md', () => {
     const out = expectRan(runPython(await example('sqlite-stdlib'), [workspace, String(runId)]));
     expect(out).toContain(`${ITEMS} samples`);
     expect(out).toMatch(/^entropy \[/m);
-    // The demo model: 8 layers, 8 × 8 image tokens; each layer's map over the image sums to at most 1.
-    expect(out).toMatch(/^maps \[8, 64\] first layer sums to (0\.\d+|1\.0)$/m);
+    // The demo model: 12 layers, 8 × 8 image tokens; each layer's map over the image sums to at most 1.
+    expect(out).toMatch(/^maps \[12, 64\] first layer sums to (0\.\d+|1\.0)$/m);
   });
 
   it(`runs its pandas example on the same workspace${skipReason('pandas')}`, async ({ skip }) => {
@@ -153,7 +153,7 @@ describe('docs/SCHEMA.md', () => {
     const out = expectRan(runPython(await example('sqlite-pandas'), [workspace, String(runId)]));
     expect(out).toContain(`run ${runId} evolve`);
     expect(out).toContain(`${ITEMS} samples`);
-    expect(out).toMatch(/^maps \(8, 64\) last layer's most attended cell: \d+$/m);
+    expect(out).toMatch(/^maps \(12, 64\) last layer's most attended cell: \d+$/m);
   });
 
   it.for(EXPORT_FORMATS)(
@@ -162,7 +162,7 @@ describe('docs/SCHEMA.md', () => {
       if (!pythonHas('pandas') || (format === 'parquet' && !pythonHas('pyarrow'))) skip();
       const out = expectRan(runPython(await example('export'), [exports[format]]));
       expect(out).toContain(`evolve run ${runId} ${ITEMS} samples`);
-      expect(out).toMatch(/^maps of \S+ \(8, 64\)$/m);
+      expect(out).toMatch(/^maps of \S+ \(12, 64\)$/m);
     },
   );
 });
