@@ -53,6 +53,13 @@ def sig7(x):
     return float(f"{float(x):.7g}")
 
 
+def channel_means(pv, qwen):
+    """Per-channel means of the tower's input: CHW planes (LLaVA), or the channel-major blocks of each
+    flattened patch row (Qwen2-VL)."""
+    per_channel = pv.reshape(-1, 3, pv.shape[-1] // 3) if qwen else pv.reshape(1, 3, -1)
+    return per_channel.astype(np.float64).mean((0, 2))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(HERE, "model"))
@@ -94,9 +101,7 @@ def main():
             "prompt": (Q if qwen else L).render_prompt(it["question"]),
             "input_ids": arch.prompt(tok, it["question"]),
             "pixel_values_head": [sig7(v) for v in pv.reshape(-1)[:16]],
-            # per channel: CHW planes (LLaVA), or each flattened patch's channel-major blocks (Qwen2-VL)
-            "pixel_values_mean": [sig7(v) for v in (pv.reshape(-1, 3, pv.shape[-1] // 3) if qwen else pv.reshape(1, 3, -1))
-                                  .astype(np.float64).mean((0, 2))],
+            "pixel_values_mean": [sig7(v) for v in channel_means(pv, qwen)],
         })
 
     acc = {

@@ -20,12 +20,13 @@ bfloat16 products use oneDNN and are unaffected. Steps:
      native-models/demo/data/test/ (seed 2026);
   2. tokenizer: closed word-level vocabulary (dataset vocabulary + chat-template words), tokenizer.json;
   3. recipe (LLaVA-shaped): (0) vision pre-training on per-patch scene labels (a stand-in for CLIP's),
-     (a) language pre-training on question/answer text alone, (b) projector
-     alignment: vision tower + projector trained with the language model frozen, (c) joint fine-tuning
-     of everything. AdamW, linear warmup + cosine decay per stage, gradient clipping at 1.0, batches
-     mixing all question families; loss on the answer tokens and </s> only;
-  4. model selection on val (greedy exact match, bfloat16 as in training), export (config.json, model.safetensors,
-     tokenizer files, preprocessor_config.json, generation_config.json), training_log.jsonl;
+     (a) language pre-training on question/answer text alone, (b) projector alignment: vision tower +
+     projector trained with the language model frozen, (c) joint fine-tuning of everything. AdamW,
+     linear warmup + cosine decay per stage, gradient clipping at 1.0, batches mixing all question
+     families; loss on the answer tokens and </s> only;
+  4. model selection on val (greedy exact match, bfloat16 as in training), export (config.json,
+     model.safetensors, tokenizer files, preprocessor_config.json, generation_config.json),
+     training_log.jsonl;
   5. evaluation on the test split (float32): overall / per family / per POPE subtype, and with the image
      replaced by a blank mean-colour image; then export_fixture.py writes reference_outputs.json.
 
@@ -88,7 +89,8 @@ WEIGHT_DECAY = 0.05
 INIT = "fanin"
 CLIP_NORM = 1.0
 
-# Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: arch
+# Recipes: what each overrides of the constants above (v1 = the constants as they are). Keys: out (the
+# default --out: the embedded model the recipe trains; else native-models/demo/model), arch
 # (ARCHITECTURES), vision and text (merged into the architecture's own), stages (options: aux weight,
 # question_loss, batch, crops_every, families), batch (units per batch: items, or images when packed),
 # train_count (idem), train_weights, train_seed, val_weights, val_seed, questions_per_image, image_weights,

@@ -146,7 +146,7 @@ export async function runsCommand(flags: Flags): Promise<void> {
 /**
  * The report of the newest runs: of one model into OUT; of several (`--model A,B`, or the embedded
  * demo models the workspace has runs of) each into OUT/<slug>/ with their comparison, from the runs
- * the workspace already holds — nothing is computed, and a model named without runs is named.
+ * the workspace already holds — nothing is computed; a model without runs is named in the error.
  */
 export async function reportCommand(flags: Flags): Promise<void> {
   const runsAlreadyMade = async () => true;
