@@ -12,6 +12,11 @@
  * With --queue, queued sweeps with 1, 2 and 3 local workers on a real redis-server (queueThroughput.ts).
  *
  *   npm run bench -- --queue [--items 120] [--workers 1,2,3]
+ *
+ * With --analyze, the main job on both demo models, the models one after another and side by side
+ * (analyzeJobs.ts).
+ *
+ *   npm run bench -- --analyze [--limit 60] [--jobs 1,2] [--threads N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +38,7 @@ import {
 import { openModel } from '../main/engine/model/openModel.ts';
 import { isProviderRequest } from '../main/engine/runtime/providers.ts';
 import { isPrecision } from '../native-models/onnx/storage.ts';
+import { analyzeJobsBench } from './analyzeJobs.ts';
 import { queueThroughputBench } from './queueThroughput.ts';
 import { realSizeBench } from './realSize.ts';
 
@@ -51,8 +57,20 @@ const { values } = parseArgs({
     queue: { type: 'boolean', default: false },
     items: { type: 'string', default: '120' },
     workers: { type: 'string', default: '1,2,3' },
+    analyze: { type: 'boolean', default: false },
+    limit: { type: 'string', default: '60' },
+    jobs: { type: 'string', default: '1,2' },
+    threads: { type: 'string' },
   },
 });
+if (values.analyze) {
+  await analyzeJobsBench({
+    limit: Number(values.limit),
+    jobs: (values.jobs ?? '1,2').split(',').map(Number),
+    threads: values.threads !== undefined ? Number(values.threads) : undefined,
+  });
+  process.exit(0);
+}
 if (values.queue) {
   await queueThroughputBench({
     items: Number(values.items),

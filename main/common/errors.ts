@@ -24,6 +24,35 @@ export type FusionErrorCode =
   | 'QUEUE' // the job queue (Redis) cannot be reached, refuses the login, or a queued run cannot go on
   | 'INTERNAL';
 
+/** Every code once: the record's type makes the list exhaustive, so a new code cannot be missed here. */
+const CODES: Record<FusionErrorCode, true> = {
+  BAD_ARGUMENT: true,
+  BAD_CONFIG: true,
+  UNSUPPORTED_MODEL: true,
+  MISSING_FILE: true,
+  BAD_WEIGHTS: true,
+  BAD_TOKENIZER: true,
+  BAD_IMAGE: true,
+  IMAGE_TOO_LARGE: true,
+  BAD_PROMPT: true,
+  BAD_DATASET: true,
+  RUNTIME: true,
+  STORE: true,
+  CANCELLED: true,
+  BAD_REQUEST: true,
+  NOT_FOUND: true,
+  FORBIDDEN: true,
+  BUSY: true,
+  INSUFFICIENT_RESOURCES: true,
+  QUEUE: true,
+  INTERNAL: true,
+};
+
+/** Whether a code read from outside this process (another process's output) is one of ours. */
+export function isFusionErrorCode(code: string): code is FusionErrorCode {
+  return Object.hasOwn(CODES, code);
+}
+
 export class FusionError extends Error {
   readonly code: FusionErrorCode;
 

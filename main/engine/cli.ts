@@ -46,7 +46,10 @@ ${analysisUsage()}  fusionscope runs
                                        several: each model's report in OUT/NAME/ — NAME its folder's name
                                        (a hub model's repo name), lower case; where two collide, the parent
                                        folder's name before it, then -2, -3… — and their comparison on
-                                       normalised depth in OUT/compare/ (compare.json, figures, CSV)
+                                       normalised depth in OUT/compare/ (compare.json, figures, CSV).
+                                       --jobs N: models run at once, each in a process of its own with
+                                       its share of the cores (default: on the CPU, as many as there are
+                                       cores and as memory holds; on a GPU, one)
   fusionscope export   --run N --out DIR [--format csv|parquet|npz] [--force]   a run's samples, metrics
                                        and arrays for Python (default csv; layout in docs/SCHEMA.md)
 
@@ -64,6 +67,7 @@ Common options:
   --provider ${PROVIDERS.join('|')}   execution provider (default auto: GPU if usable, else CPU)
   --precision ${PRECISIONS.join('|')}     weights in memory (default auto: as the checkpoint stores them)
   --model-cache DIR                    where built models are kept (default ${defaultModelCacheDir()})
+  --threads N                          ONNX Runtime threads per model (default: one per core)
   --pad-to-square                      original LLaVA-1.5 expand2square before preprocessing
 `;
 

@@ -181,13 +181,16 @@ describe('fusionscope analyze --model A,B', () => {
 
   it("writes each model's report in its folder and their comparison on normalised depth", async () => {
     const out = join(root, 'report');
+    // Both at once, each in a process of its own (its lines relayed under its name).
     const { code, stdout, stderr } = await runCli([
-      ...['analyze', '--model', `${llava},${qwen}`, '--limit', '2'],
+      ...['analyze', '--model', `${llava},${qwen}`, '--limit', '2', '--jobs', '2'],
       ...['--workspace', workspace, '--out', out, '--provider', 'cpu'],
     ]);
     expect(code, stderr).toBe(0);
     expect((await readdir(out)).sort()).toEqual(['compare', 'llava-model', 'qwen-model']);
     expect(stdout).toContain(`comparison of llava-model, qwen-model written to ${join(out, 'compare')}/`);
+    expect(stdout).toContain(`[llava-model] report written to ${join(out, 'llava-model')}/`);
+    expect(stderr).toMatch(/^\[qwen-model\] sweep run \d+ \[#+\] 2\/2/m);
 
     const compare = await readJson<CompareJson>(join(out, 'compare', 'compare.json'));
     expect(compare.failed).toEqual([]);
@@ -229,6 +232,37 @@ describe('fusionscope analyze --model A,B', () => {
       expect(hidden).toContain(model.name);
       expect(hidden).toContain(`sweep run ${model.sweepRunId}:`);
     }
+  });
+
+  it('gives the same numbers with the models one after another in this process (--jobs 1)', async () => {
+    const out = join(root, 'report-sequential');
+    const { code, stdout, stderr } = await runCli([
+      ...['analyze', '--model', `${llava},${qwen}`, '--limit', '2', '--jobs', '1'],
+      ...['--workspace', join(root, 'workspace-sequential'), '--out', out, '--provider', 'cpu'],
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(`report of ${qwen} written to ${join(out, 'qwen-model')}/`);
+    const sequential = await readJson<CompareJson>(join(out, 'compare', 'compare.json'));
+    const parallel = await readJson<CompareJson>(join(root, 'report', 'compare', 'compare.json'));
+    const numbers = (compare: CompareJson) =>
+      compare.models.map((m) => ({
+        slug: m.slug,
+        baseline: m.baseline,
+        curves: m.sweeps.map((sweep) => sweep.curve.map((p) => [p.layer, p.drop?.mean ?? null])),
+      }));
+    // Each child runs its model on one thread: sums may be ordered differently, answers may not change.
+    const a = numbers(sequential);
+    const b = numbers(parallel);
+    expect(a.map((m) => [m.slug, m.baseline])).toEqual(b.map((m) => [m.slug, m.baseline]));
+    a.forEach((model, i) =>
+      model.curves.forEach((curve, j) =>
+        curve.forEach(([layer, drop], k) => {
+          const [otherLayer, otherDrop] = b[i].curves[j][k];
+          expect(layer).toBe(otherLayer);
+          expect(drop === null ? null : (drop as number)).toBeCloseTo(otherDrop ?? Number.NaN, 6);
+        }),
+      ),
+    );
   });
 
   it('report --model A,B lays out the same reports and comparison from the runs already made', async () => {
@@ -282,7 +316,7 @@ describe('fusionscope analyze --model A,B', () => {
     await writeFile(join(out, 'report.json'), '{}');
     await writeFile(join(out, 'fusion-curve.svg'), '<svg/>');
     const { code, stdout, stderr } = await runCli([
-      ...['analyze', '--model', [qwen, broken, DEMO_MODEL_DIR].join(','), '--limit', '2'],
+      ...['analyze', '--model', [qwen, broken, DEMO_MODEL_DIR].join(','), '--limit', '2', '--jobs', '2'],
       ...['--workspace', workspace, '--out', out, '--provider', 'cpu'],
     ]);
     expect(code).toBe(1);

@@ -1,7 +1,8 @@
 /**
  * `fusionscope analyze` on several models (`--model A,B`, or every embedded demo model): the main job
- * on each in turn, in one workspace, each model's report written into OUT/<slug>/ as soon as its
- * runs are done, then their comparison into OUT/compare/. A model that fails is named and the others
+ * on each, in one workspace, several at once where the machine allows (cli/analyzeJobs.ts; each in a
+ * process of its own, cli/analyzeInChildren.ts), each model's report written into OUT/<slug>/ as soon
+ * as its runs are done, then their comparison into OUT/compare/. A model that fails is named and the others
  * go on, so nothing computed is lost; the command fails at the end, saying which. Ctrl-C stops the
  * whole job (its runs stay resumable).
  */
@@ -24,6 +25,8 @@ import { terminalLine } from './terminalText.ts';
 /** A model of the job: as the user named it, and its report's folder under OUT. */
 export interface PlannedModel {
   readonly requested: string;
+  /** The checkpoint folder it resolved to. */
+  readonly folder: string;
   readonly slug: string;
 }
 
@@ -64,7 +67,7 @@ export async function planModels(models: readonly string[], flags: Flags): Promi
     }
   });
   const slugs = modelSlugs(resolved);
-  return models.map((requested, i) => ({ requested, slug: slugs[i] }));
+  return models.map((requested, i) => ({ requested, folder: resolved[i].folder, slug: slugs[i] }));
 }
 
 /**
@@ -80,55 +83,85 @@ async function removeSingleLayout(out: string): Promise<void> {
   }
 }
 
-type Outcome = { digest: ModelDigest } | { failed: FailedModel; error: unknown } | 'cancelled';
+/** What became of one model: its digest for the comparison, its failure, or Ctrl-C. */
+export type Outcome = { digest: ModelDigest } | { failed: FailedModel; error: unknown } | 'cancelled';
 
-async function analyzeOne(
-  planned: PlannedModel,
-  workspace: Workspace,
-  flags: Flags,
-  out: string,
-  runMainJob: MainJobRunner,
-): Promise<Outcome> {
-  try {
-    const model = await openModel(planned.requested, modelOptions(flags));
-    try {
-      if (!(await runMainJob(model, workspace, flags))) return 'cancelled';
-      const dir = join(out, planned.slug);
-      const written = await writeReport(workspace, model, dir);
-      process.stdout.write(
-        `${terminalLine(`report of ${planned.requested} written to ${dir}/ (${written.length} files)`)}\n`,
-      );
-      return { digest: await digestModel(workspace, model, planned.slug) };
-    } finally {
-      await model.close();
-    }
-  } catch (error) {
-    if (error instanceof FusionError && error.code === 'CANCELLED') return 'cancelled';
-    const failed = { model: planned.requested, slug: planned.slug, error: errorToResult(error).error };
-    say(
-      `error [${failed.error.code}]: ${planned.requested}: ${failed.error.message}; going on with the other models`,
-    );
-    return { failed, error };
-  }
+/** Analyses one model of the plan: runs its main job, writes its report into OUT/<slug>/, digests it. */
+export type ModelAnalyzer = (planned: PlannedModel) => Promise<Outcome>;
+
+/** A model's failure as the comparison lists it; Ctrl-C is not a failure. */
+export function failedOutcome(planned: PlannedModel, error: unknown): Outcome {
+  if (error instanceof FusionError && error.code === 'CANCELLED') return 'cancelled';
+  return {
+    failed: { model: planned.requested, slug: planned.slug, error: errorToResult(error).error },
+    error,
+  };
 }
 
-export async function analyzeModels(
-  plan: readonly PlannedModel[],
+/** The analyzer that runs each model in this process, `runMainJob` on it. */
+export function inThisProcess(
   workspace: Workspace,
   flags: Flags,
   out: string,
   runMainJob: MainJobRunner,
+): ModelAnalyzer {
+  return async (planned) => {
+    try {
+      const model = await openModel(planned.requested, modelOptions(flags));
+      try {
+        if (!(await runMainJob(model, workspace, flags))) return 'cancelled';
+        const dir = join(out, planned.slug);
+        const written = await writeReport(workspace, model, dir);
+        process.stdout.write(
+          `${terminalLine(`report of ${planned.requested} written to ${dir}/ (${written.length} files)`)}\n`,
+        );
+        return { digest: await digestModel(workspace, model, planned.slug) };
+      } finally {
+        await model.close();
+      }
+    } catch (error) {
+      return failedOutcome(planned, error);
+    }
+  };
+}
+
+/**
+ * Every model of `plan` through `analyze`, `jobs` at a time (each model's line says when it starts),
+ * then the comparison of those that succeeded, in the plan's order whatever order they finish in.
+ */
+export async function analyzeModels(
+  plan: readonly PlannedModel[],
+  out: string,
+  analyze: ModelAnalyzer,
+  jobs = 1,
 ): Promise<void> {
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  let stopped = false;
+  const runNext = async () => {
+    while (!stopped && next < plan.length) {
+      const i = next++;
+      const planned = plan[i];
+      say(`model ${i + 1} of ${plan.length}: ${planned.requested} (report: ${join(out, planned.slug)}/)`);
+      outcomes[i] = await analyze(planned);
+      const outcome = outcomes[i];
+      if (outcome === 'cancelled') stopped = true;
+      else if ('failed' in outcome) {
+        const { code, message } = outcome.failed.error;
+        say(`error [${code}]: ${planned.requested}: ${message}; going on with the other models`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, runNext));
+  if (stopped) {
+    say('stopped; rerun the same command to resume');
+    return;
+  }
   const digests: ModelDigest[] = [];
   const failed: FailedModel[] = [];
   let firstError: unknown;
-  for (const [i, planned] of plan.entries()) {
-    say(`model ${i + 1} of ${plan.length}: ${planned.requested} (report: ${join(out, planned.slug)}/)`);
-    const outcome = await analyzeOne(planned, workspace, flags, out, runMainJob);
-    if (outcome === 'cancelled') {
-      say('stopped; rerun the same command to resume');
-      return;
-    }
+  for (const outcome of outcomes) {
+    if (outcome === 'cancelled') continue;
     if ('digest' in outcome) digests.push(outcome.digest);
     else {
       failed.push(outcome.failed);

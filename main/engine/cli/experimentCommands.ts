@@ -4,6 +4,7 @@
  * analyze. Defaults run on the embedded demo model (analyze: every embedded demo model) and its test
  * split.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { FusionError } from '../../common/errors.ts';
@@ -16,7 +17,15 @@ import type { LoadedModel } from '../model/openModel.ts';
 import { writeReport } from '../report/writeReport.ts';
 import { Workspace } from '../store/workspace.ts';
 import { configFromFlags } from './analysisFlags.ts';
-import { analyzeModels, planModels, refuseOneRunResume, type MainJobRunner } from './analyzeModels.ts';
+import { withChildProcesses } from './analyzeInChildren.ts';
+import { analyzeJobs } from './analyzeJobs.ts';
+import {
+  analyzeModels,
+  inThisProcess,
+  planModels,
+  refuseOneRunResume,
+  type MainJobRunner,
+} from './analyzeModels.ts';
 import { modelList, parseIntList, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
 import { queueChoice } from './queueCommands.ts';
@@ -220,20 +229,37 @@ async function runMainJob(model: LoadedModel, workspace: Workspace, flags: Flags
 /**
  * The headless main job (`mainJob`), then the report: on one model into OUT; on several (`--model
  * A,B`, or every embedded demo model) each model's into OUT/<slug>/ and their comparison into
- * OUT/compare/ (cli/analyzeModels.ts).
+ * OUT/compare/ (cli/analyzeModels.ts), as many models at once as `--jobs` or the machine allows
+ * (cli/analyzeJobs.ts), each then in a process of its own with its share of the cores.
  */
 export async function analyzeCommand(flags: Flags): Promise<void> {
   refuseOneRunResume(flags);
-  await reportEachModel(flags, runMainJob);
+  const models = analyzedModels(flags);
+  const out = flags.out ?? DEFAULT_REPORT_DIR;
+  if (models.length < 2) return reportEachModel(flags, runMainJob);
+  const plan = await planModels(models, flags);
+  const jobs = await analyzeJobs(
+    flags,
+    plan.map((p) => p.folder),
+  );
+  await withWorkspace(flags, (workspace) => {
+    if (jobs < 2) return analyzeModels(plan, out, inThisProcess(workspace, flags, out, runMainJob));
+    const threads = Math.max(1, Math.floor(availableParallelism() / jobs));
+    return withChildProcesses(workspace, flags, out, threads, (analyze) =>
+      analyzeModels(plan, out, analyze, jobs),
+    );
+  });
 }
 
-/** `runs` on each model `analyzedModels` names, then the report(s) of what the workspace holds. */
+/** `runs` on each model `analyzedModels` names, in this process, then the report(s) of what the workspace holds. */
 async function reportEachModel(flags: Flags, runs: MainJobRunner): Promise<void> {
   const models = analyzedModels(flags);
   const out = flags.out ?? DEFAULT_REPORT_DIR;
   if (models.length > 1) {
     const plan = await planModels(models, flags);
-    return withWorkspace(flags, (workspace) => analyzeModels(plan, workspace, flags, out, runs));
+    return withWorkspace(flags, (workspace) =>
+      analyzeModels(plan, out, inThisProcess(workspace, flags, out, runs)),
+    );
   }
   await withWorkspace(flags, (workspace) =>
     withModel({ ...flags, model: models[0] }, async (model) => {

@@ -54,6 +54,8 @@ export const OPTIONS = {
   concurrency: { type: 'string' },
   'lock-ms': { type: 'string' },
   'worker-id': { type: 'string' },
+  jobs: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -103,6 +105,15 @@ export function modelList(flags: Flags, fallback: readonly string[]): string[] {
   return models;
 }
 
+/** A flag that counts something: 1 or more. */
+export function positiveInt(text: string, flag: string): number {
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || value < 1) {
+    throw new FusionError('BAD_ARGUMENT', `--${flag}: "${text}" is not a whole number of 1 or more`);
+  }
+  return value;
+}
+
 export function parseNumber(text: string, flag: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value))
@@ -132,6 +143,7 @@ export function modelOptions(flags: Flags): OpenModelOptions {
     provider: providerFlag(flags),
     precision,
     cacheDir: modelCacheFlag(flags),
+    ...(flags.threads !== undefined ? { threads: positiveInt(flags.threads, 'threads') } : {}),
   };
 }
 
