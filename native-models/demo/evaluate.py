@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Scores an exported demo model (LLaVA or Qwen2-VL, told apart by its config.json) on any splits of the
-synthetic benchmark: greedy exact match, overall, per family and per POPE subtype, with the image, with
-it replaced by a blank image of its mean colour (how much the answers depend on seeing the image), and
-with a crop of the item's own boxes fed after it as a second image (an oracle crop refinement; items
-without boxes get a seeded random square), cut as the engine cuts crops (crops.py).
+synthetic benchmark: greedy exact match, overall, per family (locate and spatial also per axis) and per
+POPE subtype, with the image, with it replaced by a blank image of its mean colour (how much the answers
+depend on seeing the image), and with a crop of the item's own boxes fed after it as a second image (an
+oracle crop refinement; items without boxes get a seeded random square), cut as the engine cuts crops
+(crops.py).
 
     /usr/bin/python3 native-models/demo/evaluate.py --model DIR --split DIR [--split DIR ...] [--json FILE]
 
@@ -30,7 +31,8 @@ import train as T  # noqa: E402
 
 
 def families_line(res):
-    return " ".join(f"{k}={v['accuracy']:.3f}" for k, v in res["families"].items())
+    """Per family, then locate and spatial per axis (`locate horizontal=...`)."""
+    return " ".join(f"{k}={v['accuracy']:.3f}" for k, v in {**res["families"], **res["axes"]}.items())
 
 
 def main():
