@@ -6,8 +6,10 @@
  * this process reads the model's digest for the comparison from the workspace, as it would have after
  * running the model itself.
  *
- * Ctrl-C reaches this process only (the children lead process groups of their own) and is passed on
- * once to each child, which cancels its run cleanly: resumable, as in one process.
+ * On POSIX, Ctrl-C (or SIGTERM, SIGHUP) reaches this process only — the children lead process groups
+ * of their own — and each one is passed on to every child, which cancels its run cleanly: resumable,
+ * as in one process. On Windows a console's Ctrl-C reaches every process attached to it, the children
+ * included, so nothing is passed on (and no child opens a console window of its own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -68,12 +70,13 @@ export async function withChildProcesses<T>(
 ): Promise<T> {
   const live = new Set<ChildProcess>();
   let cancelled = false;
+  const posix = process.platform !== 'win32';
   const stop = () => {
     cancelled = true;
-    for (const child of live) child.kill('SIGINT');
+    if (posix) for (const child of live) child.kill('SIGINT');
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const signals = ['SIGINT', 'SIGTERM', ...(posix ? ['SIGHUP'] : [])] as const;
+  for (const signal of signals) process.on(signal, stop);
 
   const analyze = async (planned: PlannedModel): Promise<Outcome> => {
     if (cancelled) return 'cancelled';
@@ -87,15 +90,19 @@ export async function withChildProcesses<T>(
         ...(threads !== undefined && flags.threads === undefined ? { threads: String(threads) } : {}),
       }),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: posix,
+      windowsHide: true,
+    });
     live.add(child);
     const stderrLines: string[] = [];
     const prefix = `[${planned.slug}] `;
-    const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    const exited = new Promise<{ code: number | null; signal?: string | null; error?: Error }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, error }));
-      child.once('exit', (code) => resolve({ code }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
     });
-    const [{ code, error }] = await Promise.all([
+    const [{ code, signal, error }] = await Promise.all([
       exited,
       relay(child.stdout!, process.stdout, prefix),
       relay(child.stderr!, process.stderr, prefix, stderrLines),
@@ -107,7 +114,7 @@ export async function withChildProcesses<T>(
         code: 'INTERNAL',
         message: error
           ? `could not start: ${error.message}`
-          : `the process analysing it exited with code ${code}`,
+          : `the process analysing it ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
       };
       const failure = new FusionError(
         isFusionErrorCode(reported.code) ? reported.code : 'INTERNAL',
@@ -115,23 +122,23 @@ export async function withChildProcesses<T>(
       );
       return failedOutcome(planned, failure);
     }
-    try {
+    // Read when every child is done: the model is opened here only then, never beside running ones.
+    const digest = async () => {
       const model = await openModel(planned.requested, modelOptions(flags));
       try {
-        return { digest: await digestModel(workspace, model, planned.slug) };
+        return await digestModel(workspace, model, planned.slug);
       } finally {
         await model.close();
       }
-    } catch (digestError) {
-      return failedOutcome(planned, digestError);
-    }
+    };
+    return { digest };
   };
 
   try {
     return await body(analyze);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    cancelled = true; // no child starts after this
+    for (const signal of signals) process.off(signal, stop);
     for (const child of live) child.kill('SIGTERM');
   }
 }

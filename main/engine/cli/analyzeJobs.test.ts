@@ -3,7 +3,7 @@
  * sizes a checkpoint by, and `--jobs` as given.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,12 +23,15 @@ describe('jobsFor', () => {
 
   it('runs one at a time on a GPU, and as many as the memory holds on the CPU', () => {
     expect(jobsFor({ ...machine, onCpu: false })).toBe(1);
-    // A 7B checkpoint in float16 (13.5 GB): one on 24 GB, two on 64 GB, never none.
+    // A 7B checkpoint in float16 (13.5 GB, about 16.5 GiB each as stored): one in 22 GiB free, two in
+    // 40, three in 60, never none; widened to float32, one in 40.
     const sevenB = { ...machine, models: 3, cpus: 16, largestWeightBytes: 13.5e9 };
     expect(jobsFor({ ...sevenB, availableBytes: 22 * GiB })).toBe(1);
     expect(jobsFor({ ...sevenB, availableBytes: 60 * GiB })).toBe(3);
     expect(jobsFor({ ...sevenB, availableBytes: 40 * GiB })).toBe(2);
     expect(jobsFor({ ...sevenB, availableBytes: 4 * GiB })).toBe(1);
+    expect(jobsFor({ ...sevenB, availableBytes: 40 * GiB, precision: 'fp32' })).toBe(1);
+    expect(jobsFor({ ...sevenB, availableBytes: 60 * GiB, precision: 'fp32' })).toBe(2);
   });
 });
 
@@ -42,13 +45,16 @@ describe('analyzeJobs', () => {
     await writeFile(join(root, 'a', 'pytorch_model.bin'), Buffer.alloc(500));
     await writeFile(join(root, 'a', 'config.json'), '{}');
     await writeFile(join(root, 'a', 'tokenizer.json'), Buffer.alloc(9000));
+    await mkdir(join(root, 'bin-only'));
+    await writeFile(join(root, 'bin-only', 'pytorch_model.bin'), Buffer.alloc(700));
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('sizes a checkpoint by its weight files alone, every shard counted', async () => {
-    expect(await weightFileBytes(join(root, 'a'))).toBe(4500);
+  it('sizes a checkpoint by its weight files alone, every shard counted, safetensors before .bin', async () => {
+    expect(await weightFileBytes(join(root, 'a'))).toBe(4000);
+    expect(await weightFileBytes(join(root, 'bin-only'))).toBe(700);
   });
 
   it('takes --jobs as given (at most one per model) and refuses what is not a count', async () => {
@@ -64,9 +70,8 @@ describe('analyzeJobs', () => {
     }
   });
 
-  it('decides on this machine without --jobs: on the CPU, at least one and at most one per model', async () => {
-    const jobs = await analyzeJobs({ provider: 'cpu' }, [join(root, 'a'), join(root, 'a'), join(root, 'a')]);
-    expect(jobs).toBeGreaterThanOrEqual(1);
-    expect(jobs).toBeLessThanOrEqual(3);
+  it('decides on this machine without --jobs: small models on the CPU, one per core up to one per model', async () => {
+    const folders = [join(root, 'a'), join(root, 'a'), join(root, 'a')];
+    expect(await analyzeJobs({ provider: 'cpu' }, folders)).toBe(Math.min(3, availableParallelism()));
   });
 });

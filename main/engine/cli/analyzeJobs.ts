@@ -16,8 +16,11 @@ import { positiveInt, providerFlag, type Flags } from './flags.ts';
 
 /** Per model beside its weights: the runtime, activations and the engine's tables (measured: < 0.4 GiB on the demo models). */
 const WORKING_BYTES = 0.75 * 2 ** 30;
-/** Weights are mapped once, but a 16-bit weight is widened to float32 while it is used. */
-const WEIGHT_FACTOR = 1.25;
+/**
+ * Stored weights are mapped once, and a 16-bit one is widened to float32 only while it is used; with
+ * `--precision fp32` every 16-bit weight is stored widened, twice its size on disk.
+ */
+const weightFactor = (precision: string | undefined) => (precision === 'fp32' ? 2 : 1.25);
 
 export interface JobsInputs {
   readonly models: number;
@@ -26,21 +29,27 @@ export interface JobsInputs {
   readonly onCpu: boolean;
   /** The largest model's weight files, bytes. */
   readonly largestWeightBytes: number;
+  /** `--precision`, if given. */
+  readonly precision?: string;
   readonly availableBytes: number;
 }
 
 /** The rule, apart from the machine it asks (tests give it machines). */
 export function jobsFor(inputs: JobsInputs): number {
   if (!inputs.onCpu) return 1;
-  const perModel = inputs.largestWeightBytes * WEIGHT_FACTOR + WORKING_BYTES;
+  const perModel = inputs.largestWeightBytes * weightFactor(inputs.precision) + WORKING_BYTES;
   const fit = Math.floor(inputs.availableBytes / perModel);
   return Math.max(1, Math.min(inputs.models, inputs.cpus, fit));
 }
 
-/** Bytes of a checkpoint folder's weight files (safetensors, PyTorch .bin), the shards included. */
+/**
+ * Bytes of a checkpoint folder's weight files, the shards included: its safetensors, or where it has
+ * none its PyTorch .bin files (a checkpoint shipping both is read from the safetensors).
+ */
 export async function weightFileBytes(folder: string): Promise<number> {
   const names = await readdir(folder);
-  const weights = names.filter((n) => n.endsWith('.safetensors') || n.endsWith('.bin'));
+  const safetensors = names.filter((n) => n.endsWith('.safetensors'));
+  const weights = safetensors.length > 0 ? safetensors : names.filter((n) => n.endsWith('.bin'));
   const sizes = await Promise.all(weights.map(async (n) => (await stat(join(folder, n))).size));
   return sizes.reduce((a, b) => a + b, 0);
 }
@@ -56,6 +65,7 @@ export async function analyzeJobs(flags: Flags, folders: readonly string[]): Pro
     cpus: availableParallelism(),
     onCpu: choice.provider === 'cpu',
     largestWeightBytes: Math.max(...sizes),
+    precision: flags.precision,
     availableBytes: await availableMemory(),
   });
 }

@@ -6,14 +6,17 @@
  * own report. Then a failing model among them costs the others nothing, on the embedded demo model,
  * whose trained answers make the numbers compared non-zero.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTinyLlava } from '../../../native-models/testing/tinyLlava.ts';
+import type { RunRow } from '../../common/runs.ts';
 import { writeTinyQwen } from '../../../native-models/testing/tinyQwen.ts';
 import { runCli } from '../cli.testing.ts';
 import { parseCsv } from '../datasets/csv.ts';
@@ -35,6 +38,19 @@ describe('which models analyze runs on', () => {
     expect(() => analyzedModels({ model: 'a,b,a' })).toThrow(/--model names "a" twice/);
   });
 });
+
+/** The command line as `npx fusionscope` runs it. */
+const CLI_BIN = fileURLToPath(new URL('../../../bin/fusionscope.mjs', import.meta.url));
+
+/** Every run a workspace holds. */
+function runsIn(folder: string): RunRow[] {
+  const ws = Workspace.open(folder);
+  try {
+    return ws.listRuns({});
+  } finally {
+    ws.close();
+  }
+}
 
 /** The CSV a report wrote, as objects keyed by its header. */
 async function csvRows(path: string): Promise<Record<string, string>[]> {
@@ -259,10 +275,48 @@ describe('fusionscope analyze --model A,B', () => {
         curve.forEach(([layer, drop], k) => {
           const [otherLayer, otherDrop] = b[i].curves[j][k];
           expect(layer).toBe(otherLayer);
-          expect(drop === null ? null : (drop as number)).toBeCloseTo(otherDrop ?? Number.NaN, 6);
+          if (drop === null) expect(otherDrop).toBeNull();
+          else expect(drop).toBeCloseTo(otherDrop as number, 6);
         }),
       ),
     );
+  });
+
+  it('Ctrl-C stops the models running side by side; the same command resumes, redoing no finished run', async () => {
+    const ws = join(root, 'workspace-interrupted');
+    const args = [
+      ...['analyze', '--model', `${llava},${qwen}`, '--limit', '30', '--jobs', '2'],
+      ...['--workspace', ws, '--out', join(root, 'report-interrupted'), '--provider', 'cpu'],
+    ];
+    // As a user runs it, in a process of its own, so that it can be interrupted.
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // Both models computing: interrupt.
+    while (!/^\[llava-model\] sweep run/m.test(stderr) || !/^\[qwen-model\] sweep run/m.test(stderr)) {
+      if (child.exitCode !== null) throw new Error(`analyze ended before both models ran: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toContain('stopped; rerun the same command to resume');
+    const before = runsIn(ws);
+    // Stopped cleanly: no run left claimed by a process that is gone, and the job not done.
+    expect(before.filter((run) => run.status === 'running')).toEqual([]);
+    expect(before.filter((run) => run.status === 'done').length).toBeLessThan(14);
+
+    const again = await runCli(args);
+    expect(again.code, again.stderr).toBe(0);
+    const after = runsIn(ws);
+    expect(after.every((run) => run.status === 'done')).toBe(true);
+    // Finished runs were kept as they were; unfinished ones were resumed, not started anew.
+    for (const run of before) {
+      const now = after.find((r) => r.id === run.id);
+      if (run.status === 'done') expect(now).toEqual(run);
+      else expect(now?.status).toBe('done');
+    }
+    expect(after).toHaveLength(14);
   });
 
   it('report --model A,B lays out the same reports and comparison from the runs already made', async () => {

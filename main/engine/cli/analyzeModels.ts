@@ -83,8 +83,12 @@ async function removeSingleLayout(out: string): Promise<void> {
   }
 }
 
-/** What became of one model: its digest for the comparison, its failure, or Ctrl-C. */
-export type Outcome = { digest: ModelDigest } | { failed: FailedModel; error: unknown } | 'cancelled';
+/**
+ * What became of one model: its digest for the comparison (read once every model is done, one at a
+ * time, so that reading it never holds a model beside those still running), its failure, or Ctrl-C.
+ */
+export type Outcome =
+  { digest: () => Promise<ModelDigest> } | { failed: FailedModel; error: unknown } | 'cancelled';
 
 /** Analyses one model of the plan: runs its main job, writes its report into OUT/<slug>/, digests it. */
 export type ModelAnalyzer = (planned: PlannedModel) => Promise<Outcome>;
@@ -115,7 +119,8 @@ export function inThisProcess(
         process.stdout.write(
           `${terminalLine(`report of ${planned.requested} written to ${dir}/ (${written.length} files)`)}\n`,
         );
-        return { digest: await digestModel(workspace, model, planned.slug) };
+        const digest = await digestModel(workspace, model, planned.slug);
+        return { digest: () => Promise.resolve(digest) };
       } finally {
         await model.close();
       }
@@ -143,7 +148,7 @@ export async function analyzeModels(
       const i = next++;
       const planned = plan[i];
       say(`model ${i + 1} of ${plan.length}: ${planned.requested} (report: ${join(out, planned.slug)}/)`);
-      outcomes[i] = await analyze(planned);
+      outcomes[i] = await analyze(planned).catch((error: unknown) => failedOutcome(planned, error));
       const outcome = outcomes[i];
       if (outcome === 'cancelled') stopped = true;
       else if ('failed' in outcome) {
@@ -160,12 +165,21 @@ export async function analyzeModels(
   const digests: ModelDigest[] = [];
   const failed: FailedModel[] = [];
   let firstError: unknown;
-  for (const outcome of outcomes) {
+  const fail = (outcome: { failed: FailedModel; error: unknown }) => {
+    failed.push(outcome.failed);
+    firstError ??= outcome.error;
+  };
+  for (const [i, outcome] of outcomes.entries()) {
     if (outcome === 'cancelled') continue;
-    if ('digest' in outcome) digests.push(outcome.digest);
-    else {
-      failed.push(outcome.failed);
-      firstError ??= outcome.error;
+    if ('failed' in outcome) {
+      fail(outcome);
+      continue;
+    }
+    try {
+      digests.push(await outcome.digest());
+    } catch (error) {
+      const failure = failedOutcome(plan[i], error);
+      if (failure !== 'cancelled' && 'failed' in failure) fail(failure);
     }
   }
   if (digests.length > 0) {

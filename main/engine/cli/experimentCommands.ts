@@ -26,7 +26,7 @@ import {
   refuseOneRunResume,
   type MainJobRunner,
 } from './analyzeModels.ts';
-import { modelList, parseIntList, withModel, type Flags } from './flags.ts';
+import { modelList, modelOptions, parseIntList, positiveInt, withModel, type Flags } from './flags.ts';
 import { progressReporter } from './progress.ts';
 import { queueChoice } from './queueCommands.ts';
 import { runIssues } from './runIssues.ts';
@@ -218,12 +218,25 @@ export function analyzedModels(flags: Flags): string[] {
   return modelList(flags, DEMO_MODEL_DIRS);
 }
 
-/** The main job's runs on one model, in order; false when one was cancelled (the job stops there). */
+/**
+ * The main job's runs on one model, in order; false when one was cancelled or Ctrl-C came between two
+ * runs (the job stops there, resumable; each run also listens for Ctrl-C while it computes).
+ */
 async function runMainJob(model: LoadedModel, workspace: Workspace, flags: Flags): Promise<boolean> {
-  for (const step of mainJob(flags, model.spec.decoder.layers)) {
-    if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return false;
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', interrupt);
+  try {
+    for (const step of mainJob(flags, model.spec.decoder.layers)) {
+      if (interrupted) return false;
+      if (!(await runAnalysis(analysisOf(step.kind), model, workspace, step.flags))) return false;
+    }
+    return true;
+  } finally {
+    process.off('SIGINT', interrupt);
   }
-  return true;
 }
 
 /**
@@ -234,6 +247,9 @@ async function runMainJob(model: LoadedModel, workspace: Workspace, flags: Flags
  */
 export async function analyzeCommand(flags: Flags): Promise<void> {
   refuseOneRunResume(flags);
+  // Checked here, not first in each model's process.
+  modelOptions(flags);
+  if (flags.jobs !== undefined) positiveInt(flags.jobs, 'jobs');
   const models = analyzedModels(flags);
   const out = flags.out ?? DEFAULT_REPORT_DIR;
   if (models.length < 2) return reportEachModel(flags, runMainJob);
@@ -263,7 +279,10 @@ async function reportEachModel(flags: Flags, runs: MainJobRunner): Promise<void>
   }
   await withWorkspace(flags, (workspace) =>
     withModel({ ...flags, model: models[0] }, async (model) => {
-      if (!(await runs(model, workspace, flags))) return;
+      if (!(await runs(model, workspace, flags))) {
+        process.stderr.write('stopped; rerun the same command to resume\n');
+        return;
+      }
       const written = await writeReport(workspace, model, out);
       process.stdout.write(`report written to ${out}/ (${written.length} files)\n`);
     }),
