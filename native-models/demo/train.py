@@ -102,14 +102,16 @@ RECIPES = {
     # of questions wanted (glyph, relate and twostep questions are scarcer per image than their weight
     # says), glyph-bearing images drawn more often; every 4th joint batch feeds a crop as a second image;
     # `locate` (one object's side of the image) as the stepping stone without which no run learnt
-    # `spatial` (V2_NOTES.md: fine-tuning on spatial alone stayed at chance, after locate it rose)
+    # `spatial` (V2_NOTES.md: fine-tuning on spatial alone stayed at chance, after locate it rose); joint
+    # peak 1e-3: at 7e-4 (run 6) the model never learnt left from right in its 4 000 batches, at 1e-3
+    # (run 8) it did, at steps 2 250-3 250 (V2_NOTES.md, "Left and right")
     "v2": {
         "text": {"num_hidden_layers": 12},
         "stages": [
             ("vision", 1100, 2e-3, 100, "vision", {"batch": 64}),
             ("language", 150, 2e-3, 20, "lm"),
             ("align", 250, 2e-3, 30, "vision+projector", {"aux": 0.3}),
-            ("joint", 4000, 7e-4, 60, "all", {"aux": 0.3, "crops_every": 4}),
+            ("joint", 4000, 1e-3, 60, "all", {"aux": 0.3, "crops_every": 4}),
         ],
         "batch": 16,
         "questions_per_image": 8,
