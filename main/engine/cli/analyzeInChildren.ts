@@ -17,11 +17,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { FusionError, isFusionErrorCode } from '../../common/errors.ts';
-import { openModel } from '../model/openModel.ts';
 import { digestModel } from '../report/compare/modelDigest.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { failedOutcome, type ModelAnalyzer, type Outcome, type PlannedModel } from './analyzeModels.ts';
-import { modelOptions, type Flags } from './flags.ts';
+import { withModel, type Flags } from './flags.ts';
 import { terminalLine } from './terminalText.ts';
 
 /** The command line's own entry (bundle or sources, whichever is fresh), as `npx fusionscope` runs it. */
@@ -123,14 +122,10 @@ export async function withChildProcesses<T>(
       return failedOutcome(planned, failure);
     }
     // Read when every child is done: the model is opened here only then, never beside running ones.
-    const digest = async () => {
-      const model = await openModel(planned.requested, modelOptions(flags));
-      try {
-        return await digestModel(workspace, model, planned.slug);
-      } finally {
-        await model.close();
-      }
-    };
+    const digest = () =>
+      withModel({ ...flags, model: planned.requested }, (model) =>
+        digestModel(workspace, model, planned.slug),
+      );
     return { digest };
   };
 
